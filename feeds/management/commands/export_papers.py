@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Prefetch
+
+from feeds.export import paper_export
+from feeds.models import Paper, PaperSighting
+
+
+class Command(BaseCommand):
+    help = "Print papers as JSON lines (the stable field names of DESIGN §8)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--key", action="append", default=[], help="a paper key (repeatable)")
+        parser.add_argument("--source", help="only papers this source carried (slug)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        papers = Paper.objects.order_by("-announced", "id").prefetch_related(
+            Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
+        )
+        if options["key"]:
+            papers = papers.filter(key__in=options["key"])
+        if options["source"]:
+            papers = papers.filter(sightings__source__slug=options["source"])
+        for paper in papers.iterator(chunk_size=1000):
+            self.stdout.write(json.dumps(paper_export(paper), ensure_ascii=False))

@@ -1,0 +1,226 @@
+"""One poll of one source: fetch → parse → normalise → sanitise → upsert, and its state."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from feeds import http
+from feeds.models import Source
+from feeds.pipeline.sanitise import paper_sanitise
+from feeds.pipeline.upsert import UpsertResult, papers_upsert
+from feeds.sources import get_adapter
+from feeds.sources.base import Adapter, ErrorKind, FeedError, PaperIn
+
+logger = logging.getLogger(__name__)
+
+# Bounds on one poll: entries kept per response, pages followed per poll.
+MAX_ENTRIES = 5_000
+MAX_PAGES = 50
+# A poll holds its source this long at most; past it another worker may take over.
+LEASE = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """Counts printed by `manage.py ingest` and kept for the health page."""
+
+    entries: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: int = 0
+    changed_ids: list[int] = field(default_factory=list)
+
+    def add(self, entries: int, dropped: int, upsert: UpsertResult) -> None:
+        """Fold one page's figures in."""
+        self.entries += entries
+        self.errors += dropped
+        self.created += upsert.created
+        self.updated += upsert.updated
+        self.skipped += upsert.skipped
+        self.changed_ids += upsert.changed_ids
+
+    def as_dict(self) -> dict[str, int]:
+        """The JSON summary line's fields."""
+        return {
+            "entries": self.entries,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
+
+
+def body_ingest(source: Source, body: bytes, *, adapter: Adapter | None = None) -> IngestSummary:
+    """Parse one saved or fetched response for `source` and upsert what it holds."""
+    adapter = adapter or get_adapter(source.kind)
+    if not body.strip():
+        raise FeedError(ErrorKind.EMPTY, "the response was empty")
+    page = adapter.parse(body)
+    summary = IngestSummary()
+    _store(source, adapter, page.entries, summary)
+    return summary
+
+
+def _store(source: Source, adapter: Adapter, entries: list[Any], summary: IngestSummary) -> None:
+    fetched = timezone.localdate()
+    clean: list[PaperIn] = []
+    dropped = 0
+    for raw in entries[:MAX_ENTRIES]:
+        try:
+            paper = paper_sanitise(adapter.normalise(raw), fetched=fetched)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # One broken entry must not cost the others.
+            logger.warning("source %s: skipped an entry: %s", source.slug, exc)
+            paper = None
+        if paper is None:
+            dropped += 1
+        else:
+            clean.append(paper)
+    summary.add(len(entries), dropped, papers_upsert(source, clean))
+
+
+def source_claim(source_id: int) -> Source | None:
+    """Take the lease on a source; None when another poll holds it."""
+    now = timezone.now()
+    claimed = (
+        Source.objects.filter(id=source_id)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + LEASE)
+    )
+    return Source.objects.get(id=source_id) if claimed else None
+
+
+def source_poll(source_id: int) -> IngestSummary | None:
+    """Poll one source now. Returns None if another worker is polling it."""
+    source = source_claim(source_id)
+    if source is None:
+        logger.info("source %s is being polled elsewhere; skipped", source_id)
+        return None
+    adapter = get_adapter(source.kind)
+    summary = IngestSummary()
+    today = timezone.localdate()
+    try:
+        max_age = _poll_pages(source, adapter, summary, today)
+    except (http.FetchError, FeedError) as exc:
+        source_record_failure(source, exc)
+        return summary
+    source_record_success(source, summary, max_age=max_age)
+    return summary
+
+
+def _poll_pages(source: Source, adapter: Adapter, summary: IngestSummary, today: date) -> int | None:
+    """Fetch every page the source has for this poll; returns the feed's max-age, if any."""
+    offset = 0
+    for page_number in range(MAX_PAGES):
+        url = adapter.page_url(source.url, offset=offset, state=source.state, today=today)
+        # Conditional GET only makes sense for single-document feeds.
+        conditional = adapter.PAGE_SIZE is None
+        response = http.fetch(
+            url,
+            etag=source.etag if conditional else "",
+            last_modified=source.last_modified if conditional else "",
+        )
+        if response.not_modified:
+            return response.max_age
+        if conditional:
+            source.etag, source.last_modified = response.etag, response.last_modified
+        if not response.body.strip():
+            raise FeedError(ErrorKind.EMPTY, f"empty response from {url}")
+        page = adapter.parse(response.body)
+        if page.total is None:
+            _store(source, adapter, page.entries, summary)
+            return response.max_age
+        if not page.entries:
+            if page_number == 0 and page.total == 0 and source.kind != Source.Kind.ARXIV_API:
+                break  # a quiet day: nothing posted in the interval
+            # arXiv's API returns "anomalously empty" pages; an empty page is never the end.
+            raise FeedError(
+                ErrorKind.EMPTY, f"empty page at offset {offset} of {page.total}; will retry"
+            )
+        _store(source, adapter, page.entries, summary)
+        offset = page.offset + len(page.entries)
+        if offset >= page.total:
+            break
+    if source.kind in (Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API):
+        # Today is harvested again next time: more may be posted later in the day.
+        source.state = {**source.state, "since": today.isoformat()}
+    return None
+
+
+def source_record_success(
+    source: Source, summary: IngestSummary, *, max_age: int | None = None
+) -> None:
+    """Reset the error count and schedule the next check."""
+    now = timezone.now()
+    interval = source.poll_interval
+    if max_age:
+        # Like miniflux: the larger of our interval and the feed's own cache lifetime.
+        interval = max(interval, timedelta(seconds=max_age))
+    interval = min(interval, timedelta(hours=settings.SOURCE_MAX_BACKOFF_HOURS))
+    Source.objects.filter(id=source.id).update(
+        etag=source.etag,
+        last_modified=source.last_modified,
+        state=source.state,
+        checked_at=now,
+        last_success_at=now,
+        next_check_at=now + interval,
+        items_last_time=summary.entries,
+        error_count=0,
+        last_error="",
+        last_error_kind="",
+        lease_until=None,
+    )
+
+
+def source_record_failure(source: Source, exc: http.FetchError | FeedError) -> None:
+    """Count the error, keep its message and kind, back off; stored papers stay as they are."""
+    now = timezone.now()
+    count = source.error_count + 1
+    if exc.kind == ErrorKind.GONE:
+        count = max(count, settings.SOURCE_ERROR_LIMIT)  # 410: muted until staff reset it
+    backoff = min(
+        source.poll_interval * (2 ** (count - 1)),
+        timedelta(hours=settings.SOURCE_MAX_BACKOFF_HOURS),
+    )
+    retry_after: datetime | None = getattr(exc, "retry_after", None)
+    next_check = retry_after if retry_after is not None else now + backoff
+    logger.warning("source %s failed (%s): %s", source.slug, exc.kind, exc.message)
+    Source.objects.filter(id=source.id).update(
+        checked_at=now,
+        next_check_at=next_check,
+        error_count=count,
+        last_error=exc.message[:2000],
+        last_error_kind=exc.kind,
+        lease_until=None,
+    )
+
+
+def sources_due(now: datetime | None = None) -> list[int]:
+    """Ids of enabled, unpaused, unleased sources whose next check has come."""
+    now = now or timezone.now()
+    return list(
+        Source.objects.filter(
+            enabled=True,
+            next_check_at__lte=now,
+            error_count__lt=settings.SOURCE_ERROR_LIMIT,
+        )
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .order_by("next_check_at")
+        .values_list("id", flat=True)
+    )
+
+
+def source_reset(source_id: int) -> None:
+    """Unpause a source and check it at once (staff action)."""
+    Source.objects.filter(id=source_id).update(
+        error_count=0, last_error="", last_error_kind="", next_check_at=timezone.now()
+    )
+

@@ -1,0 +1,31 @@
+"""Celery tasks of the feeds app: thin wrappers that own the retry and time-limit policy."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from feeds.models import Source
+from feeds.pipeline import poll
+from feeds.sources.base import ErrorKind, FeedError
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sources_poll_due() -> int:
+    """Beat: enqueue a poll for every due source; returns how many."""
+    due = poll.sources_due()
+    for source_id in due:
+        source_poll.delay(source_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def source_poll(source_id: int) -> None:
+    """Poll one source. Idempotent: a redelivered poll writes nothing new twice."""
+    try:
+        poll.source_poll(source_id)
+    except SoftTimeLimitExceeded:
+        source = Source.objects.get(id=source_id)
+        poll.source_record_failure(
+            source, FeedError(ErrorKind.TIMEOUT, "the poll ran past its time limit")
+        )

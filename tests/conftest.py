@@ -1,0 +1,28 @@
+"""Shared fixtures: real PostgreSQL (pytest-django's test database) and real Redis."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Before settings load: the embedded Redis's database 1, never the dev server's 0.
+os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
+
+import pytest
+import redis
+from django.conf import settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture_bytes(name: str) -> bytes:
+    """The bytes of a recorded response in tests/fixtures/feeds/."""
+    return (FIXTURES / "feeds" / name).read_bytes()
+
+
+@pytest.fixture
+def redis_client() -> redis.Redis:
+    """The real Redis the app uses, emptied before the test."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    return client
