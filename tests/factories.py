@@ -9,7 +9,7 @@ import factory
 from feeds.models import Paper, Source
 
 
-class SourceFactory(factory.django.DjangoModelFactory):
+class SourceFactory(factory.django.DjangoModelFactory[Source]):
     class Meta:
         model = Source
 
@@ -21,7 +21,7 @@ class SourceFactory(factory.django.DjangoModelFactory):
     poll_interval = timedelta(hours=1)
 
 
-class PaperFactory(factory.django.DjangoModelFactory):
+class PaperFactory(factory.django.DjangoModelFactory[Paper]):
     class Meta:
         model = Paper
 

@@ -109,14 +109,19 @@ def source_poll(source_id: int) -> IngestSummary | None:
     today = timezone.localdate()
     try:
         max_age = _poll_pages(source, adapter, summary, today)
-    except (http.FetchError, FeedError) as exc:
+    except http.FetchError as exc:
+        source_record_failure(source, _error_feed_reason(adapter, exc) or exc)
+        return summary
+    except FeedError as exc:
         source_record_failure(source, exc)
         return summary
     source_record_success(source, summary, max_age=max_age)
     return summary
 
 
-def _poll_pages(source: Source, adapter: Adapter, summary: IngestSummary, today: date) -> int | None:
+def _poll_pages(
+    source: Source, adapter: Adapter, summary: IngestSummary, today: date
+) -> int | None:
     """Fetch every page the source has for this poll; returns the feed's max-age, if any."""
     offset = 0
     for page_number in range(MAX_PAGES):
@@ -152,6 +157,17 @@ def _poll_pages(source: Source, adapter: Adapter, summary: IngestSummary, today:
     if source.kind in (Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API):
         # Today is harvested again next time: more may be posted later in the day.
         source.state = {**source.state, "since": today.isoformat()}
+    return None
+
+
+def _error_feed_reason(adapter: Adapter, exc: http.FetchError) -> FeedError | None:
+    """arXiv sends its error feeds with HTTP 400: the feed's own words beat "HTTP 400"."""
+    if exc.kind != ErrorKind.HTTP_4XX or not exc.body:
+        return None
+    try:
+        adapter.parse(exc.body)
+    except FeedError as feed_error:
+        return feed_error if feed_error.kind == ErrorKind.ERROR_FEED else None
     return None
 
 
@@ -223,4 +239,3 @@ def source_reset(source_id: int) -> None:
     Source.objects.filter(id=source_id).update(
         error_count=0, last_error="", last_error_kind="", next_check_at=timezone.now()
     )
-

@@ -169,7 +169,7 @@ def _merge_by_doi(cursor, by_key: dict[str, PaperIn]) -> list[tuple[int, PaperIn
     rows = cursor.fetchall()
     present = {key for _, key, _, _ in rows}
     merged: list[tuple[int, PaperIn]] = []
-    for paper_id, key, journal_doi, _ in rows:
+    for paper_id, _key, journal_doi, _ in rows:
         if journal_doi in by_key and journal_doi in doi_keys and journal_doi not in present:
             merged.append((paper_id, by_key.pop(journal_doi)))
     for paper_id, key, _, arxiv_id in rows:

@@ -22,7 +22,7 @@ ARXIV_FIXTURE = "arxiv-rss-all-archives-2024-11-28.xml"
 
 
 def test_it_loads_every_paper_of_the_full_arxiv_feed_once() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     summary = body_ingest(source, fixture_bytes(ARXIV_FIXTURE))
     assert summary.as_dict() == {
         "entries": 1504, "created": 1504, "updated": 0, "skipped": 0, "errors": 0,
@@ -33,7 +33,7 @@ def test_it_loads_every_paper_of_the_full_arxiv_feed_once() -> None:
 
 
 def test_it_writes_nothing_when_the_same_feed_is_loaded_again() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     body_ingest(source, fixture_bytes(ARXIV_FIXTURE))
     before = dict(Paper.objects.values_list("key", "updated_at"))
     with CaptureQueriesContext(connection) as queries:
@@ -43,12 +43,17 @@ def test_it_writes_nothing_when_the_same_feed_is_loaded_again() -> None:
     assert summary.as_dict()["skipped"] == 1504
     assert summary.changed_ids == []
     assert dict(Paper.objects.values_list("key", "updated_at")) == before
-    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    writes = [
+        q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
     assert writes == []
 
 
 def test_a_paper_seen_in_two_category_feeds_is_one_row_with_two_sightings() -> None:
-    cl, ai = SourceFactory(label="arXiv (cs.CL)"), SourceFactory(label="arXiv (cs.AI)")
+    cl, ai = (
+        SourceFactory.create(label="arXiv (cs.CL)"),
+        SourceFactory.create(label="arXiv (cs.AI)"),
+    )
     body_ingest(cl, arxiv_feed(arxiv_item("2411.00001", categories=("cs.CL", "cs.AI"))))
     summary = body_ingest(
         ai, arxiv_feed(arxiv_item("2411.00001", announce="cross", categories=("cs.CL", "cs.AI")))
@@ -62,7 +67,7 @@ def test_a_paper_seen_in_two_category_feeds_is_one_row_with_two_sightings() -> N
 
 
 def test_a_replacement_updates_the_paper_instead_of_adding_one() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     body_ingest(source, arxiv_feed(arxiv_item("2411.00002", abstract="First version.")))
     first_id = Paper.objects.get().id
     summary = body_ingest(
@@ -85,7 +90,7 @@ def test_a_replacement_updates_the_paper_instead_of_adding_one() -> None:
 
 
 def test_an_older_version_never_overwrites_a_newer_one() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     body_ingest(source, arxiv_feed(arxiv_item("2411.00003", version=3, abstract="v3")))
     summary = body_ingest(source, arxiv_feed(arxiv_item("2411.00003", version=2, abstract="v2")))
     assert summary.changed_ids == []
@@ -93,8 +98,8 @@ def test_an_older_version_never_overwrites_a_newer_one() -> None:
 
 
 def test_a_journal_version_with_the_preprints_doi_joins_the_preprint() -> None:
-    arxiv = SourceFactory()
-    science = SourceFactory(kind=Source.Kind.RSS, label="Science")
+    arxiv = SourceFactory.create()
+    science = SourceFactory.create(kind=Source.Kind.RSS, label="Science")
     body_ingest(arxiv, arxiv_feed(arxiv_item("2411.00004", doi="10.1126/Science.ABC123")))
     summary = body_ingest(science, journal_feed(journal_item("10.1126/science.abc123")))
     assert summary.created == 0
@@ -108,8 +113,8 @@ def test_a_journal_version_with_the_preprints_doi_joins_the_preprint() -> None:
 
 
 def test_a_preprint_arriving_after_its_journal_version_takes_over_the_row() -> None:
-    arxiv = SourceFactory()
-    science = SourceFactory(kind=Source.Kind.RSS, label="Science")
+    arxiv = SourceFactory.create()
+    science = SourceFactory.create(kind=Source.Kind.RSS, label="Science")
     body_ingest(science, journal_feed(journal_item("10.1126/science.xyz789")))
     journal_row = Paper.objects.get()
     body_ingest(arxiv, arxiv_feed(arxiv_item("2411.00005", doi="10.1126/science.xyz789")))
@@ -120,9 +125,11 @@ def test_a_preprint_arriving_after_its_journal_version_takes_over_the_row() -> N
 
 
 def test_hostile_html_is_stored_inert() -> None:
-    source = SourceFactory()
-    title = '<img src=x onerror=alert(1)>Title\u202e with\x00 NUL'
-    body_ingest(source, arxiv_feed(arxiv_item("2411.00006", title=title, abstract="a <b>b</b>\x00")))
+    source = SourceFactory.create()
+    title = "<img src=x onerror=alert(1)>Title\u202e with\x00 NUL"
+    body_ingest(
+        source, arxiv_feed(arxiv_item("2411.00006", title=title, abstract="a <b>b</b>\x00"))
+    )
     paper = Paper.objects.get()
     # Plain-text fields stay text: the markup is kept as literal characters to be escaped
     # when shown, and control, NUL and bidi-override characters are gone.
@@ -132,7 +139,7 @@ def test_hostile_html_is_stored_inert() -> None:
 
 
 def test_hostile_journal_html_loses_scripts_forms_and_htmx_attributes() -> None:
-    source = SourceFactory(kind=Source.Kind.RSS)
+    source = SourceFactory.create(kind=Source.Kind.RSS)
     description = (
         '<p onclick="x()">Real <i>finding</i>.</p><script>alert(1)</script>'
         '<form action="https://evil"><input type="password"></form>'
@@ -151,7 +158,7 @@ def test_hostile_journal_html_loses_scripts_forms_and_htmx_attributes() -> None:
 
 
 def test_links_that_are_not_http_are_dropped() -> None:
-    source = SourceFactory(kind=Source.Kind.RSS)
+    source = SourceFactory.create(kind=Source.Kind.RSS)
     body_ingest(
         source,
         journal_feed(journal_item("10.1/links", link="javascript:alert(document.cookie)")),
@@ -160,7 +167,7 @@ def test_links_that_are_not_http_are_dropped() -> None:
 
 
 def test_an_absurd_date_is_replaced_by_the_fetch_date() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     body_ingest(
         source,
         arxiv_feed(arxiv_item("2411.00007", pub_date="Fri, 31 Dec 9999 00:00:00 +0000")),
@@ -171,7 +178,7 @@ def test_an_absurd_date_is_replaced_by_the_fetch_date() -> None:
 
 
 def test_an_error_feed_is_an_error_and_changes_nothing() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     body_ingest(source, arxiv_feed(arxiv_item("2411.00008")))
     with pytest.raises(FeedError) as caught:
         body_ingest(source, fixture_bytes("arxiv-rss-error-bad-archive.xml"))
@@ -181,26 +188,26 @@ def test_an_error_feed_is_an_error_and_changes_nothing() -> None:
 
 
 def test_an_html_page_instead_of_a_feed_is_an_error_not_an_empty_feed() -> None:
-    source = SourceFactory(kind=Source.Kind.RSS)
+    source = SourceFactory.create(kind=Source.Kind.RSS)
     with pytest.raises(FeedError) as caught:
         body_ingest(source, fixture_bytes("nature-rss-url-returned-html-not-found-2023-10-27.html"))
     assert caught.value.kind == ErrorKind.HTML_NOT_FEED
 
 
 def test_an_empty_day_is_not_an_error() -> None:
-    summary = body_ingest(SourceFactory(), fixture_bytes("arxiv-rss-empty-test-archive.xml"))
+    summary = body_ingest(SourceFactory.create(), fixture_bytes("arxiv-rss-empty-test-archive.xml"))
     assert summary.as_dict()["entries"] == 0
 
 
 def test_an_empty_body_is_an_error() -> None:
     with pytest.raises(FeedError) as caught:
-        body_ingest(SourceFactory(), b"  \n")
+        body_ingest(SourceFactory.create(), b"  \n")
     assert caught.value.kind == ErrorKind.EMPTY
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_loading_the_same_feed_at_once_make_one_copy_of_each_paper() -> None:
-    source = SourceFactory()
+    source = SourceFactory.create()
     body = fixture_bytes(ARXIV_FIXTURE)
     errors: list[BaseException] = []
 

@@ -1,0 +1,122 @@
+"""Adapter for arXiv's daily announcement feeds (rss.arxiv.org, RSS 2.0)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from feeds.sources.base import ErrorKind, FeedError, Page, PaperIn
+from feeds.sources.common import (
+    arxiv_id_version,
+    arxiv_links,
+    collapse_ws,
+    find_doi,
+    parse_feed,
+    struct_date,
+)
+
+KIND = "arxiv_rss"
+PAGE_SIZE: int | None = None
+
+# Items carry the announce day at 00:00 Eastern; in UTC that can fall on the previous day.
+_ANNOUNCE_TZ = ZoneInfo("America/New_York")
+# `arXiv:2411.17700v1 Announce Type: new \nAbstract: …` (matches all 1,504 recorded items).
+_PREFIX = re.compile(r"^arXiv:\S+\s+Announce Type:\s*(?P<type>\S+)\s*Abstract: ?")
+_COMMA = re.compile(",")
+_AND = re.compile(r"(?:^|\s)and\s")
+
+
+def parse(body: bytes) -> Page:
+    """The items of one listing feed; an empty day is an empty page, an error feed raises."""
+    parsed = parse_feed(body)
+    title = parsed.feed.get("title", "")
+    # arXiv answers a bad query with a well-formed feed (HTTP 400) that has no items.
+    if title.startswith("Feed error for query"):
+        raise FeedError(ErrorKind.ERROR_FEED, parsed.feed.get("subtitle") or title)
+    return Page(entries=list(parsed.entries))
+
+
+def normalise(raw: Any) -> PaperIn:
+    """One feed item as a PaperIn; title and abstract stay as arXiv wrote them (TeX)."""
+    arxiv_id, version = arxiv_id_version(raw.get("id") or raw.get("link", ""))
+    description = raw.get("summary", "")
+    prefix = _PREFIX.match(description)
+    authors, affiliations = split_creators(
+        ", ".join(author.get("name", "") for author in raw.get("authors", []))
+    )
+    categories = [tag["term"] for tag in raw.get("tags", []) if tag.get("term")]
+    # `arxiv:DOI` may list several DOIs (seen: the same one twice); the first is the journal's.
+    journal_doi = find_doi(raw.get("arxiv_doi"))
+    announce_type = raw.get("arxiv_announce_type") or (prefix["type"] if prefix else "new")
+    return PaperIn(
+        key=arxiv_id,
+        title=collapse_ws(raw.get("title")),
+        abstract=description[prefix.end() :] if prefix else description,
+        authors=authors,
+        affiliations=affiliations,
+        arxiv_id=arxiv_id,
+        version=version,
+        announce_type=announce_type,
+        primary_category=categories[0] if categories else "",
+        categories=categories,
+        announced=struct_date(raw.get("published_parsed"), _ANNOUNCE_TZ),
+        journal_ref=collapse_ws(raw.get("arxiv_journal_reference")),
+        journal_doi=journal_doi,
+        links=arxiv_links(arxiv_id, version, journal_doi),
+    )
+
+
+def page_url(base_url: str, *, offset: int, state: dict[str, Any], today: date) -> str:
+    """The feed URL itself: a listing is one document."""
+    return base_url
+
+
+def split_creators(creators: str) -> tuple[list[str], list[str]]:
+    """Split arXiv's one-string author list into names and their parenthesised affiliations."""
+    parts = _split_outside_parentheses(creators, _COMMA)
+    # "A, B and C" or "A, B, and C": an "and" only ever joins the last author on.
+    parts[-1:] = _split_outside_parentheses(parts[-1], _AND)
+    names: list[str] = []
+    affiliations: list[str] = []
+    for part in parts:
+        name, affiliation = _name_and_affiliation(part)
+        if name:
+            names.append(name)
+            affiliations.append(affiliation)
+    return names, affiliations
+
+
+def _split_outside_parentheses(text: str, separator: re.Pattern[str]) -> list[str]:
+    """Split `text` on `separator`, ignoring separators inside parentheses."""
+    parts: list[str] = []
+    start = 0
+    for match in separator.finditer(_mask_parentheses(text)):
+        parts.append(text[start : match.start()])
+        start = match.end()
+    parts.append(text[start:])
+    return parts
+
+
+def _name_and_affiliation(part: str) -> tuple[str, str]:
+    """`Jean Kieffer (LORIA, CNRS)` -> ("Jean Kieffer", "LORIA, CNRS")."""
+    masked = _mask_parentheses(part)
+    groups = (
+        collapse_ws(part[m.start() : m.end()].removeprefix("(").removesuffix(")"))
+        for m in re.finditer("\0+", masked)
+    )
+    return collapse_ws(masked.replace("\0", "")), ", ".join(group for group in groups if group)
+
+
+def _mask_parentheses(text: str) -> str:
+    """`text` with every parenthesised stretch (nested ones too) blanked out, same length."""
+    masked: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+        masked.append("\0" if depth else char)
+        if char == ")" and depth:
+            depth -= 1
+    return "".join(masked)

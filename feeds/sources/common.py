@@ -1,0 +1,99 @@
+"""Small helpers the source adapters share: feed parsing, text, DOIs, arXiv ids, dates."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+import feedparser
+
+from feeds.sources.base import ErrorKind, FeedError
+
+_WHITESPACE = re.compile(r"\s+")
+_DOI = re.compile(r"10\.\d{4,9}/\S+")
+_DOI_PREFIX = re.compile(r"^(?:doi:\s*|info:doi/|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
+# New-style `2411.17700` (4 digits after the dot before 2015) and old-style
+# `astro-ph/0601001` or `math.GT/0309136`, optionally versioned, at the end of a guid or URL.
+_ARXIV_ID = re.compile(
+    r"(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Za-z-]+)?/\d{7})(?:v(?P<version>\d+))?$",
+    re.IGNORECASE,
+)
+
+
+def parse_feed(body: bytes) -> Any:
+    """Parse RSS/Atom bytes with feedparser; FeedError when the body is not a feed at all."""
+    # A stream, never the bytes themselves: feedparser reads a bytes argument that happens to
+    # name a local file from disk. No sanitising or URI resolution either: both rewrite text
+    # (`$\frac{1}{3}<s<1$` becomes `<s>` tags) and the pipeline sanitises HTML once, later.
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    # Entries recovered from a broken document are still worth having; no entries and no
+    # recognised format means we were not given a feed.
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        if looks_like_html(body):
+            raise FeedError(ErrorKind.HTML_NOT_FEED, "the response is an HTML page, not a feed")
+        reason = parsed.get("bozo_exception") or "no RSS or Atom document found"
+        raise FeedError(ErrorKind.PARSE, f"not a feed: {reason}")
+    return parsed
+
+
+def looks_like_html(body: bytes) -> bool:
+    """Whether a body starts like an HTML page (an error or login page, a CDN challenge)."""
+    head = body[:2048].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def collapse_ws(text: str | None) -> str:
+    """Collapse every run of whitespace (newlines included) to one space; strip the ends."""
+    return _WHITESPACE.sub(" ", text or "").strip()
+
+
+def normalise_doi(value: str | None) -> str:
+    """The lower-cased DOI when `value` is one (bare, `doi:`, or a doi.org URL), else ""."""
+    text = _DOI_PREFIX.sub("", (value or "").strip())
+    # DOIs are case-insensitive; lower-casing lets journal items and preprints meet.
+    return text.lower() if _DOI.fullmatch(text) else ""
+
+
+def find_doi(text: str | None) -> str:
+    """The first DOI anywhere in `text`, lower-cased, or ""."""
+    match = _DOI.search(text or "")
+    return match.group(0).rstrip(".,;").lower() if match else ""
+
+
+def arxiv_id_version(text: str) -> tuple[str, int]:
+    """Split an arXiv guid, URL or id (`oai:arXiv.org:2411.17700v2`) into id and version."""
+    match = _ARXIV_ID.search(text.strip())
+    if not match:
+        # ValueError, not FeedError: one bad entry is skipped, the rest of the feed is kept.
+        raise ValueError(f"no arXiv id in {text!r}")
+    return match.group("id"), int(match.group("version") or 1)
+
+
+def arxiv_links(arxiv_id: str, version: int, journal_doi: str) -> dict[str, str]:
+    """The abs (unversioned), pdf and html (versioned) and journal DOI links of an arXiv paper."""
+    links = {
+        "abs": f"https://arxiv.org/abs/{arxiv_id}",
+        "pdf": f"https://arxiv.org/pdf/{arxiv_id}v{version}",
+        "html": f"https://arxiv.org/html/{arxiv_id}v{version}",
+    }
+    if journal_doi:
+        links["doi"] = f"https://doi.org/{journal_doi}"
+    return links
+
+
+def struct_date(value: time.struct_time | None, tz: tzinfo = UTC) -> date | None:
+    """The calendar date in `tz` of a feedparser time tuple (always UTC); None when missing."""
+    if not value:
+        return None
+    return datetime(*value[:6], tzinfo=UTC).astimezone(tz).date()
+
+
+def to_int(value: Any) -> int | None:
+    """A count or version that may arrive as a string, as an int; None when absent or garbled."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
