@@ -39,8 +39,10 @@ class Source(models.Model):
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     items_last_time = models.IntegerField(null=True, blank=True)
-    # Claimed by a poll until then, so two workers never poll one source at once.
+    # Claimed by a poll until then, so two workers never poll one source at once. The token
+    # is the claiming task's id: a redelivered task (its worker died) may take it back.
     lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=64, blank=True)
     error_count = models.IntegerField(default=0)
     last_error = models.TextField(blank=True)
     last_error_kind = models.CharField(max_length=40, blank=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from feeds.models import Source
@@ -19,11 +19,11 @@ def sources_poll_due() -> int:
     return len(due)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def source_poll(source_id: int) -> None:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def source_poll(self: Task, source_id: int) -> None:
     """Poll one source. Idempotent: a redelivered poll writes nothing new twice."""
     try:
-        poll.source_poll(source_id)
+        poll.source_poll(source_id, token=self.request.id or "")
     except SoftTimeLimitExceeded:
         source = Source.objects.get(id=source_id)
         poll.source_record_failure(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -87,20 +88,24 @@ def _store(source: Source, adapter: Adapter, entries: list[Any], summary: Ingest
     summary.add(len(entries), dropped, papers_upsert(source, clean))
 
 
-def source_claim(source_id: int) -> Source | None:
+def source_claim(source_id: int, token: str) -> Source | None:
     """Take the lease on a source; None when another poll holds it."""
     now = timezone.now()
     claimed = (
         Source.objects.filter(id=source_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + LEASE)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_token=token))
+        .update(lease_until=now + LEASE, lease_token=token)
     )
     return Source.objects.get(id=source_id) if claimed else None
 
 
-def source_poll(source_id: int) -> IngestSummary | None:
-    """Poll one source now. Returns None if another worker is polling it."""
-    source = source_claim(source_id)
+def source_poll(source_id: int, *, token: str = "") -> IngestSummary | None:
+    """Poll one source now. Returns None if another poll holds it.
+
+    `token` identifies the poll (the Celery task id): the same task delivered again after
+    its worker died takes its own lease back instead of waiting for it to expire.
+    """
+    source = source_claim(source_id, token or uuid.uuid4().hex)
     if source is None:
         logger.info("source %s is being polled elsewhere; skipped", source_id)
         return None
@@ -193,6 +198,7 @@ def source_record_success(
         last_error="",
         last_error_kind="",
         lease_until=None,
+        lease_token="",
     )
 
 
@@ -216,6 +222,7 @@ def source_record_failure(source: Source, exc: http.FetchError | FeedError) -> N
         last_error=exc.message[:2000],
         last_error_kind=exc.kind,
         lease_until=None,
+        lease_token="",
     )
 
 

@@ -267,3 +267,18 @@ def test_only_enabled_unpaused_due_sources_are_due() -> None:
     SourceFactory.create(next_check_at=now - timedelta(minutes=1), enabled=False)
     SourceFactory.create(next_check_at=now - timedelta(minutes=1), error_count=3)
     assert sources_due(now) == [due.id]
+
+
+def test_a_redelivered_poll_takes_back_its_own_lease(httpserver: HTTPServer) -> None:
+    # The worker running task "t1" died mid-poll: its lease is still in the future.
+    source = arxiv_source(
+        httpserver, lease_until=timezone.now() + timedelta(minutes=5), lease_token="t1"
+    )
+    httpserver.expect_request("/rss/cs.CL").respond_with_data(
+        arxiv_feed(arxiv_item("2411.00001")), content_type=RSS
+    )
+    assert source_poll(source.id, token="t2") is None
+    summary = source_poll(source.id, token="t1")
+    assert summary is not None and summary.created == 1
+    source.refresh_from_db()
+    assert (source.lease_until, source.lease_token) == (None, "")
