@@ -117,6 +117,9 @@ class PaperSighting(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="sightings")
     announce_type = models.CharField(max_length=20, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Fingerprint of the raw entry this source last sent: an identical entry is skipped
+    # before it is even normalised, which makes re-reading an unchanged feed cheap.
+    raw_hash = models.CharField(max_length=40, blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
 
@@ -124,3 +127,4 @@ class PaperSighting(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "paper"], name="sighting_source_paper_uniq")
         ]
+        indexes = [models.Index(fields=["source", "raw_hash"], name="sighting_raw_hash_idx")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from feeds import http
-from feeds.models import Source
+from feeds.models import PaperSighting, Source
 from feeds.pipeline.sanitise import paper_sanitise
 from feeds.pipeline.upsert import UpsertResult, papers_upsert
 from feeds.sources import get_adapter
@@ -72,9 +73,24 @@ def body_ingest(source: Source, body: bytes, *, adapter: Adapter | None = None) 
 
 def _store(source: Source, adapter: Adapter, entries: list[Any], summary: IngestSummary) -> None:
     fetched = timezone.localdate()
+    entries = entries[:MAX_ENTRIES]
+    fingerprints = [
+        hashlib.sha1(repr(raw).encode(), usedforsecurity=False).hexdigest() for raw in entries
+    ]
+    # Entries identical to what this source sent last time cannot change anything: skip
+    # them before the (comparatively) costly normalise, sanitise and upsert.
+    known = set(
+        PaperSighting.objects.filter(source=source, raw_hash__in=fingerprints).values_list(
+            "raw_hash", flat=True
+        )
+    )
     clean: list[PaperIn] = []
-    dropped = 0
-    for raw in entries[:MAX_ENTRIES]:
+    clean_hashes: list[str] = []
+    dropped = unchanged = 0
+    for raw, fingerprint in zip(entries, fingerprints, strict=True):
+        if fingerprint in known:
+            unchanged += 1
+            continue
         try:
             paper = paper_sanitise(adapter.normalise(raw), fetched=fetched)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -85,7 +101,10 @@ def _store(source: Source, adapter: Adapter, entries: list[Any], summary: Ingest
             dropped += 1
         else:
             clean.append(paper)
-    summary.add(len(entries), dropped, papers_upsert(source, clean))
+            clean_hashes.append(fingerprint)
+    result = papers_upsert(source, clean, clean_hashes)
+    result.skipped += unchanged
+    summary.add(len(entries), dropped, result)
 
 
 def source_claim(source_id: int, token: str) -> Source | None:

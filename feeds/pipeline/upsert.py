@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
@@ -59,11 +60,14 @@ RETURNING id, key, (xmax = 0) AS inserted
 """
 
 _SIGHTINGS = """
-INSERT INTO feeds_papersighting (source_id, paper_id, announce_type, version, first_seen, last_seen)
-SELECT %s, s.paper_id, s.announce_type, s.version, now(), now()
-FROM unnest(%s::bigint[], %s::text[], %s::int[]) AS s(paper_id, announce_type, version)
+INSERT INTO feeds_papersighting
+    (source_id, paper_id, announce_type, version, raw_hash, first_seen, last_seen)
+SELECT %s, s.paper_id, s.announce_type, s.version, s.raw_hash, now(), now()
+FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[])
+    AS s(paper_id, announce_type, version, raw_hash)
 ON CONFLICT (source_id, paper_id) DO UPDATE SET
-    announce_type = EXCLUDED.announce_type, version = EXCLUDED.version, last_seen = now()
+    announce_type = EXCLUDED.announce_type, version = EXCLUDED.version,
+    raw_hash = EXCLUDED.raw_hash, last_seen = now()
 """
 
 
@@ -88,29 +92,31 @@ def content_hash(paper: PaperIn) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
-def papers_upsert(source: Source, papers: Sequence[PaperIn]) -> UpsertResult:
-    """Store sanitised papers seen by `source`; write only what is new or changed."""
+def papers_upsert(
+    source: Source, papers: Sequence[PaperIn], raw_hashes: Sequence[str] = ()
+) -> UpsertResult:
+    """Store sanitised papers seen by `source`; write only what is new or changed.
+
+    `raw_hashes` (parallel to `papers`) are the fingerprints of the raw entries, kept on
+    the sightings so that the next identical entry is skipped before normalising.
+    """
     by_key: dict[str, PaperIn] = {}
-    for paper in papers:
+    raw_by_key: dict[str, str] = {}
+    for paper, raw_hash in zip(papers, raw_hashes or [""] * len(papers), strict=True):
         kept = by_key.get(paper.key)
         if kept is None or paper.version > kept.version:
             by_key[paper.key] = paper
+            raw_by_key[paper.key] = raw_hash
     result = UpsertResult()
     if not by_key:
         return result
 
     with transaction.atomic(), connection.cursor() as cursor:
-        merged = _merge_by_doi(cursor, by_key)
+        merged = _merge_by_doi(cursor, by_key, raw_by_key)
         cursor.execute(
-            """
-            SELECT p.key, p.id, p.content_hash, s.id IS NOT NULL
-            FROM feeds_paper p
-            LEFT JOIN feeds_papersighting s ON s.paper_id = p.id AND s.source_id = %s
-            WHERE p.key = ANY(%s)
-            """,
-            [source.id, list(by_key)],
+            "SELECT key, id, content_hash FROM feeds_paper WHERE key = ANY(%s)", [list(by_key)]
         )
-        existing = {key: (pid, digest, seen) for key, pid, digest, seen in cursor.fetchall()}
+        existing = {key: (pid, digest) for key, pid, digest in cursor.fetchall()}
 
         rows = []
         for key, paper in by_key.items():
@@ -120,7 +126,8 @@ def papers_upsert(source: Source, papers: Sequence[PaperIn]) -> UpsertResult:
             rows.append((paper, digest))
         written = _write_papers(cursor, rows) if rows else {}
 
-        sightings: dict[int, PaperIn] = {}
+        # Every entry that got this far is recorded as seen, with its fingerprint.
+        sightings: dict[int, tuple[PaperIn, str]] = {}
         for key, paper in by_key.items():
             if key in written:
                 pid, inserted = written[key]
@@ -129,26 +136,29 @@ def papers_upsert(source: Source, papers: Sequence[PaperIn]) -> UpsertResult:
                     result.created += 1
                 else:
                     result.updated += 1
-                sightings[pid] = paper
-            elif key in existing and not existing[key][2]:
-                sightings[existing[key][0]] = paper
-        for paper_id, paper in merged:
-            sightings.setdefault(paper_id, paper)
+                sightings[pid] = (paper, raw_by_key[key])
+            elif key in existing:
+                sightings[existing[key][0]] = (paper, raw_by_key[key])
+        for paper_id, paper, raw_hash in merged:
+            sightings.setdefault(paper_id, (paper, raw_hash))
         if sightings:
             cursor.execute(
                 _SIGHTINGS,
                 [
                     source.id,
                     list(sightings),
-                    [p.announce_type for p in sightings.values()],
-                    [p.version for p in sightings.values()],
+                    [p.announce_type for p, _ in sightings.values()],
+                    [p.version for p, _ in sightings.values()],
+                    [raw_hash for _, raw_hash in sightings.values()],
                 ],
             )
     result.skipped = len(papers) - result.created - result.updated
     return result
 
 
-def _merge_by_doi(cursor, by_key: dict[str, PaperIn]) -> list[tuple[int, PaperIn]]:
+def _merge_by_doi(
+    cursor: Any, by_key: dict[str, PaperIn], raw_by_key: dict[str, str]
+) -> list[tuple[int, PaperIn, str]]:
     """Make a journal item and its preprint one paper, whichever arrived first.
 
     A journal item (key = its DOI) whose DOI is already some preprint's journal DOI is
@@ -168,10 +178,10 @@ def _merge_by_doi(cursor, by_key: dict[str, PaperIn]) -> list[tuple[int, PaperIn
     )
     rows = cursor.fetchall()
     present = {key for _, key, _, _ in rows}
-    merged: list[tuple[int, PaperIn]] = []
+    merged: list[tuple[int, PaperIn, str]] = []
     for paper_id, _key, journal_doi, _ in rows:
         if journal_doi in by_key and journal_doi in doi_keys and journal_doi not in present:
-            merged.append((paper_id, by_key.pop(journal_doi)))
+            merged.append((paper_id, by_key.pop(journal_doi), raw_by_key[journal_doi]))
     for paper_id, key, _, arxiv_id in rows:
         if key in journal_dois and not arxiv_id and key not in by_key:
             preprint = next(
@@ -186,7 +196,7 @@ def _merge_by_doi(cursor, by_key: dict[str, PaperIn]) -> list[tuple[int, PaperIn
     return merged
 
 
-def _write_papers(cursor, rows: list[tuple[PaperIn, str]]) -> dict[str, tuple[int, bool]]:
+def _write_papers(cursor: Any, rows: list[tuple[PaperIn, str]]) -> dict[str, tuple[int, bool]]:
     """COPY rows into a temporary table, then one INSERT … ON CONFLICT; key → (id, inserted)."""
     columns = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS)
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS paper_in ({columns}) ON COMMIT DROP")

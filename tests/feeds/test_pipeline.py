@@ -227,3 +227,18 @@ def test_two_workers_loading_the_same_feed_at_once_make_one_copy_of_each_paper()
     assert errors == []
     assert Paper.objects.count() == 1504
     assert PaperSighting.objects.count() == 1504
+
+
+def test_a_reload_with_one_changed_entry_updates_just_that_paper() -> None:
+    source = SourceFactory.create()
+    body = fixture_bytes(ARXIV_FIXTURE)
+    body_ingest(source, body)
+    changed = body.replace(
+        b"This study investigates the influence of generative artificial intelligence",
+        b"This revised study investigates the influence of generative AI",
+    )
+    summary = body_ingest(source, changed)
+    assert summary.as_dict() == {
+        "entries": 1504, "created": 0, "updated": 1, "skipped": 1503, "errors": 0,
+    }  # fmt: skip
+    assert Paper.objects.get(key="2411.17700").abstract.startswith("This revised study")
