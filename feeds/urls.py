@@ -8,6 +8,7 @@ app_name = "feeds"
 
 urlpatterns = [
     path("", views.today, name="today"),
+    path("search/", views.search, name="search"),
     path("ops/sources/", views.source_health, name="source_health"),
     path("healthz", views.healthz, name="healthz"),
 ]

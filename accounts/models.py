@@ -1,0 +1,65 @@
+"""A researcher's preferences: language, time zone, cards and briefing delivery."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA time zone name such as Asia/Shanghai."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(value)s"), params={"value": value})
+
+
+class Profile(models.Model):
+    """One per user, created on first use (`profile_for`)."""
+
+    class CardLanguage(models.TextChoices):
+        ZH = "zh", _("中文")
+        EN = "en", _("English")
+        BOTH = "both", _("Both")
+
+    class Frequency(models.TextChoices):
+        OFF = "off", _("Off")
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    language = models.CharField(
+        _("interface language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    card_language = models.CharField(
+        _("summary language"), max_length=4, choices=CardLanguage.choices, default="both"
+    )
+    digest_frequency = models.CharField(
+        _("briefing email"), max_length=8, choices=Frequency.choices, default="daily"
+    )
+    delivery_hour = models.PositiveSmallIntegerField(
+        _("delivery hour"), default=7, validators=[MinValueValidator(0), MaxValueValidator(23)]
+    )
+    delivery_weekday = models.PositiveSmallIntegerField(
+        _("weekly briefing day"), choices=Weekday.choices, default=Weekday.MONDAY
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of user {self.user_id}"

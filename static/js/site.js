@@ -1,0 +1,68 @@
+// AcademicHub page behaviour: KaTeX for $…$ in titles and abstracts, and the keyboard
+// shortcuts j/k (move between cards), s (save), o (open). No inline scripts: the CSP
+// allows only files from this site.
+(function () {
+  "use strict";
+
+  function renderMath(root) {
+    if (!window.renderMathInElement) return;
+    root.querySelectorAll(".tex").forEach(function (el) {
+      if (el.dataset.texDone) return;
+      window.renderMathInElement(el, {
+        delimiters: [{ left: "$", right: "$", display: false }],
+        throwOnError: false,
+        ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "a"],
+      });
+      el.dataset.texDone = "1";
+    });
+  }
+
+  function cards() {
+    return Array.prototype.slice.call(document.querySelectorAll(".paper-card"));
+  }
+
+  function current() {
+    return document.querySelector(".paper-card.is-current");
+  }
+
+  function focusCard(card) {
+    var previous = current();
+    if (previous) previous.classList.remove("is-current");
+    card.classList.add("is-current");
+    var title = card.querySelector(".paper-card__title a");
+    (title || card).focus({ preventScroll: true });
+    card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }
+
+  function onKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    var list = cards();
+    if (!list.length) return;
+    var card = current() || (target && target.closest && target.closest(".paper-card"));
+    var index = card ? list.indexOf(card) : -1;
+    if (event.key === "j") {
+      focusCard(list[Math.min(index + 1, list.length - 1)]);
+    } else if (event.key === "k") {
+      focusCard(list[Math.max(index - 1, 0)]);
+    } else if (event.key === "s" && card) {
+      var save = card.querySelector(".save-button");
+      if (save) save.click();
+    } else if (event.key === "o" && card) {
+      var link = card.querySelector(".paper-card__title a");
+      if (link) window.location.href = link.href;
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    renderMath(document);
+    document.addEventListener("keydown", onKey);
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      renderMath(event.target);
+    });
+  });
+})();
