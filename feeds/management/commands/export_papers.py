@@ -3,11 +3,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Prefetch
 
 from feeds.export import paper_export
-from feeds.models import Paper, PaperSighting
+from feeds.models import Paper, PaperSighting, Source
 
 
 class Command(BaseCommand):
@@ -24,6 +24,8 @@ class Command(BaseCommand):
         if options["key"]:
             papers = papers.filter(key__in=options["key"])
         if options["source"]:
+            if not Source.objects.filter(slug=options["source"]).exists():
+                raise CommandError(f"no source with slug {options['source']!r}")
             papers = papers.filter(sightings__source__slug=options["source"])
         for paper in papers.iterator(chunk_size=1000):
             self.stdout.write(json.dumps(paper_export(paper), ensure_ascii=False))

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feeds.models import Source
 from feeds.pipeline.poll import body_ingest
-from feeds.sources import ADAPTERS
+from feeds.sources import ADAPTERS, get_adapter
 from feeds.sources.base import FeedError
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {options['file']}: {exc}") from exc
         try:
-            summary = body_ingest(source, body)
+            summary = body_ingest(source, body, adapter=get_adapter(kind))
         except FeedError as exc:
             self.stdout.write(
                 json.dumps({"entries": 0, "created": 0, "updated": 0, "skipped": 0, "errors": 1})

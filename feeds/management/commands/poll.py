@@ -10,7 +10,7 @@ from feeds.pipeline.poll import source_poll
 
 
 class Command(BaseCommand):
-    help = "Fetch sources now, synchronously."
+    help = "Fetch sources now, synchronously (--all skips disabled and paused sources)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         group = parser.add_mutually_exclusive_group(required=True)
@@ -23,7 +23,10 @@ class Command(BaseCommand):
             if not sources:
                 raise CommandError(f"no source with slug {options['source']!r}")
         else:
-            sources = list(Source.objects.filter(enabled=True).order_by("kind", "slug"))
+            # Paused sources wait for staff to unpause them; name one with --source to force it.
+            sources = [
+                s for s in Source.objects.filter(enabled=True).order_by("kind", "slug") if not s.paused
+            ]
         failed = 0
         for source in sources:
             summary = source_poll(source.id)
