@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.urls")),
+    path("settings/api/", include("api.web_urls")),
     path("", include("accounts.urls")),
     path("", include("radar.urls")),
     path("", include("feeds.urls")),

@@ -95,7 +95,9 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
     # The deadline is for the hosts' share of the time: waiting for our turn at a host
     # (politeness) pushes it back, and that waiting has its own, separate bound.
     deadline = time.monotonic() + settings.FETCH_DEADLINE
-    wait_budget = 2 * settings.FETCH_DEADLINE
+    # Outlast a lock left behind by a worker killed mid-fetch: otherwise its redelivered
+    # poll would give up just before the dead lock expires.
+    wait_budget = _turn_lock_ttl() + max(settings.FETCH_HOST_INTERVALS.values()) + 1
     current = _checked_url(url)
     # trust_env=False: no proxy settings or .netrc credentials picked up from the
     # environment; what is fetched, and how, is decided here alone.
@@ -299,15 +301,20 @@ def _redis(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
 
 
+def _turn_lock_ttl() -> float:
+    """How long a host's request slot is held at most, in seconds."""
+    # The lock must outlive the request: a read started just before the deadline may
+    # block for up to one more read timeout (itself at most the deadline).
+    return 3 * settings.FETCH_DEADLINE
+
+
 @contextmanager
 def _host_turn(key: str, wait_budget: float) -> Iterator[float]:
     """Hold `key`'s single request slot, yielding how many seconds we waited for it."""
     client = _redis(settings.REDIS_URL)
     lock_key, next_key = f"fetch:lock:{key}", f"fetch:next:{key}"
     token = uuid.uuid4().hex
-    # The lock must outlive the request: a read started just before the deadline may
-    # block for up to one more read timeout (itself at most the deadline).
-    lock_ttl_ms = int((2 * settings.FETCH_DEADLINE + 10) * 1000)
+    lock_ttl_ms = int(_turn_lock_ttl() * 1000)
     intervals = settings.FETCH_HOST_INTERVALS
     interval_ms = int(1000 * intervals.get(key, intervals.get("default", 1.0)))
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-# Before settings load: the embedded Redis's database 1, never the dev server's 0.
-os.environ.setdefault("EMBEDDED_REDIS_DB", "1")
 
 import pytest
 import redis
