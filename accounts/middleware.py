@@ -22,7 +22,8 @@ class UserPreferencesMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
-        profile = profile_for(user)
+        # A first visit after sign-up keeps the language the visitor chose before.
+        profile = profile_for(user, language=getattr(request, "LANGUAGE_CODE", None))
         request.profile = profile  # type: ignore[attr-defined]
         translation.activate(profile.language)
         request.LANGUAGE_CODE = profile.language

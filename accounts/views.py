@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.views.decorators.http import require_POST
+import copy
+import zoneinfo
 
-from accounts.services import profile_for
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.forms import ProfileForm
+from accounts.models import Profile
+from accounts.services import profile_for, profile_update
+
+
+def _request_profile(request: HttpRequest) -> Profile:
+    """The profile the middleware loaded for this request (so its cookie check sees changes)."""
+    profile = getattr(request, "profile", None)
+    if isinstance(profile, Profile):
+        return profile
+    return profile_for(request.user)  # type: ignore[arg-type]
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """`next` when it stays on this site, else the home page."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
 
 
 @require_POST
@@ -19,15 +46,8 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     if request.user.is_authenticated:
-        profile = profile_for(request.user)
-        profile.language = language
-        profile.save(update_fields=["language"])
-    target = request.POST.get("next", "/")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "/"
-    response = HttpResponseRedirect(target)
+        profile_update(profile=_request_profile(request), language=language)
+    response = HttpResponseRedirect(_safe_next(request))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
@@ -38,7 +58,33 @@ def language_set(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "POST"])
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    """The user's preferences (being built)."""
-    return render(request, "accounts/settings.html", {"profile": profile_for(request.user)})
+    """The signed-in user's own preferences; there is no way to name anyone else's."""
+    profile = _request_profile(request)
+    if request.method == "POST":
+        # A ModelForm writes onto its instance while validating; give it a copy so a
+        # rejected form leaves the request's profile (and the language cookie) untouched.
+        form = ProfileForm(request.POST, instance=copy.copy(profile))
+        if form.is_valid():
+            profile_update(
+                profile=profile, **{name: form.cleaned_data[name] for name in form.fields}
+            )
+            # Say it in the language just chosen: that is what the next page will speak.
+            with translation.override(profile.language):
+                messages.success(request, gettext("Your settings were saved."))
+            return redirect(reverse("accounts:settings"))
+    else:
+        form = ProfileForm(instance=profile)
+    zone = zoneinfo.ZoneInfo(profile.timezone)
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "form": form,
+            "profile": profile,
+            "zone_name": str(zone),
+            "local_now": timezone.localtime(timezone.now(), zone),
+        },
+    )

@@ -2,20 +2,506 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Concat
+from django.http import QueryDict
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
-from feeds.models import Paper, Source
+from feeds.labels import display_text
+from feeds.models import Paper, PaperSighting, Source
+
+DAY_PAGE_SIZE = 25
+SEARCH_PAGE_SIZE = 20
+# Full-text matches are ranked among the most recent this many; it bounds the work of
+# ranking (ts_rank reads every candidate's vector) whatever the query.
+SEARCH_CANDIDATES = 1000
+# Substring and author searches have no index to use: they read only the most recent papers
+# (from the day of the SEARCH_SCAN_WINDOW-th newest on), newest first.
+SEARCH_SCAN_WINDOW = 20_000
+
+# Markers ts_headline puts around hits; control characters, so feed text cannot contain
+# them after display_text and cannot forge a <mark>.
+HL_START = "\x02"
+HL_STOP = "\x03"
+# ts_headline's parser drops anything that looks like an HTML tag; the text is plain, so
+# angle brackets are swapped for these before and restored (then escaped) after.
+_LT = "\x04"
+_GT = "\x05"
+
+_CJK = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff00-\uffef]"
+)
+_AUTHOR_TERM = re.compile(r'(?i)\bauthor:(?:"([^"]*)"|(\S+))')
+_PREPRINT_SERVER_KINDS = [Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API]
+_ARXIV_KINDS = [Source.Kind.ARXIV_RSS, Source.Kind.ARXIV_API]
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class PaperFilters:
+    """The filters Today and search share; every one optional, combined with AND."""
+
+    source: str = ""
+    discipline: str = ""
+    category: str = ""
+    announce_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_query(cls, params: QueryDict) -> PaperFilters:
+        """Read the filters from GET parameters, ignoring values that cannot be valid."""
+        announce_type = params.get("announce_type", "")
+        if announce_type not in Paper.AnnounceType.values:
+            announce_type = ""
+
+        def text(name: str) -> str:
+            # NUL cannot reach PostgreSQL (it raises); other controls are never meaningful.
+            return display_text(params.get(name, "")).strip()[:80]
+
+        return cls(
+            source=text("source"),
+            discipline=text("discipline"),
+            category=text("category"),
+            announce_type=announce_type,
+            date_from=_parse_date(params.get("from")),
+            date_to=_parse_date(params.get("to")),
+        )
+
+    def params(self) -> dict[str, str]:
+        """The filters as GET parameters (only those set)."""
+        values = {
+            "source": self.source,
+            "discipline": self.discipline,
+            "category": self.category,
+            "announce_type": self.announce_type,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.params())
+
+    def apply(self, papers: QuerySet[Paper]) -> QuerySet[Paper]:
+        """`papers` narrowed by every filter that is set."""
+        if self.source:
+            papers = papers.filter(
+                Exists(
+                    PaperSighting.objects.filter(paper_id=OuterRef("pk"), source__slug=self.source)
+                )
+            )
+        if self.discipline:
+            papers = papers.filter(
+                Exists(
+                    PaperSighting.objects.filter(
+                        paper_id=OuterRef("pk"), source__discipline=self.discipline
+                    )
+                )
+            )
+        if self.category:
+            # arXiv categories keep their case (cs.CL), bioRxiv's are stored lower-case.
+            wanted = {self.category, self.category.lower()}
+            condition = Q()
+            for value in wanted:
+                condition |= Q(categories__contains=[value])
+            papers = papers.filter(condition)
+        if self.announce_type:
+            papers = papers.filter(announce_type=self.announce_type)
+        if self.date_from:
+            papers = papers.filter(announced__gte=self.date_from)
+        if self.date_to:
+            papers = papers.filter(announced__lte=self.date_to)
+        return papers
+
+
+def papers_for_display(papers: QuerySet[Paper]) -> QuerySet[Paper]:
+    """`papers` with their sightings and sources loaded (one extra query) and no search vector."""
+    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
+    return papers.defer("search_vector").prefetch_related(Prefetch("sightings", queryset=sightings))
+
+
+# --- Today -----------------------------------------------------------------------------------
+
+
+def latest_day(filters: PaperFilters | None = None) -> date | None:
+    """The most recent announcement day with (matching) papers; walks the announced index."""
+    papers = (filters or PaperFilters()).apply(Paper.objects.all())
+    return papers.order_by("-announced").values_list("announced", flat=True).first()
+
+
+def adjacent_days(day: date, filters: PaperFilters) -> tuple[date | None, date | None]:
+    """The nearest earlier and later days with matching papers (two LIMIT 1 index scans)."""
+    papers = filters.apply(Paper.objects.all())
+    earlier = (
+        papers.filter(announced__lt=day)
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .first()
+    )
+    later = (
+        papers.filter(announced__gt=day)
+        .order_by("announced")
+        .values_list("announced", flat=True)
+        .first()
+    )
+    return earlier, later
+
+
+@dataclass
+class PaperPage:
+    """One page of papers and whether there are more after it."""
+
+    papers: list[Paper]
+    has_more: bool
+
+
+def papers_of_day(
+    day: date, filters: PaperFilters, *, after: int | None = None, limit: int = DAY_PAGE_SIZE
+) -> PaperPage:
+    """A day's papers in id order, keyset-paginated: those with id > `after`."""
+    papers = filters.apply(Paper.objects.filter(announced=day))
+    if after:
+        papers = papers.filter(id__gt=after)
+    rows = list(papers_for_display(papers.order_by("id"))[: limit + 1])
+    return PaperPage(papers=rows[:limit], has_more=len(rows) > limit)
 
 
 def papers_latest_day(limit: int = 100) -> tuple[date | None, list[Paper]]:
     """The most recent announcement day that has papers, and its first papers."""
-    latest = Paper.objects.order_by("-announced").values_list("announced", flat=True).first()
-    if latest is None:
+    day = latest_day()
+    if day is None:
         return None, []
-    papers = list(Paper.objects.filter(announced=latest).order_by("id")[:limit])
-    return latest, papers
+    return day, papers_of_day(day, PaperFilters(), limit=limit).papers
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    """One line of a day's table of contents: a source label and how many papers it has."""
+
+    label: str
+    count: int
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class _Initcap(Func):
+    function = "initcap"
+    output_field = TextField()
+
+
+_SEP = "\x1f"
+
+
+def day_toc(day: date) -> list[TocEntry]:
+    """Papers per source label on `day`, in one grouped query over that day's papers.
+
+    The groups follow `feeds.labels.source_label`: arXiv papers by primary category, others
+    by their first sighting's source (bioRxiv and medRxiv then by category). Each paper falls
+    in exactly one group, so groups with the same label can be summed.
+    """
+    first_source = (
+        PaperSighting.objects.filter(paper_id=OuterRef("pk"))
+        .order_by("first_seen", "id")
+        .annotate(
+            via=Concat(
+                "source__kind",
+                Value(_SEP),
+                "source__slug",
+                Value(_SEP),
+                "source__label",
+                output_field=TextField(),
+            )
+        )
+        .values("via")[:1]
+    )
+    rows = (
+        Paper.objects.filter(announced=day)
+        .alias(abs_link=KT("links__abs"))
+        .annotate(
+            # CASE evaluates the subquery only for papers without an arXiv id.
+            via=Case(
+                When(arxiv_id__gt="", then=Value(Source.Kind.ARXIV_RSS.value)),
+                default=Subquery(first_source),
+                output_field=TextField(),
+            ),
+            medrxiv=Case(
+                When(Q(abs_link__contains="medrxiv.org"), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .values("via", "primary_category", "medrxiv")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    merged: dict[str, TocEntry] = {}
+    for row in rows:
+        if not row["via"]:
+            continue  # a paper no source carried (only made by hand): it has no label
+        label, params = _toc_label(row["via"], row["primary_category"], row["medrxiv"])
+        previous = merged.get(label)
+        count = row["count"] + (previous.count if previous else 0)
+        merged[label] = TocEntry(label=label, count=count, params=params)
+    return sorted(merged.values(), key=lambda e: (e.label.casefold(), e.label))
+
+
+def _toc_label(via: str, category: str, medrxiv: bool) -> tuple[str, dict[str, str]]:
+    """The label and filter of a table-of-contents group (see `feeds.labels.source_label`)."""
+    kind, slug, label = [*via.split(_SEP, 2), "", ""][:3]
+    if kind in _ARXIV_KINDS:
+        return (f"arXiv ({category})" if category else "arXiv"), {
+            "category": category
+        } if category else {}
+    if kind in _PREPRINT_SERVER_KINDS:
+        server = "medRxiv" if medrxiv else "bioRxiv"
+        if category:
+            return f"{server} ({category.title()})", {"category": category}
+        return server, {"source": slug}
+    return display_text(label), {"source": slug}
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter form offers: sources (slug, label) and disciplines."""
+
+    sources: list[tuple[str, str]]
+    disciplines: list[str]
+    announce_types: list[tuple[str, str]]
+
+
+def filter_choices() -> FilterChoices:
+    """The sources and disciplines to filter by, in one query."""
+    rows = list(Source.objects.order_by("label").values_list("slug", "label", "discipline"))
+    return FilterChoices(
+        sources=[(slug, display_text(label)) for slug, label, _ in rows],
+        disciplines=sorted({d for _, _, d in rows if d}),
+        announce_types=[(value, str(label)) for value, label in Paper.AnnounceType.choices],
+    )
+
+
+# --- Paper page ------------------------------------------------------------------------------
+
+
+def paper_by_key(key: str) -> Paper | None:
+    """One paper with its sightings and their sources, or None."""
+    return papers_for_display(Paper.objects.filter(key=key)).first()
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+
+def headline_html(raw: str) -> SafeString:
+    """A ts_headline result as safe HTML: everything escaped, only the hit markers become <mark>.
+
+    ts_headline copies the document verbatim, so its output is feed text and must be escaped
+    like any other; the markers are control characters that survive escaping unchanged.
+    """
+    out: list[str] = []
+    open_mark = False
+    for part in re.split(f"([{HL_START}{HL_STOP}])", raw or ""):
+        if part == HL_START:
+            if not open_mark:
+                out.append("<mark>")
+                open_mark = True
+        elif part == HL_STOP:
+            if open_mark:
+                out.append("</mark>")
+                open_mark = False
+        elif part:
+            part = part.replace(_LT, "<").replace(_GT, ">")
+            out.append(str(escape(display_text(part))))
+    if open_mark:
+        out.append("</mark>")
+    return mark_safe("".join(out))  # noqa: S308 - every piece of text above went through escape()
+
+
+def substring_headline(text: str, needle: str, *, width: int = 110) -> SafeString:
+    """A window of `text` around the first hit of `needle`, escaped, every hit in <mark>."""
+    text = display_text(text)
+    if not needle:
+        return mark_safe(str(escape(text[: 2 * width])))  # noqa: S308 - escaped
+    first = text.casefold().find(needle.casefold())
+    if first < 0 or len(text.casefold()) != len(text):
+        start, end = 0, min(len(text), 2 * width)
+    else:
+        start, end = max(0, first - width), min(len(text), first + len(needle) + width)
+    window = text[start:end]
+    # Put the markers around each hit, then let headline_html escape the text and mark hits.
+    pieces: list[str] = []
+    last = 0
+    for match in re.finditer(re.escape(needle), window, flags=re.IGNORECASE):
+        pieces.append(window[last : match.start()])
+        pieces.append(HL_START + match.group(0) + HL_STOP)
+        last = match.end()
+    pieces.append(window[last:])
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    return mark_safe(prefix + headline_html("".join(pieces)) + suffix)  # noqa: S308 - escaped
+
+
+def parse_search(q: str, author: str = "") -> tuple[str, str]:
+    """Split a query into its text and an author name (`author:Name`, `author:"A Name"`)."""
+    names = [author.strip()] if author.strip() else []
+    for match in _AUTHOR_TERM.finditer(q):
+        names.append((match.group(1) or match.group(2) or "").strip())
+    text = _AUTHOR_TERM.sub(" ", q)
+    return " ".join(text.split())[:300], " ".join(n for n in names if n)[:200]
+
+
+def is_cjk(text: str) -> bool:
+    """Whether the text has Chinese, Japanese or Korean characters (no English stemming then)."""
+    return bool(_CJK.search(text))
+
+
+class _Replace(Func):
+    function = "replace"
+    output_field = TextField()
+
+
+def _brackets_hidden(field_name: str) -> Func:
+    return _Replace(_Replace(F(field_name), Value("<"), Value(_LT)), Value(">"), Value(_GT))
+
+
+def _tsquery_is_empty(text: str) -> bool:
+    # Only stop words or punctuation: websearch_to_tsquery yields nothing to match.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT numnode(websearch_to_tsquery('english', %s))", [text])
+        row = cursor.fetchone()
+    return not row or row[0] == 0
+
+
+class _ArrayToString(Func):
+    function = "array_to_string"
+    output_field = TextField()
+
+
+@dataclass
+class SearchResult:
+    """One page of search results, each paper with its highlighted title and snippet."""
+
+    papers: Sequence[Paper]
+    titles: dict[int, SafeString]
+    snippets: dict[int, SafeString]
+    has_more: bool
+    mode: str  # "fulltext", "substring", "author" or "" (nothing asked)
+    # Substring and author searches: the oldest day read, when older papers were left out.
+    scanned_since: date | None = None
+
+
+def search_papers(
+    *,
+    q: str,
+    author: str = "",
+    filters: PaperFilters | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+) -> SearchResult:
+    """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author."""
+    filters = filters or PaperFilters()
+    text, author = parse_search(display_text(q), display_text(author))
+    empty = SearchResult([], {}, {}, has_more=False, mode="")
+    if not text and not author:
+        return empty
+    offset = (max(page, 1) - 1) * page_size
+    if offset >= SEARCH_CANDIDATES:
+        return empty
+    stop = min(offset + page_size + 1, SEARCH_CANDIDATES)
+
+    papers = filters.apply(Paper.objects.all())
+    if author:
+        papers = papers.annotate(author_text=_ArrayToString(F("authors"), Value(" "))).filter(
+            author_text__icontains=author
+        )
+
+    if text and not is_cjk(text) and not _tsquery_is_empty(text):
+        query = SearchQuery(text, search_type="websearch", config="english")
+        candidates = (
+            papers.filter(search_vector=query)
+            .order_by("-announced", "id")
+            .values("id")[:SEARCH_CANDIDATES]
+        )
+        hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
+        ranked = list(
+            papers_for_display(Paper.objects.filter(id__in=candidates))
+            .annotate(
+                # ts_rank's default weights (A 1.0, B 0.4) rank a title hit above an abstract hit.
+                rank=SearchRank(F("search_vector"), query),
+                title_hl=SearchHeadline(_brackets_hidden("title"), query, highlight_all=True, **hl),
+                snippet_hl=SearchHeadline(
+                    _brackets_hidden("abstract"),
+                    query,
+                    max_words=45,
+                    min_words=20,
+                    max_fragments=2,
+                    fragment_delimiter=" … ",
+                    **hl,
+                ),
+            )
+            .order_by("-rank", "-announced", "id")[offset:stop]
+        )
+        return SearchResult(
+            papers=ranked[:page_size],
+            titles={p.id: headline_html(p.title_hl) for p in ranked},
+            snippets={p.id: headline_html(p.snippet_hl) for p in ranked},
+            has_more=len(ranked) > page_size,
+            mode="fulltext",
+        )
+
+    # No index serves a substring or author match: read only the most recent papers, newest
+    # first, so a query that matches nothing still stops after SEARCH_SCAN_WINDOW rows.
+    cutoff = list(
+        filters.apply(Paper.objects.all())
+        .order_by("-announced")
+        .values_list("announced", flat=True)[SEARCH_SCAN_WINDOW : SEARCH_SCAN_WINDOW + 1]
+    )
+    if cutoff:
+        papers = papers.filter(announced__gte=cutoff[0])
+    if text:
+        # Chinese, Japanese and Korean have no case: a plain LIKE is several times faster.
+        lookup = "contains" if is_cjk(text) else "icontains"
+        papers = papers.filter(Q(**{f"title__{lookup}": text}) | Q(**{f"abstract__{lookup}": text}))
+    rows = list(papers_for_display(papers).order_by("-announced", "id")[offset:stop])
+    return SearchResult(
+        papers=rows[:page_size],
+        titles={p.id: substring_headline(p.title, text, width=10_000) for p in rows},
+        snippets={p.id: substring_headline(p.abstract, text) for p in rows},
+        has_more=len(rows) > page_size,
+        mode="substring" if text else "author",
+        scanned_since=cutoff[0] if cutoff else None,
+    )
 
 
 def sources_health() -> QuerySet[Source]:

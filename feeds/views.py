@@ -1,23 +1,212 @@
-"""Pages of the feeds app."""
+"""Pages of the feeds app: today's papers, the paper page with citations, search."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.http import content_disposition_header
+from django_htmx.middleware import HtmxDetails
 
-from feeds import selectors
+from feeds import citations, selectors
+from feeds.labels import announce_text, display_text, journal_title, paper_card, safe_url
+from feeds.models import Paper
 
 
-def today(request: HttpRequest) -> HttpResponse:
-    """The latest announcement day's papers."""
-    day, papers = selectors.papers_latest_day()
-    return render(request, "feeds/today.html", {"day": day, "papers": papers})
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
-def search(request: HttpRequest) -> HttpResponse:
-    """Full-text search over titles and abstracts (being built)."""
-    return render(request, "feeds/search.html", {"query": request.GET.get("q", "")})
+def _int_param(request: HttpRequest, name: str, default: int = 0) -> int:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else default
+
+
+def _date_param(request: HttpRequest, name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _url(name: str, params: dict[str, Any], *, path: str = "") -> str:
+    """`name`'s path (or `path`, if already reversed) with the non-empty `params`."""
+    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return (path or reverse(name)) + (f"?{query}" if query else "")
+
+
+def _wants_partial(request: HtmxHttpRequest) -> bool:
+    # A history restore needs the whole page, not a fragment.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def today(request: HtmxHttpRequest) -> HttpResponse:
+    """One announcement day's papers (the latest by default), filtered, 25 at a time."""
+    filters = selectors.PaperFilters.from_query(request.GET)
+    asked_day = _date_param(request, "date")
+    day = asked_day or selectors.latest_day(filters)
+    after = _int_param(request, "after") or None
+    start = max(_int_param(request, "n", 1), 1)
+    context: dict[str, Any] = {"filters": filters, "day": day, "asked_day": asked_day}
+
+    cards = []
+    next_url = ""
+    if day is not None:
+        page = selectors.papers_of_day(day, filters, after=after)
+        cards = [paper_card(p, start + i) for i, p in enumerate(page.papers)]
+        if page.has_more:
+            next_url = _url(
+                "feeds:today",
+                {
+                    **filters.params(),
+                    "date": day.isoformat(),
+                    "after": page.papers[-1].id,
+                    "n": start + len(page.papers),
+                },
+            )
+    context.update(cards=cards, papers=[c.paper for c in cards], next_url=next_url)
+
+    if after and _wants_partial(request):
+        return render(request, "feeds/today.html#paper-items", context)
+
+    if day is not None:
+        previous_day, next_day = selectors.adjacent_days(day, filters)
+        toc = selectors.day_toc(day)
+        today_path = reverse("feeds:today")
+        context.update(
+            previous_url=previous_day
+            and _url("feeds:today", {**filters.params(), "date": previous_day.isoformat()}),
+            next_day_url=next_day
+            and _url("feeds:today", {**filters.params(), "date": next_day.isoformat()}),
+            previous_day=previous_day,
+            next_day=next_day,
+            toc=[
+                {
+                    "label": entry.label,
+                    "count": number_format(entry.count, force_grouping=True),
+                    "url": _url(
+                        "feeds:today", {**entry.params, "date": day.isoformat()}, path=today_path
+                    ),
+                }
+                for entry in toc
+            ],
+            continued=bool(after),
+            first_page_url=_url("feeds:today", {**filters.params(), "date": day.isoformat()}),
+        )
+    context["choices"] = selectors.filter_choices()
+    return render(request, "feeds/today.html", context)
+
+
+def _paper_or_404(key: str) -> Paper:
+    paper = selectors.paper_by_key(key)
+    if paper is None:
+        raise Http404("no such paper")
+    return paper
+
+
+def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """Everything about one paper, with Highwire citation_* tags for reference managers."""
+    paper = _paper_or_404(key)
+    card = paper_card(paper)
+    day = paper.published or paper.announced
+    sightings = [
+        {
+            "label": display_text(s.source.label),
+            "announce": announce_text(s.announce_type, s.version),
+            "first_seen": s.first_seen,
+        }
+        for s in paper.sightings.all()
+    ]
+    page_url = request.build_absolute_uri(reverse("feeds:paper", args=[paper.key]))
+    context = {
+        "card": card,
+        "paper": paper,
+        "papers": [paper],
+        "sightings": sightings,
+        "citation": {
+            "publication_date": day.strftime("%Y/%m/%d") if day else "",
+            "online_date": paper.announced.strftime("%Y/%m/%d"),
+            "doi": display_text(paper.doi or paper.journal_doi),
+            "pdf_url": safe_url((paper.links or {}).get("pdf")),
+            "abstract_html_url": safe_url((paper.links or {}).get("abs")) or page_url,
+            "journal_title": journal_title(paper),
+        },
+        "categories": [display_text(c) for c in paper.categories],
+        "journal_ref": display_text(paper.journal_ref),
+    }
+    return render(request, "feeds/paper.html", context)
+
+
+def _download_name(paper: Paper, extension: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", paper.key).strip("._")[:100] + extension
+
+
+def paper_bibtex(request: HttpRequest, key: str) -> HttpResponse:
+    """The paper as a BibTeX file."""
+    paper = _paper_or_404(key)
+    response = HttpResponse(
+        citations.bibtex([paper]), content_type="application/x-bibtex; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=_download_name(paper, ".bib")
+    )
+    return response
+
+
+def paper_ris(request: HttpRequest, key: str) -> HttpResponse:
+    """The paper as an RIS file."""
+    paper = _paper_or_404(key)
+    response = HttpResponse(
+        citations.ris([paper]), content_type="application/x-research-info-systems; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=_download_name(paper, ".ris")
+    )
+    return response
+
+
+def search(request: HtmxHttpRequest) -> HttpResponse:
+    """Full-text search over titles and abstracts, `author:` search, and the Today filters."""
+    q = display_text(request.GET.get("q", "")).strip()[:500]
+    author = display_text(request.GET.get("author", "")).strip()[:200]
+    filters = selectors.PaperFilters.from_query(request.GET)
+    page = max(_int_param(request, "page", 1), 1)
+    result = selectors.search_papers(q=q, author=author, filters=filters, page=page)
+    start = (page - 1) * selectors.SEARCH_PAGE_SIZE + 1
+    cards = []
+    for i, paper in enumerate(result.papers):
+        card = paper_card(paper, start + i)
+        card.title_html = result.titles.get(paper.id, "")
+        card.snippet_html = result.snippets.get(paper.id, "")
+        cards.append(card)
+    next_url = ""
+    if result.has_more:
+        next_url = _url(
+            "feeds:search", {"q": q, "author": author, **filters.params(), "page": page + 1}
+        )
+    context: dict[str, Any] = {
+        "q": q,
+        "author": author,
+        "filters": filters,
+        "result": result,
+        "cards": cards,
+        "papers": result.papers,
+        "next_url": next_url,
+        "page": page,
+        "asked": bool(q or author),
+    }
+    if page > 1 and _wants_partial(request):
+        return render(request, "feeds/search.html#paper-items", context)
+    context["choices"] = selectors.filter_choices()
+    context["first_page_url"] = _url("feeds:search", {"q": q, "author": author, **filters.params()})
+    return render(request, "feeds/search.html", context)
 
 
 @staff_member_required

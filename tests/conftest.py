@@ -22,3 +22,11 @@ def redis_client() -> redis.Redis:
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.flushdb()
     return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate-limit counters live in the cache (Redis): every test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         else:
             # Paused sources wait for staff to unpause them; name one with --source to force it.
             sources = [
-                s for s in Source.objects.filter(enabled=True).order_by("kind", "slug") if not s.paused
+                s
+                for s in Source.objects.filter(enabled=True).order_by("kind", "slug")
+                if not s.paused
             ]
         failed = 0
         for source in sources:

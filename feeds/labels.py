@@ -1,0 +1,189 @@
+"""How a paper is shown: its source label, badge, links, and feed text made safe to display.
+
+No database access here: callers prefetch `sightings` with their sources.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from django.utils.translation import gettext as _
+
+from feeds.models import Paper, PaperSighting, Source
+
+AUTHORS_SHOWN = 3
+
+_ARXIV_KINDS = {Source.Kind.ARXIV_RSS, Source.Kind.ARXIV_API}
+_PREPRINT_SERVER_KINDS = {Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API}
+
+# Bidi embeddings/overrides/isolates and other invisible controls. A feed could use U+202E
+# to make text read backwards (spoofing a link or name); they are dropped before display.
+_UNSAFE_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def display_text(value: str) -> str:
+    """Feed text without control or bidi-override characters (HTML escaping stays Django's)."""
+    return _UNSAFE_CHARS.sub("", value or "")
+
+
+def safe_url(value: object) -> str:
+    """`value` if it is an http(s) URL, else "" (no `javascript:` or `data:` links)."""
+    if not isinstance(value, str):
+        return ""
+    url = display_text(value).strip()
+    if re.match(r"^https?://[^\s/]", url, flags=re.IGNORECASE):
+        return url
+    return ""
+
+
+def doi_url(doi: str) -> str:
+    """The resolver URL of a DOI."""
+    return "https://doi.org/" + quote(display_text(doi).strip(), safe="/:;()._-")
+
+
+def _server_label(paper: Paper) -> str:
+    abs_link = str((paper.links or {}).get("abs", ""))
+    return "medRxiv" if "medrxiv.org" in abs_link else "bioRxiv"
+
+
+def _sorted_sightings(paper: Paper) -> list[PaperSighting]:
+    # .all() uses the prefetch cache; sort here so the choice never depends on row order.
+    return sorted(paper.sightings.all(), key=lambda s: (s.first_seen, s.pk))
+
+
+def source_label(paper: Paper) -> str:
+    """ "arXiv (cs.CL)", "bioRxiv (Bioinformatics)", or the journal source's label.
+
+    Decided by the arXiv id, else by the first source that carried the paper; the day's
+    table of contents (feeds.selectors.day_toc) groups papers the same way.
+    """
+    sightings = _sorted_sightings(paper)
+    kind = sightings[0].source.kind if sightings else ""
+    if paper.arxiv_id or kind in _ARXIV_KINDS:
+        return f"arXiv ({paper.primary_category})" if paper.primary_category else "arXiv"
+    if kind in _PREPRINT_SERVER_KINDS:
+        server = _server_label(paper)
+        category = paper.primary_category.title()
+        return f"{server} ({category})" if category else server
+    if sightings:
+        return display_text(sightings[0].source.label)
+    return ""
+
+
+def journal_title(paper: Paper) -> str:
+    """The journal or server a paper appeared in, for `citation_journal_title`; "" for arXiv."""
+    sightings = _sorted_sightings(paper)
+    kinds = {s.source.kind for s in sightings}
+    if paper.arxiv_id or kinds & _ARXIV_KINDS:
+        return ""
+    if kinds & _PREPRINT_SERVER_KINDS:
+        return _server_label(paper)
+    for sighting in sightings:
+        if sighting.source.kind == Source.Kind.RSS:
+            return display_text(sighting.source.label)
+    return ""
+
+
+ANNOUNCE_CSS: dict[str, str] = {
+    Paper.AnnounceType.NEW: "badge--new",
+    Paper.AnnounceType.CROSS: "badge--cross",
+    Paper.AnnounceType.REPLACE: "badge--replace",
+    Paper.AnnounceType.REPLACE_CROSS: "badge--replace-cross",
+}
+
+
+def announce_text(announce_type: str, version: int) -> str:
+    """ "new", "cross-list", "updated v2" in the current language."""
+    if announce_type in (Paper.AnnounceType.REPLACE, Paper.AnnounceType.REPLACE_CROSS):
+        return _("updated v%(version)s") % {"version": version}
+    if announce_type == Paper.AnnounceType.CROSS:
+        return _("cross-list")
+    if announce_type == Paper.AnnounceType.NEW:
+        return _("new")
+    return ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """One outbound link of a paper."""
+
+    kind: str
+    text: str
+    url: str
+
+
+def paper_links(paper: Paper) -> list[Link]:
+    """abs, PDF, HTML, DOI and journal version, each only when known and http(s)."""
+    links = paper.links or {}
+    out: list[Link] = []
+
+    def add(kind: str, text: str, url: str) -> None:
+        url = safe_url(url)
+        if url and all(link.url != url for link in out):
+            out.append(Link(kind, text, url))
+
+    add("abs", _("abs"), links.get("abs", ""))
+    add("pdf", _("PDF"), links.get("pdf", ""))
+    add("html", _("HTML"), links.get("html", ""))
+    if paper.doi:
+        add("doi", _("DOI"), doi_url(paper.doi))
+    elif links.get("doi") and not paper.journal_doi:
+        add("doi", _("DOI"), links.get("doi", ""))
+    if paper.journal_doi and paper.journal_doi != paper.doi:
+        add("journal", _("Journal version"), doi_url(paper.journal_doi))
+    return out
+
+
+@dataclass
+class PaperCard:
+    """Everything a card (or the paper page) shows, computed once in Python."""
+
+    paper: Paper
+    number: int = 0
+    label: str = ""
+    title: str = ""
+    abstract: str = ""
+    # nh3-sanitised HTML from journal feeds (the only feed HTML ever rendered as markup).
+    abstract_html: str = ""
+    authors: list[str] = field(default_factory=list)
+    badge_css: str = ""
+    badge_text: str = ""
+    links: list[Link] = field(default_factory=list)
+    # Search results: highlighted, already-escaped HTML (see feeds.selectors.headline_html).
+    title_html: str = ""
+    snippet_html: str = ""
+
+    @property
+    def authors_short(self) -> list[str]:
+        """The first few authors; the template adds "et al." when there are more."""
+        return self.authors[:AUTHORS_SHOWN]
+
+    @property
+    def authors_separator(self) -> str:
+        """ "; " when names are written "Surname, I." (bioRxiv), else ", "."""
+        return "; " if any("," in name for name in self.authors) else ", "
+
+    @property
+    def has_more_authors(self) -> bool:
+        """More authors than the card shows at first."""
+        return len(self.authors) > AUTHORS_SHOWN
+
+
+def paper_card(paper: Paper, number: int = 0) -> PaperCard:
+    """A paper's display data (sightings must be prefetched with their sources)."""
+    return PaperCard(
+        paper=paper,
+        number=number,
+        label=source_label(paper),
+        title=display_text(paper.title),
+        abstract=display_text(paper.abstract),
+        abstract_html=display_text(paper.abstract_html),
+        authors=[display_text(a) for a in paper.authors if display_text(a).strip()],
+        badge_css=ANNOUNCE_CSS.get(paper.announce_type, ""),
+        badge_text=announce_text(paper.announce_type, paper.version),
+        links=paper_links(paper),
+    )

@@ -1,0 +1,349 @@
+"""Today (`/`): one announcement day's papers as numbered cards, filters, days, load more."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from feeds.models import Paper
+from radar.models import SavedPaper
+from tests.factories import PaperFactory
+from tests.feeds.factories_pages import (
+    DAY,
+    SightingFactory,
+    arxiv_paper,
+    arxiv_source,
+    biorxiv_paper,
+    journal_paper,
+    signed_in,
+    text_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def card_titles(html: str) -> list[str]:
+    return re.findall(r'<h2 class="paper-card__title"><a [^>]*>(.*?)</a></h2>', html)
+
+
+def card_numbers(html: str) -> list[str]:
+    return re.findall(r'<span class="paper-card__number">([^<]*)</span>', html)
+
+
+def test_it_numbers_the_latest_days_papers_in_order(client: Client) -> None:
+    older = arxiv_paper(title="Yesterday's paper", announced=date(2024, 11, 27))
+    first = arxiv_paper(title="First of the day")
+    second = arxiv_paper(title="Second of the day")
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert card_titles(html) == ["First of the day", "Second of the day"]
+    assert card_numbers(html) == ["01.", "02."]
+    assert older.title not in html
+    assert f'href="/papers/{first.key}/"' in html and f'href="/papers/{second.key}/"' in html
+    assert "Explore the Frontier of Global Academia" in html
+    assert "Nov. 28, 2024" in html
+
+
+def test_the_hero_and_dates_follow_the_language(client: Client) -> None:
+    arxiv_paper(title="A paper")
+    client.cookies["lang"] = "zh-hans"
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'lang="zh-Hans"' in html
+    assert "2024年11月28日" in html
+
+
+def test_cards_show_source_labels_per_kind(client: Client) -> None:
+    arxiv_paper(title="An arXiv paper", primary_category="cs.CL")
+    biorxiv_paper(title="A bioRxiv paper", primary_category="cancer biology")
+    journal_paper(title="A Science paper")
+    html = client.get("/").content.decode()
+    labels = re.findall(r'<span class="paper-card__source">([^<]*)</span>', html)
+    assert labels == ["arXiv (cs.CL)", "bioRxiv (Cancer Biology)", "Science"]
+
+
+def test_badges_say_new_cross_list_or_updated_with_version(client: Client) -> None:
+    arxiv_paper(announce_type="new")
+    arxiv_paper(announce_type="cross")
+    arxiv_paper(announce_type="replace", version=3)
+    arxiv_paper(announce_type="replace-cross", version=2)
+    html = client.get("/").content.decode()
+    badges = re.findall(r'<span class="badge (badge--[a-z-]+)">([^<]*)</span>', html)
+    assert badges == [
+        ("badge--new", "new"),
+        ("badge--cross", "cross-list"),
+        ("badge--replace", "updated v3"),
+        ("badge--replace-cross", "updated v2"),
+    ]
+
+
+def test_long_author_lists_are_shortened_with_et_al_and_expandable(client: Client) -> None:
+    names = ["Ada Lovelace", "Charles Babbage", "Mary Somerville", "Alan Turing", "Grace Hopper"]
+    arxiv_paper(title="Five authors", authors=names)
+    arxiv_paper(title="Two authors", authors=["Emmy Noether", "Hermann Weyl"])
+    html = client.get("/").content.decode()
+    summary = re.search(r"<summary>(.*?)</summary>", html, re.S)
+    assert summary is not None
+    assert text_of(summary.group(1)).startswith(
+        "Ada Lovelace, Charles Babbage, Mary Somerville et al."
+    )
+    assert "Alan Turing" not in summary.group(1)
+    details = re.search(r"<details>(.*?)</details>", html, re.S)
+    assert details is not None and "Grace Hopper" in details.group(1)
+    assert "Emmy Noether, Hermann Weyl" in html
+    assert html.count("et al.") == 1
+    assert "unknown" not in text_of(html).lower()
+
+
+def test_links_include_abs_pdf_html_doi_and_journal_version(client: Client) -> None:
+    arxiv_paper(title="Published later", journal_doi="10.1103/physrevd.1.1")
+    html = client.get("/").content.decode()
+    pattern = r'<a href="([^"]+)" rel="noopener[^"]*"[^>]*>([^<]+)</a>'
+    links = {text: url for url, text in re.findall(pattern, html)}
+    assert links["abs"].startswith("https://arxiv.org/abs/")
+    assert links["PDF"].startswith("https://arxiv.org/pdf/")
+    assert links["HTML"].startswith("https://arxiv.org/html/")
+    assert links["Journal version"] == "https://doi.org/10.1103/physrevd.1.1"
+
+
+def test_filters_by_source_category_and_announce_type_combine(client: Client) -> None:
+    cl = arxiv_source("arxiv-cs-cl")
+    lg = arxiv_source("arxiv-cs-lg", label="arXiv cs.LG")
+    arxiv_paper(cl, title="CL new", primary_category="cs.CL", announce_type="new")
+    arxiv_paper(cl, title="CL cross", primary_category="cs.CL", announce_type="cross")
+    arxiv_paper(lg, title="LG new", primary_category="cs.LG", announce_type="new")
+    biorxiv_paper(title="Bio new")
+
+    assert card_titles(client.get("/?source=arxiv-cs-lg").content.decode()) == ["LG new"]
+    assert card_titles(client.get("/?category=cs.CL").content.decode()) == ["CL new", "CL cross"]
+    assert card_titles(client.get("/?category=Bioinformatics").content.decode()) == ["Bio new"]
+    assert card_titles(client.get("/?announce_type=cross").content.decode()) == ["CL cross"]
+    assert card_titles(client.get("/?source=arxiv-cs-cl&announce_type=new").content.decode()) == [
+        "CL new"
+    ]
+    assert card_titles(client.get("/?discipline=Biology").content.decode()) == ["Bio new"]
+    empty = client.get("/?source=arxiv-cs-lg&announce_type=cross").content.decode()
+    assert card_titles(empty) == [] and "No papers match these filters" in empty
+
+
+def test_day_navigation_goes_to_the_nearest_days_with_papers(client: Client) -> None:
+    arxiv_paper(title="Monday", announced=date(2024, 11, 25))
+    arxiv_paper(title="Wednesday", announced=date(2024, 11, 27))
+    arxiv_paper(title="Friday", announced=date(2024, 11, 29))
+
+    latest = client.get("/").content.decode()
+    assert card_titles(latest) == ["Friday"]
+    assert 'href="/?date=2024-11-27" rel="prev"' in latest
+    assert 'rel="next"' not in latest
+
+    middle = client.get("/?date=2024-11-27").content.decode()
+    assert card_titles(middle) == ["Wednesday"]
+    assert 'href="/?date=2024-11-25" rel="prev"' in middle
+    assert 'href="/?date=2024-11-29" rel="next"' in middle
+
+    gap = client.get("/?date=2024-11-28").content.decode()
+    assert card_titles(gap) == [] and "No papers were announced on this day." in gap
+    assert 'href="/?date=2024-11-27" rel="prev"' in gap
+
+    # A nonsense date is ignored: the latest day is shown.
+    assert card_titles(client.get("/?date=yesterday").content.decode()) == ["Friday"]
+
+
+def test_day_navigation_keeps_the_filters(client: Client) -> None:
+    lg = arxiv_source("arxiv-cs-lg", label="arXiv cs.LG")
+    arxiv_paper(lg, title="LG Monday", primary_category="cs.LG", announced=date(2024, 11, 25))
+    arxiv_paper(title="CL Wednesday", announced=date(2024, 11, 27))
+    arxiv_paper(lg, title="LG Friday", primary_category="cs.LG", announced=date(2024, 11, 29))
+    html = client.get("/?source=arxiv-cs-lg").content.decode()
+    assert card_titles(html) == ["LG Friday"]
+    assert 'href="/?source=arxiv-cs-lg&amp;date=2024-11-25" rel="prev"' in html
+
+
+def test_the_table_of_contents_counts_each_source_label(client: Client) -> None:
+    cl = arxiv_source("arxiv-cs-cl")
+    lg = arxiv_source("arxiv-cs-lg", label="arXiv cs.LG")
+    both = arxiv_paper(cl, primary_category="cs.CL", categories=["cs.CL", "cs.LG"])
+    SightingFactory.create(source=lg, paper=both, announce_type="cross")  # counted once
+    arxiv_paper(cl, primary_category="cs.CL")
+    arxiv_paper(lg, primary_category="cs.LG")
+    biorxiv_paper(doi="10.1101/1", primary_category="genomics")
+    journal_paper(doi="10.1126/science.1")
+    journal_paper(doi="10.1126/science.2")
+    arxiv_paper(primary_category="cs.CL", announced=date(2024, 11, 27))  # another day
+    html = client.get("/").content.decode()
+    toc = re.search(r'<ul class="toc"[^>]*>(.*?)</ul>', html, re.S)
+    assert "toc-more" not in html
+    assert toc is not None
+    entries = re.findall(
+        r'<a href="([^"]*)">([^<]*)<span class="count">(\d+)</span></a>', toc.group(1)
+    )
+    assert [(label, int(count)) for _, label, count in entries] == [
+        ("arXiv (cs.CL)", 2),
+        ("arXiv (cs.LG)", 1),
+        ("bioRxiv (Genomics)", 1),
+        ("Science", 2),
+    ]
+    assert entries[0][0] == "/?category=cs.CL&amp;date=2024-11-28"
+    assert entries[3][0] == "/?source=science&amp;date=2024-11-28"
+
+
+def test_load_more_continues_the_numbering_with_and_without_htmx(client: Client) -> None:
+    papers = [arxiv_paper(title=f"Paper {i:02d}") for i in range(1, 31)]
+    html = client.get("/").content.decode()
+    assert card_numbers(html) == [f"{i:02d}." for i in range(1, 26)]
+    more = re.search(r'<a class="button button--quiet" href="([^"]+)" hx-get="([^"]+)"', html)
+    assert more is not None and more.group(1) == more.group(2)
+    next_url = more.group(1).replace("&amp;", "&")
+    assert f"after={papers[24].id}" in next_url and "n=26" in next_url
+
+    plain = client.get(next_url).content.decode()
+    assert "<html" in plain
+    assert card_numbers(plain) == [f"{i}." for i in range(26, 31)]
+    assert card_titles(plain) == [f"Paper {i}" for i in range(26, 31)]
+    assert "hx-get" not in plain.split('<ol class="paper-list"')[1]
+
+    partial = client.get(next_url, HTTP_HX_REQUEST="true")
+    fragment = partial.content.decode()
+    assert "<html" not in fragment and "<body" not in fragment
+    assert fragment.lstrip().startswith("<li")
+    assert card_numbers(fragment) == [f"{i}." for i in range(26, 31)]
+    assert "load-more" not in fragment
+
+
+def test_an_empty_database_shows_a_friendly_page(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No papers yet" in html and "paper-card" not in html
+
+
+HOSTILE_TITLE = '<script>alert("t")</script><img src=x onerror=alert(1)> \u202eevil'
+HOSTILE_ABSTRACT = '<a href="javascript:alert(2)" hx-get="/ops/sources/" hx-trigger="load">x</a>'
+
+
+def test_hostile_feed_content_is_shown_as_harmless_text(client: Client) -> None:
+    arxiv_paper(
+        title=HOSTILE_TITLE,
+        abstract=HOSTILE_ABSTRACT,
+        authors=['<b onmouseover="alert(3)">Mallory</b>', "Eve \u202etxt.exe"],
+        links={"abs": "javascript:alert(4)", "pdf": "data:text/html,<script>alert(5)</script>"},
+    )
+    journal_paper(
+        title="Journal",
+        abstract_html="<p>Clean <em>sanitised</em> abstract</p>",
+    )
+    html = client.get("/").content.decode()
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html and "<b onmouseover" not in html
+    assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in html
+    assert "&lt;a href=&quot;javascript:alert(2)&quot; hx-get=&quot;/ops/sources/&quot;" in html
+    assert 'href="javascript:' not in html and 'href="data:' not in html
+    assert not re.search(r"<[^>]+\shx-get=\"/ops/", html)
+    assert "\u202e" not in html
+    # The sanitised journal HTML is the one place markup from a feed is kept.
+    assert "<p>Clean <em>sanitised</em> abstract</p>" in html
+    assert re.search(r'<div class="paper-card__abstract" hx-disable>\s*<p>Clean', html)
+
+
+def test_titles_and_abstracts_are_marked_for_katex(client: Client) -> None:
+    arxiv_paper(title="Bounds for $O(n^2)$", abstract="We prove $x<y$ & more.")
+    html = client.get("/").content.decode()
+    assert '<a class="tex" href="/papers/' in html and "Bounds for $O(n^2)$" in html
+    assert '<p class="paper-card__abstract tex">We prove $x&lt;y$ &amp; more.</p>' in html
+    assert "vendor/katex/katex.min.js" in html and "contrib/auto-render.min.js" in html
+
+
+def test_a_signed_in_reader_sees_which_papers_they_saved(client: Client) -> None:
+    saved = arxiv_paper(title="Saved one")
+    arxiv_paper(title="Not saved")
+    user = signed_in(client)
+    SavedPaper.objects.create(user=user, paper=saved)
+    html = client.get("/").content.decode()
+    buttons = re.findall(r'class="save-button" aria-pressed="(true|false)"', html)
+    assert buttons == ["true", "false"]
+
+
+def test_an_anonymous_reader_is_offered_to_log_in_to_save(client: Client) -> None:
+    arxiv_paper(title="A paper")
+    html = client.get("/").content.decode()
+    assert 'class="save-button" href="/accounts/login/?next=/"' in html
+
+
+def _count_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def _make_papers(n: int) -> list[Paper]:
+    journal = arxiv_source("arxiv-cs-lg", label="arXiv cs.LG")
+    papers = []
+    for i in range(n):
+        paper = arxiv_paper(authors=[f"Author {j}" for j in range(i % 6)])
+        if i % 2:
+            SightingFactory.create(source=journal, paper=paper, announce_type="cross")
+        papers.append(paper)
+    return papers
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_the_query_count_does_not_grow_with_the_papers(client: Client, signed: bool) -> None:
+    if signed:
+        user = signed_in(client)
+    few = _make_papers(5)
+    if signed:
+        SavedPaper.objects.create(user=user, paper=few[0])
+        client.get("/")  # the first visit creates the profile and sets the language cookie
+    with_five = _count_queries(client, "/")
+    _make_papers(20)
+    with_twenty_five = _count_queries(client, "/")
+    assert with_five == with_twenty_five
+    # latest day, papers, sightings, previous/next day, contents, sources (+ session, user,
+    # profile and saved ids when signed in).
+    assert with_twenty_five == (11 if signed else 7)
+
+
+def test_the_load_more_partial_has_a_fixed_query_count(client: Client) -> None:
+    papers = [PaperFactory.create() for _ in range(60)]
+    url = f"/?date={DAY.isoformat()}&after={papers[24].id}&n=26"
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+    assert card_numbers(response.content.decode())[0] == "26."
+    assert len(queries) == 2  # papers and their sightings
+
+
+def test_odd_parameters_are_ignored_not_errors(client: Client) -> None:
+    arxiv_paper(title="A paper")
+    for query in (
+        {"category": "cs\x00CL"},
+        {"source": "\x00"},
+        {"announce_type": "<script>"},
+        {"after": "-1", "n": "x"},
+        {"after": "9" * 40},
+        {"date": "2024-02-30"},
+    ):
+        assert client.get("/", query).status_code == 200
+
+
+def test_medrxiv_preprints_are_labelled_medrxiv_in_cards_and_contents(client: Client) -> None:
+    paper = biorxiv_paper(doi="10.1101/2024.11.01.1", primary_category="epidemiology")
+    paper.links = {"abs": "https://www.medrxiv.org/content/10.1101/2024.11.01.1v1"}
+    paper.save(update_fields=["links"])
+    html = client.get("/").content.decode()
+    assert '<span class="paper-card__source">medRxiv (Epidemiology)</span>' in html
+    assert 'medRxiv (Epidemiology)<span class="count">1</span>' in html
+
+
+def test_a_long_table_of_contents_folds_after_twelve_entries(client: Client) -> None:
+    for i in range(15):
+        arxiv_paper(primary_category=f"cat.{i:02d}")
+    html = client.get("/").content.decode()
+    lists = re.findall(r'<ul class="toc"[^>]*>(.*?)</ul>', html, re.S)
+    assert [len(re.findall(r"<li>", ul)) for ul in lists] == [12, 3]
+    assert "<summary>3 more sources</summary>" in html
