@@ -15,8 +15,9 @@ _TEXT_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#"}
 _ALL_SPECIALS = {
     **_TEXT_SPECIALS,
     "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
+    # BibTeX counts every brace, escaped or not, when it looks for a field's end.
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
     "$": r"\$",
     "_": r"\_",
     "^": r"\^{}",
@@ -32,26 +33,27 @@ def _clean(value: str) -> str:
 
 
 def _balance(value: str) -> str:
-    """Drop unmatched braces so a stray `}` in a feed cannot end the BibTeX field early."""
+    """Drop unmatched braces so a stray `}` in a feed cannot end the BibTeX field early.
+
+    BibTeX counts every brace, even after a backslash, so escapes are not exempt.
+    """
     out: list[str] = []
     depth = 0
-    for i, char in enumerate(value):
-        escaped = i > 0 and value[i - 1] == "\\"
-        if char == "{" and not escaped:
+    for char in value:
+        if char == "{":
             depth += 1
-        elif char == "}" and not escaped:
+        elif char == "}":
             if depth == 0:
                 continue
             depth -= 1
         out.append(char)
-    text = "".join(out)
-    # Remove surplus opening braces from the right.
+    # Surplus opening braces: drop the last ones.
     while depth > 0:
-        idx = max(i for i, c in enumerate(text) if c == "{" and (i == 0 or text[i - 1] != "\\"))
-        text = text[:idx] + text[idx + 1 :]
+        idx = len(out) - 1 - out[::-1].index("{")
+        del out[idx]
         depth -= 1
     # A trailing backslash would escape the closing brace of the field.
-    return text.rstrip("\\")
+    return "".join(out).rstrip("\\")
 
 
 def _escape_tex_kept(value: str) -> str:
@@ -122,8 +124,20 @@ def _url(paper: Paper) -> str:
     return ""
 
 
+def _is_preprint_server(paper: Paper) -> bool:
+    abs_link = str((paper.links or {}).get("abs", ""))
+    return "biorxiv.org/" in abs_link or "medrxiv.org/" in abs_link
+
+
+def _is_article(paper: Paper) -> bool:
+    """Published in a journal: a journal reference or DOI, or a journal feed's own item."""
+    if paper.journal_ref or paper.journal_doi:
+        return True
+    return not paper.arxiv_id and not _is_preprint_server(paper)
+
+
 def _bibtex_entry(paper: Paper, key: str) -> str:
-    is_article = bool(paper.journal_ref or paper.journal_doi)
+    is_article = _is_article(paper)
     fields: list[tuple[str, str]] = [("title", "{" + _escape_tex_kept(paper.title) + "}")]
     if paper.authors:
         fields.append(("author", " and ".join(_escape_all(a) for a in paper.authors)))
@@ -178,8 +192,8 @@ def _ris_line(tag: str, value: str) -> str:
 
 
 def _ris_entry(paper: Paper) -> str:
-    is_article = bool(paper.journal_ref or paper.journal_doi)
-    lines = [_ris_line("TY", "JOUR" if is_article else "PREPRINT" if paper.arxiv_id else "GEN")]
+    is_article = _is_article(paper)
+    lines = [_ris_line("TY", "JOUR" if is_article else "UNPB")]
     lines.append(_ris_line("TI", paper.title))
     lines.extend(_ris_line("AU", author) for author in paper.authors if _clean(author))
     if _year(paper):

@@ -44,8 +44,8 @@ SEARCH_CANDIDATES = 1000
 # (from the day of the SEARCH_SCAN_WINDOW-th newest on), newest first.
 SEARCH_SCAN_WINDOW = 20_000
 
-# Markers ts_headline puts around hits; control characters, so feed text cannot contain
-# them after display_text and cannot forge a <mark>.
+# Markers ts_headline puts around hits. Control characters: no real text has them, and a
+# feed that smuggled some in could at worst add a balanced, harmless <mark> (headline_html).
 HL_START = "\x02"
 HL_STOP = "\x03"
 # ts_headline's parser drops anything that looks like an HTML tag; the text is plain, so
@@ -134,7 +134,7 @@ class PaperFilters:
             )
         if self.category:
             # arXiv categories keep their case (cs.CL), bioRxiv's are stored lower-case.
-            wanted = {self.category, self.category.lower()}
+            wanted = sorted({self.category, self.category.lower()})
             condition = Q()
             for value in wanted:
                 condition |= Q(categories__contains=[value])
@@ -200,14 +200,6 @@ def papers_of_day(
     return PaperPage(papers=rows[:limit], has_more=len(rows) > limit)
 
 
-def papers_latest_day(limit: int = 100) -> tuple[date | None, list[Paper]]:
-    """The most recent announcement day that has papers, and its first papers."""
-    day = latest_day()
-    if day is None:
-        return None, []
-    return day, papers_of_day(day, PaperFilters(), limit=limit).papers
-
-
 @dataclass(frozen=True)
 class TocEntry:
     """One line of a day's table of contents: a source label and how many papers it has."""
@@ -215,11 +207,6 @@ class TocEntry:
     label: str
     count: int
     params: dict[str, str] = field(default_factory=dict)
-
-
-class _Initcap(Func):
-    function = "initcap"
-    output_field = TextField()
 
 
 _SEP = "\x1f"
@@ -275,16 +262,17 @@ def day_toc(day: date) -> list[TocEntry]:
         previous = merged.get(label)
         count = row["count"] + (previous.count if previous else 0)
         merged[label] = TocEntry(label=label, count=count, params=params)
-    return sorted(merged.values(), key=lambda e: (e.label.casefold(), e.label))
+    # Biggest sources first, like a table of contents of the day.
+    return sorted(merged.values(), key=lambda e: (-e.count, e.label.casefold()))
 
 
 def _toc_label(via: str, category: str, medrxiv: bool) -> tuple[str, dict[str, str]]:
     """The label and filter of a table-of-contents group (see `feeds.labels.source_label`)."""
     kind, slug, label = [*via.split(_SEP, 2), "", ""][:3]
     if kind in _ARXIV_KINDS:
-        return (f"arXiv ({category})" if category else "arXiv"), {
-            "category": category
-        } if category else {}
+        if category:
+            return f"arXiv ({category})", {"category": category}
+        return "arXiv", {}
     if kind in _PREPRINT_SERVER_KINDS:
         server = "medRxiv" if medrxiv else "bioRxiv"
         if category:
@@ -346,6 +334,19 @@ def headline_html(raw: str) -> SafeString:
     if open_mark:
         out.append("</mark>")
     return mark_safe("".join(out))  # noqa: S308 - every piece of text above went through escape()
+
+
+def _snippet_html(raw: str, abstract: str) -> SafeString:
+    """A ts_headline snippet with "…" where it starts or ends inside the abstract."""
+    plain = " ".join(
+        raw.translate(
+            {ord(HL_START): None, ord(HL_STOP): None, ord(_LT): "<", ord(_GT): ">"}
+        ).split()
+    )
+    whole = " ".join(abstract.split())
+    prefix = "" if whole.startswith(plain[:40]) else "… "
+    suffix = "" if whole.endswith(plain[-40:]) else " …"
+    return mark_safe(prefix + headline_html(raw) + suffix)  # noqa: S308 - escaped in headline_html
 
 
 def substring_headline(text: str, needle: str, *, width: int = 110) -> SafeString:
@@ -475,7 +476,7 @@ def search_papers(
         return SearchResult(
             papers=ranked[:page_size],
             titles={p.id: headline_html(p.title_hl) for p in ranked},
-            snippets={p.id: headline_html(p.snippet_hl) for p in ranked},
+            snippets={p.id: _snippet_html(p.snippet_hl, p.abstract) for p in ranked},
             has_more=len(ranked) > page_size,
             mode="fulltext",
         )

@@ -31,10 +31,9 @@ def paper(**fields: object) -> Paper:
 
 
 def braces_balanced(text: str) -> bool:
+    """As BibTeX counts them: every brace, escaped or not."""
     depth = 0
-    for i, char in enumerate(text):
-        if i and text[i - 1] == "\\":
-            continue
+    for char in text:
         depth += {"{": 1, "}": -1}.get(char, 0)
         if depth < 0:
             return False
@@ -91,13 +90,13 @@ def test_specials_are_escaped_but_tex_in_titles_is_kept() -> None:
         [
             paper(
                 title=r"Fast $O(n \log n)$ sorting & 100% of \emph{cases} #1",
-                authors=["Jane Doe & Co_Author"],
+                authors=["Jane Doe & Co_Author", "Bra{ce"],
                 abstract="Unbalanced } brace { and 50% more",
             )
         ]
     )
     assert r"title = {{Fast $O(n \log n)$ sorting \& 100\% of \emph{cases} \#1}}" in text
-    assert r"author = {Jane Doe \& Co\_Author}" in text
+    assert r"author = {Jane Doe \& Co\_Author and Bra\textbraceleft{}ce}" in text
     assert braces_balanced(text)
     assert text.startswith("@misc{coauthor2024fast,")
 
@@ -114,7 +113,7 @@ def test_ris_has_one_record_per_paper_with_every_author() -> None:
     records = text.strip().split("\n\n")
     assert len(records) == 2
     first = records[0].splitlines()
-    assert first[0] == "TY  - PREPRINT"
+    assert first[0] == "TY  - UNPB"  # RIS has no preprint type; "unpublished work" is standard
     assert "TI  - Attention Is All You Need" in first
     assert [line for line in first if line.startswith("AU  - ")] == [
         "AU  - Ashish Vaswani",
@@ -137,3 +136,19 @@ def test_ris_lines_never_break_inside_a_field() -> None:
 @pytest.mark.parametrize("author", ["Müller, Jörg", "Jörg Müller"])
 def test_keys_are_ascii(author: str) -> None:
     assert bibtex([paper(authors=[author])]).startswith("@misc{muller2024attention,")
+
+
+def test_a_journal_feed_item_is_an_article_and_a_biorxiv_preprint_is_not() -> None:
+    journal = paper(key="10.1038/z", arxiv_id="", doi="10.1038/z", links={})
+    preprint = paper(
+        key="10.1101/p",
+        arxiv_id="",
+        doi="10.1101/p",
+        links={"abs": "https://www.biorxiv.org/content/10.1101/pv1"},
+    )
+    assert entries(bibtex([journal, preprint])) == [
+        "@article{vaswani2024attention,",
+        "@misc{vaswani2024attentiona,",
+    ]
+    records = ris([journal, preprint]).split("\n\n")
+    assert [r.splitlines()[0] for r in records] == ["TY  - JOUR", "TY  - UNPB"]

@@ -111,7 +111,7 @@ def test_the_bibtex_download_is_an_attachment_that_parses(client: Client) -> Non
     assert response["Content-Disposition"].startswith("attachment;")
     assert ".bib" in response["Content-Disposition"]
     text = response.content.decode()
-    assert text.startswith("@misc{lovelace2024braces,")
+    assert text.startswith("@article{lovelace2024braces,")
     assert braces_balanced(text)
     assert "doi = {10.1126/science.adq0002}" in text
 

@@ -192,3 +192,11 @@ def test_substring_search_reads_only_the_most_recent_papers(
     html = client.get("/search/", {"q": "量子"}).content.decode()
     assert card_titles(html) == ["新的量子论文"]
     assert "Only papers announced since Nov. 27, 2024 were searched." in html
+
+
+def test_a_snippet_from_inside_the_abstract_is_marked_with_ellipses(client: Client) -> None:
+    filler = " ".join(f"filler{i}" for i in range(120))
+    arxiv_paper(title="Plain", abstract=f"{filler} the photon result here. {filler}")
+    [snippet] = snippets(client.get("/search/?q=photon").content.decode())
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert "<mark>photon</mark>" in snippet
