@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Profile
+from accounts.services import PROFILE_FIELDS
 
 
 @cache
@@ -47,14 +48,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = [
-            "language",
-            "timezone",
-            "card_language",
-            "digest_frequency",
-            "delivery_hour",
-            "delivery_weekday",
-        ]
+        fields = list(PROFILE_FIELDS)
         labels = {
             "card_language": _("Summary language on paper cards"),
             "digest_frequency": _("Briefing email"),
