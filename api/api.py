@@ -12,9 +12,10 @@ from ninja.security import HttpBearer
 
 from api.ratelimit import rate_limit_hit
 from api.schemas import ErrorOut, PaperOut, PaperPageOut, PaperQuery
-from api.selectors import PaperFilters, paper_by_key, papers_page
+from api.selectors import papers_page
 from api.tokens import token_authenticate
 from feeds.export import paper_export
+from feeds.selectors import PaperFilters, paper_by_key
 
 
 class TokenAuth(HttpBearer):
@@ -87,19 +88,17 @@ def _exactly(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
 def papers_list(request: HttpRequest, filters: Query[PaperQuery]) -> HttpResponse:
     """Without `q` and `date`, the latest announcement day; with `q`, ranked search results."""
     result = papers_page(
-        PaperFilters(
-            date=filters.date,
-            source=filters.source,
-            category=filters.category,
-            announce_type=filters.announce_type,
-            q=filters.q,
+        PaperFilters.cleaned(
+            source=filters.source, category=filters.category, announce_type=filters.announce_type
         ),
+        day=filters.date,
+        q=filters.q,
         page=filters.page,
     )
     body = {
         "count_on_page": len(result.papers),
-        "page": result.page,
-        "next_page": result.page + 1 if result.has_next else None,
+        "page": filters.page,
+        "next_page": filters.page + 1 if result.has_more else None,
         "papers": [paper_export(paper) for paper in result.papers],
     }
     return _exactly(request, body)

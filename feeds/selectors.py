@@ -82,21 +82,41 @@ class PaperFilters:
     @classmethod
     def from_query(cls, params: QueryDict) -> PaperFilters:
         """Read the filters from GET parameters, ignoring values that cannot be valid."""
-        announce_type = params.get("announce_type", "")
+        return cls.cleaned(
+            source=params.get("source", ""),
+            discipline=params.get("discipline", ""),
+            category=params.get("category", ""),
+            announce_type=params.get("announce_type", ""),
+            date_from=_parse_date(params.get("from")),
+            date_to=_parse_date(params.get("to")),
+        )
+
+    @classmethod
+    def cleaned(
+        cls,
+        *,
+        source: str = "",
+        discipline: str = "",
+        category: str = "",
+        announce_type: str = "",
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> PaperFilters:
+        """The filters from untrusted values: text cleaned and cut, an unknown type dropped."""
         if announce_type not in Paper.AnnounceType.values:
             announce_type = ""
 
-        def text(name: str) -> str:
+        def text(value: str) -> str:
             # NUL cannot reach PostgreSQL (it raises); other controls are never meaningful.
-            return display_text(params.get(name, "")).strip()[:80]
+            return display_text(value).strip()[:80]
 
         return cls(
-            source=text("source"),
-            discipline=text("discipline"),
-            category=text("category"),
+            source=text(source),
+            discipline=text(discipline),
+            category=text(category),
             announce_type=announce_type,
-            date_from=_parse_date(params.get("from")),
-            date_to=_parse_date(params.get("to")),
+            date_from=date_from,
+            date_to=date_to,
         )
 
     def params(self) -> dict[str, str]:
@@ -190,13 +210,18 @@ class PaperPage:
 
 
 def papers_of_day(
-    day: date, filters: PaperFilters, *, after: int | None = None, limit: int = DAY_PAGE_SIZE
+    day: date,
+    filters: PaperFilters,
+    *,
+    after: int | None = None,
+    offset: int = 0,
+    limit: int = DAY_PAGE_SIZE,
 ) -> PaperPage:
-    """A day's papers in id order, keyset-paginated: those with id > `after`."""
+    """A day's papers in id order, keyset-paginated (those with id > `after`) or by `offset`."""
     papers = filters.apply(Paper.objects.filter(announced=day))
     if after:
         papers = papers.filter(id__gt=after)
-    rows = list(papers_for_display(papers.order_by("id"))[: limit + 1])
+    rows = list(papers_for_display(papers.order_by("id"))[offset : offset + limit + 1])
     return PaperPage(papers=rows[:limit], has_more=len(rows) > limit)
 
 
@@ -429,8 +454,12 @@ def search_papers(
     filters: PaperFilters | None = None,
     page: int = 1,
     page_size: int = SEARCH_PAGE_SIZE,
+    highlight: bool = True,
 ) -> SearchResult:
-    """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author."""
+    """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author.
+
+    Without `highlight`, `titles` and `snippets` stay empty and no headline is computed.
+    """
     filters = filters or PaperFilters()
     text, author = parse_search(display_text(q), display_text(author))
     empty = SearchResult([], {}, {}, has_more=False, mode="")
@@ -455,13 +484,13 @@ def search_papers(
             .values("id")[:SEARCH_CANDIDATES]
         )
         hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
-        ranked = list(
-            papers_for_display(Paper.objects.filter(id__in=candidates))
-            .annotate(
-                # ts_rank's default weights (A 1.0, B 0.4) rank a title hit above an abstract hit.
-                rank=SearchRank(F("search_vector"), query),
-                title_hl=SearchHeadline(_brackets_hidden("title"), query, highlight_all=True, **hl),
-                snippet_hl=SearchHeadline(
+        headlines: dict[str, Any] = {}
+        if highlight:
+            headlines = {
+                "title_hl": SearchHeadline(
+                    _brackets_hidden("title"), query, highlight_all=True, **hl
+                ),
+                "snippet_hl": SearchHeadline(
                     _brackets_hidden("abstract"),
                     query,
                     max_words=45,
@@ -470,13 +499,18 @@ def search_papers(
                     fragment_delimiter=" … ",
                     **hl,
                 ),
-            )
+            }
+        ranked: list[Any] = list(
+            papers_for_display(Paper.objects.filter(id__in=candidates))
+            # ts_rank's default weights (A 1.0, B 0.4) rank a title hit above an abstract hit.
+            .annotate(rank=SearchRank(F("search_vector"), query), **headlines)
             .order_by("-rank", "-announced", "id")[offset:stop]
         )
+        shown = ranked if highlight else []
         return SearchResult(
             papers=ranked[:page_size],
-            titles={p.id: headline_html(p.title_hl) for p in ranked},
-            snippets={p.id: _snippet_html(p.snippet_hl, p.abstract) for p in ranked},
+            titles={p.id: headline_html(p.title_hl) for p in shown},
+            snippets={p.id: _snippet_html(p.snippet_hl, p.abstract) for p in shown},
             has_more=len(ranked) > page_size,
             mode="fulltext",
         )
@@ -495,10 +529,11 @@ def search_papers(
         lookup = "contains" if is_cjk(text) else "icontains"
         papers = papers.filter(Q(**{f"title__{lookup}": text}) | Q(**{f"abstract__{lookup}": text}))
     rows = list(papers_for_display(papers).order_by("-announced", "id")[offset:stop])
+    shown = rows if highlight else []
     return SearchResult(
         papers=rows[:page_size],
-        titles={p.id: substring_headline(p.title, text, width=10_000) for p in rows},
-        snippets={p.id: substring_headline(p.abstract, text) for p in rows},
+        titles={p.id: substring_headline(p.title, text, width=10_000) for p in shown},
+        snippets={p.id: substring_headline(p.abstract, text) for p in shown},
         has_more=len(rows) > page_size,
         mode="substring" if text else "author",
         scanned_since=cutoff[0] if cutoff else None,
