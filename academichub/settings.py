@@ -90,7 +90,9 @@ else:
             "HOST": embedded.postgres_socket_dir(),
         }
     }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Persistent connections: opening one per request costs more than a page's queries.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_academichub")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

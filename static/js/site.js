@@ -9,7 +9,11 @@
     root.querySelectorAll(".tex").forEach(function (el) {
       if (el.dataset.texDone) return;
       window.renderMathInElement(el, {
-        delimiters: [{ left: "$", right: "$", display: false }],
+        // Longest first: "$$" must not be read as two empty "$…$".
+        delimiters: [
+          { left: "$$", right: "$$", display: true },
+          { left: "$", right: "$", display: false },
+        ],
         throwOnError: false,
         ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "a"],
       });

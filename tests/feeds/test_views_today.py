@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -276,6 +277,7 @@ def test_an_anonymous_reader_is_offered_to_log_in_to_save(client: Client) -> Non
 
 
 def _count_queries(client: Client, url: str) -> int:
+    cache.clear()  # count the day's contents query too, as on a cold cache
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200
@@ -308,6 +310,14 @@ def test_the_query_count_does_not_grow_with_the_papers(client: Client, signed: b
     # latest day, papers, sightings, previous/next day, contents, sources (+ session, user,
     # profile and saved ids when signed in).
     assert with_twenty_five == (11 if signed else 7)
+
+
+def test_the_days_contents_are_counted_once_then_cached(client: Client) -> None:
+    _make_papers(5)
+    cold = _count_queries(client, "/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/")
+    assert len(queries) == cold - 1
 
 
 def test_the_load_more_partial_has_a_fixed_query_count(client: Client) -> None:
