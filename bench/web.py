@@ -899,7 +899,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> bool:
         f"server: gunicorn academichub.wsgi, {args.workers} sync workers on 127.0.0.1:{port};"
         " production settings (DEBUG=false; manifest static files collected into a temp"
         f" STATIC_ROOT in {time.perf_counter() - started:.1f} s); CONN_MAX_AGE="
-        f"{env.get('CONN_MAX_AGE', '0 (default)')}. Load: {args.clients} clients x"
+        f"{env.get('CONN_MAX_AGE', '60 (default)')}. Load: {args.clients} clients x"
         f" {args.duration:g} s per page after {args.warmup:g} s of warm-up; sync workers close"
         " every connection, so each request includes a loopback reconnect. Load average"
         f" before (1, 5, 15 min): {load_average()} on {os.cpu_count()} CPUs",

@@ -19,6 +19,7 @@ from feeds.sources.common import (
     find_doi,
     parse_feed,
     struct_date,
+    tex_to_unicode,
 )
 
 KIND = "arxiv_rss"
@@ -93,9 +94,12 @@ def normalise(raw: Any) -> PaperIn:
     arxiv_id, version = arxiv_id_version(raw.get("id") or raw.get("link", ""))
     description = raw.get("summary", "")
     prefix = _PREFIX.match(description)
+    # arXiv writes names in TeX (`R\'emy`); affiliations split first, then accents converted.
     authors, affiliations = split_creators(
         ", ".join(author.get("name", "") for author in raw.get("authors", []))
     )
+    authors = [tex_to_unicode(name) for name in authors]
+    affiliations = [tex_to_unicode(affiliation) for affiliation in affiliations]
     categories = [tag["term"] for tag in raw.get("tags", []) if tag.get("term")]
     # `arxiv:DOI` may list several DOIs (seen: the same one twice); the first is the journal's.
     journal_doi = find_doi(raw.get("arxiv_doi"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import unicodedata
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -97,3 +98,38 @@ def to_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# TeX accent commands → Unicode combining marks (arXiv listings keep author names in TeX).
+_TEX_ACCENTS = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "c": "\u0327", "v": "\u030c", "H": "\u030b", "u": "\u0306", "r": "\u030a",
+    "k": "\u0328",
+}  # fmt: skip
+_TEX_LETTERS = {
+    "l": "ł", "L": "Ł", "o": "ø", "O": "Ø", "ss": "ß", "aa": "å", "AA": "Å", "ae": "æ",
+    "AE": "Æ", "oe": "œ", "OE": "Œ", "i": "ı", "j": "ȷ",
+}  # fmt: skip
+_TEX_SYMBOL_ACCENT = re.compile(r"""\\(['`^"~=.])\s*(?:\{\s*(\\?[A-Za-z])\s*\}|(\\?[A-Za-z]))""")
+_TEX_LETTER_ACCENT = re.compile(r"\\([cvHurk])\s*(?:\{\s*(\\?[A-Za-z])\s*\}|\s+(\\?[A-Za-z]))")
+_TEX_LETTER = re.compile(r"\{?\\(ss|aa|AA|ae|AE|oe|OE|[lLoOij])(?![A-Za-z])\s*\}?")
+_TEX_BRACED_LETTER = re.compile(r"\{([^{}\\]*)\}")
+
+
+def tex_to_unicode(text: str) -> str:
+    """`Przemys{\\l}aw R\\'emy` → `Przemysław Rémy`: TeX accents in names as Unicode."""
+    if "\\" not in text and "{" not in text:
+        return text
+
+    def letter(value: str) -> str:
+        return _TEX_LETTERS.get(value[1:], value) if value.startswith("\\") else value
+
+    def accent(match: re.Match[str]) -> str:
+        # An accent goes on a plain i or j, not the dotless forms TeX asks for (\'{\i}).
+        base = letter(match.group(2) or match.group(3)).replace("ı", "i").replace("ȷ", "j")
+        return unicodedata.normalize("NFC", base + _TEX_ACCENTS[match.group(1)])
+
+    text = _TEX_SYMBOL_ACCENT.sub(accent, text)
+    text = _TEX_LETTER_ACCENT.sub(accent, text)
+    text = _TEX_LETTER.sub(lambda m: _TEX_LETTERS[m.group(1)], text)
+    return _TEX_BRACED_LETTER.sub(r"\1", text)

@@ -12,6 +12,7 @@ import pytest
 
 from feeds.sources import arxiv_rss
 from feeds.sources.base import ErrorKind, FeedError, PaperIn
+from feeds.sources.common import tex_to_unicode
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 ALL_ARCHIVES = FIXTURES / "arxiv-rss-all-archives-2024-11-28.xml"
@@ -110,7 +111,7 @@ def test_it_splits_authors_without_breaking_affiliations(by_key: dict[str, Paper
     ]
 
 
-def test_it_leaves_tex_accents_in_author_names(by_key: dict[str, PaperIn]) -> None:
+def test_it_turns_tex_accents_in_author_names_into_unicode(by_key: dict[str, PaperIn]) -> None:
     paper = by_key["2411.17748"]
 
     assert paper.authors == [
@@ -118,7 +119,7 @@ def test_it_leaves_tex_accents_in_author_names(by_key: dict[str, PaperIn]) -> No
         "Alexandre Battiston",
         "Michele Bardi",
         "Nicolas Blet",
-        "Benjamin R\\'emy",
+        "Benjamin Rémy",
         "Matthieu Urbain",
     ]
     assert paper.affiliations == ["IFPEN", "IFPEN", "IFPEN", "LEMTA", "LEMTA", "LEMTA"]
@@ -159,7 +160,7 @@ def test_it_reads_a_replacement_with_its_journal_reference(by_key: dict[str, Pap
     )
     assert paper.primary_category == "astro-ph.CO"
     assert paper.categories == ["astro-ph.CO", "gr-qc", "hep-ph", "hep-th"]
-    assert paper.authors[9] == '\\"Ozen\\c{c} G\\"ung\\"or'
+    assert paper.authors[9] == "Özenç Güngör"
     assert len(paper.authors) == 12
     assert set(paper.affiliations) == {"COMPACT Collaboration"}
     assert paper.journal_doi == "10.1088/1475-7516/2023/01/030"
@@ -272,3 +273,19 @@ def test_the_page_url_is_the_feed_url() -> None:
     url = "https://rss.arxiv.org/rss/cs.AI+q-bio.NC"
 
     assert arxiv_rss.page_url(url, offset=0, state={}, today=date(2024, 11, 28)) == url
+
+
+@pytest.mark.parametrize(
+    ("tex", "text"),
+    [
+        ("Przemys{\\l}aw", "Przemysław"),
+        ("Jaros{\\l}aw \\.Zygierewicz", "Jarosław Żygierewicz"),
+        ("Fran\\c{c}ois", "François"),
+        ("Erd\\H{o}s", "Erdős"),
+        ("Ram\\'{\\i}rez", "Ramírez"),
+        ('K\\"{o}nig', "König"),
+        ("Plain Name", "Plain Name"),
+    ],
+)
+def test_tex_accents_become_unicode(tex: str, text: str) -> None:
+    assert tex_to_unicode(tex) == text
