@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -150,24 +151,21 @@ def _download_name(paper: Paper, extension: str) -> str:
 
 def paper_bibtex(request: HttpRequest, key: str) -> HttpResponse:
     """The paper as a BibTeX file."""
-    paper = _paper_or_404(key)
-    response = HttpResponse(
-        citations.bibtex([paper]), content_type="application/x-bibtex; charset=utf-8"
-    )
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=_download_name(paper, ".bib")
-    )
-    return response
+    return _citation_file(key, citations.bibtex, "application/x-bibtex", ".bib")
 
 
 def paper_ris(request: HttpRequest, key: str) -> HttpResponse:
     """The paper as an RIS file."""
+    return _citation_file(key, citations.ris, "application/x-research-info-systems", ".ris")
+
+
+def _citation_file(
+    key: str, render: Callable[[list[Paper]], str], content_type: str, extension: str
+) -> HttpResponse:
     paper = _paper_or_404(key)
-    response = HttpResponse(
-        citations.ris([paper]), content_type="application/x-research-info-systems; charset=utf-8"
-    )
+    response = HttpResponse(render([paper]), content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=_download_name(paper, ".ris")
+        as_attachment=True, filename=_download_name(paper, extension)
     )
     return response
 

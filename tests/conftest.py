@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from tests.accounts.factories import UserFactory, fresh_client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -30,3 +34,21 @@ def _empty_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def client() -> Client:
+    """pytest-django's client, but from an address of its own (see `random_ip`)."""
+    return fresh_client()
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    """The owner in view tests."""
+    return UserFactory.create(name="alice")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    """Another user, who must never see or change alice's things."""
+    return UserFactory.create(name="bob")
