@@ -12,8 +12,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789abcdef"
+# An empty SECRET_KEY= line (as in .env.example) also means "the development key".
+SECRET_KEY = (
+    env.str("SECRET_KEY", default="")
+    or "dev-only-insecure-key-change-me-in-production-0123456789abcdef"
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
@@ -261,6 +263,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Health checks come over plain HTTP from inside the deployment.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -27,7 +27,7 @@ class HtmxHttpRequest(HttpRequest):
 
 def _int_param(request: HttpRequest, name: str, default: int = 0) -> int:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else default
+    return int(value) if value.isascii() and value.isdecimal() and len(value) < 12 else default
 
 
 def _date_param(request: HttpRequest, name: str) -> date | None:

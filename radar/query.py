@@ -292,8 +292,16 @@ def _missing_term(token: _Token | None, after: _Token | None) -> str:
     return f'"{token.kind}" at character {token.pos} needs a term before it.'
 
 
+MAX_QUERY_LENGTH = 1_000
+
+
 def parse(text: str) -> Query:
     """Parse an include query; raise QueryError with a readable message if it is malformed."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"The query is longer than {MAX_QUERY_LENGTH} characters.")
     parser = _Parser(_tokenise(text))
-    root = parser.parse()
+    try:
+        root = parser.parse()
+    except RecursionError:
+        raise QueryError("The query is nested too deeply.") from None
     return Query(text, root, parser.terms)

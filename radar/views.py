@@ -74,7 +74,7 @@ def _selected_ids(request: HttpRequest) -> list[int] | None:
     raw = data.getlist("key")
     if not raw:
         return None
-    return [int(value) for value in raw if value.isdigit()]
+    return [int(value) for value in raw if value.isascii() and value.isdecimal()]
 
 
 def _export(

@@ -107,24 +107,26 @@ def _store(source: Source, adapter: Adapter, entries: list[Any], summary: Ingest
     summary.add(len(entries), dropped, result)
 
 
-def source_claim(source_id: int, token: str) -> Source | None:
-    """Take the lease on a source; None when another poll holds it."""
+def source_claim(source_id: int, token: str, *, force: bool = False) -> Source | None:
+    """Take the lease on a source; None when another poll holds it or (unless `force`)
+    when it is not due, e.g. a second queued poll after the first one already ran."""
     now = timezone.now()
-    claimed = (
-        Source.objects.filter(id=source_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_token=token))
-        .update(lease_until=now + LEASE, lease_token=token)
-    )
+    sources = Source.objects.filter(id=source_id)
+    if not force:
+        sources = sources.filter(next_check_at__lte=now)
+    claimed = sources.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_token=token)
+    ).update(lease_until=now + LEASE, lease_token=token)
     return Source.objects.get(id=source_id) if claimed else None
 
 
-def source_poll(source_id: int, *, token: str = "") -> IngestSummary | None:
+def source_poll(source_id: int, *, token: str = "", force: bool = False) -> IngestSummary | None:
     """Poll one source now. Returns None if another poll holds it.
 
     `token` identifies the poll (the Celery task id): the same task delivered again after
     its worker died takes its own lease back instead of waiting for it to expire.
     """
-    source = source_claim(source_id, token or uuid.uuid4().hex)
+    source = source_claim(source_id, token or uuid.uuid4().hex, force=force)
     if source is None:
         logger.info("source %s is being polled elsewhere; skipped", source_id)
         return None
@@ -139,6 +141,11 @@ def source_poll(source_id: int, *, token: str = "") -> IngestSummary | None:
     except FeedError as exc:
         source_record_failure(source, exc)
         return summary
+    except Exception as exc:
+        # A bug or a database error: recorded and counted like any failure (so the source
+        # backs off and pauses), then raised for the logs and the task's retry policy.
+        source_record_failure(source, FeedError(ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"))
+        raise
     source_record_success(source, summary, max_age=max_age)
     return summary
 
@@ -175,9 +182,15 @@ def _poll_pages(
                 ErrorKind.EMPTY, f"empty page at offset {offset} of {page.total}; will retry"
             )
         _store(source, adapter, page.entries, summary)
-        offset = page.offset + len(page.entries)
+        offset = page.offset + (page.count if page.count is not None else len(page.entries))
         if offset >= page.total:
             break
+    else:
+        # Out of pages before the end: what was stored stays; the window is not advanced,
+        # so the next poll fetches the rest.
+        raise FeedError(
+            ErrorKind.EMPTY, f"stopped after {MAX_PAGES} pages at offset {offset}; will continue"
+        )
     if source.kind in (Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API):
         # Today is harvested again next time: more may be posted later in the day.
         source.state = {**source.state, "since": today.isoformat()}

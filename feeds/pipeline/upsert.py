@@ -119,7 +119,8 @@ def papers_upsert(
         existing = {key: (pid, digest) for key, pid, digest in cursor.fetchall()}
 
         rows = []
-        for key, paper in by_key.items():
+        # Key order: two polls writing overlapping papers lock rows in the same order.
+        for key, paper in sorted(by_key.items()):
             digest = content_hash(paper)
             if key in existing and existing[key][1] == digest:
                 continue
@@ -142,6 +143,7 @@ def papers_upsert(
         for paper_id, paper, raw_hash in merged:
             sightings.setdefault(paper_id, (paper, raw_hash))
         if sightings:
+            sightings = dict(sorted(sightings.items()))  # lock order, as above
             cursor.execute(
                 _SIGHTINGS,
                 [

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
 
 from feeds.sources.base import ErrorKind, FeedError, Page, PaperIn
 from feeds.sources.common import (
@@ -94,12 +95,10 @@ def page_url(base_url: str, *, offset: int, state: dict[str, Any], today: date) 
 def _affiliations_by_entry(body: bytes) -> dict[str, list[str]]:
     """Per entry id, each author's affiliations ("; "-joined, "" where none)."""
     # feedparser keeps only one `arxiv:affiliation` per entry, so read them from the XML
-    # itself. arXiv never sends a DOCTYPE; refusing one keeps entity tricks out of ElementTree.
-    if re.search(rb"<!DOCTYPE", body, re.IGNORECASE):
-        return {}
+    # itself, with defusedxml refusing any DOCTYPE (arXiv never sends one).
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
+        root = DefusedET.fromstring(body, forbid_dtd=True)
+    except (DefusedET.ParseError, DefusedXmlException, ValueError):
         return {}
     return {
         collapse_ws(entry.findtext(f"{_ATOM}id")): [

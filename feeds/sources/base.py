@@ -23,6 +23,7 @@ class ErrorKind:
     HTML_NOT_FEED = "html_not_feed"
     ERROR_FEED = "error_feed"
     EMPTY = "empty"
+    INTERNAL = "internal"
 
 
 class FeedError(Exception):
@@ -68,6 +69,9 @@ class Page:
     total: int | None = None
     # Offset of the first entry of this page (paginated APIs).
     offset: int = 0
+    # Records the page held before the adapter merged any (bioRxiv sends one per version);
+    # the next page starts after all of them. None: as many as `entries`.
+    count: int | None = None
 
 
 class Adapter(Protocol):

@@ -52,6 +52,7 @@ def parse(body: bytes) -> Page:
             return Page(entries=[], total=0, offset=to_int(message.get("cursor")) or 0)
         raise FeedError(ErrorKind.ERROR_FEED, status or "the API answered without a status")
     return Page(
+        count=len(records),
         entries=_latest_versions(records),
         # `cursor` and `count` arrive as numbers but `total` as a string.
         total=to_int(message.get("total")),

@@ -358,3 +358,9 @@ def test_a_long_table_of_contents_folds_after_twelve_entries(client: Client) -> 
     lists = re.findall(r'<ul class="toc"[^>]*>(.*?)</ul>', html, re.S)
     assert [len(re.findall(r"<li>", ul)) for ul in lists] == [12, 3]
     assert "<summary>3 more sources</summary>" in html
+
+
+@pytest.mark.parametrize("query", ["after=²", "n=²", "after=٣"])
+def test_odd_digits_in_the_query_string_are_ignored_not_a_crash(client: Client, query: str) -> None:
+    PaperFactory.create()
+    assert client.get(f"/?{query}").status_code == 200

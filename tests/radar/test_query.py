@@ -183,3 +183,9 @@ def test_matching_one_paper_takes_microseconds() -> None:
     runs = 2000
     seconds = timeit.timeit(lambda: query.matches(title, abstract), number=runs)
     print(f"\nquery.matches: {seconds / runs * 1e6:.1f} µs per paper")
+
+
+@pytest.mark.parametrize("text", ["(" * 600 + "a" + ")" * 600, "NOT " * 400 + "a", "a " * 600])
+def test_absurd_queries_are_refused_with_a_message(text: str) -> None:
+    with pytest.raises(QueryError):
+        parse(text)

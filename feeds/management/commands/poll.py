@@ -31,7 +31,7 @@ class Command(BaseCommand):
             ]
         failed = 0
         for source in sources:
-            summary = source_poll(source.id)
+            summary = source_poll(source.id, force=True)
             source.refresh_from_db()
             line: dict[str, Any] = {"source": source.slug}
             if summary is None:
