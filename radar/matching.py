@@ -62,6 +62,8 @@ W_AUTHOR = 0.5
 SIM_REASON = 0.25
 # How hard a 👎 paper pushes the profile away, against the mean of the positive vectors.
 DOWN_WEIGHT = 0.3
+# Radars per block of the similarity product (5,000 papers x 2,048 radars is 40 MB of float32).
+SIM_BLOCK = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,40 @@ def _semantic(similarity: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.clip(scaled, 0.0, 1.0).astype(np.float32)
 
 
+def _similar_pairs(
+    paper_vectors: NDArray[np.float32],
+    radar_profiles: NDArray[np.float32],
+    thresholds: NDArray[np.float32],
+    wanted: list[tuple[int, int]],
+) -> dict[tuple[int, int], tuple[float, float]]:
+    """(cosine, closeness) of the pairs close enough to match on their own, and of `wanted`.
+
+    The product is taken SIM_BLOCK radars at a time, so memory stays bounded (5,000 papers
+    against 100,000 radars would be 2 GB of float32 in one piece).
+    """
+    found: dict[tuple[int, int], tuple[float, float]] = {}
+    order = sorted(wanted, key=lambda pair: pair[1])
+    wanted_r = np.array([r for _, r in order], dtype=np.int64)
+    wanted_p = np.array([p for p, _ in order], dtype=np.int64)
+    for start in range(0, len(radar_profiles), SIM_BLOCK):
+        stop = min(start + SIM_BLOCK, len(radar_profiles))
+        sims = paper_vectors @ radar_profiles[start:stop].T
+        semantic = _semantic(sims)
+        ps, rs = np.nonzero(semantic >= thresholds[start:stop])
+        lo, hi = np.searchsorted(wanted_r, [start, stop])
+        ps = np.concatenate([ps, wanted_p[lo:hi]])
+        rs = np.concatenate([rs, wanted_r[lo:hi] - start])
+        for p, r, sim, close in zip(
+            ps.tolist(),
+            rs.tolist(),
+            sims[ps, rs].tolist(),
+            semantic[ps, rs].tolist(),
+            strict=True,
+        ):
+            found[(p, r + start)] = (sim, close)
+    return found
+
+
 def radars_score_batch(
     papers: Sequence[PaperIn],
     radars: Sequence[RadarIn],
@@ -160,15 +196,6 @@ def radars_score_batch(
     """
     if not papers or not radars:
         return []
-    n_papers, n_radars = len(papers), len(radars)
-    if paper_vectors is not None and radar_profiles is not None:
-        sims = (
-            np.asarray(paper_vectors, dtype=np.float32)
-            @ np.asarray(radar_profiles, dtype=np.float32).T
-        )
-    else:
-        sims = np.zeros((n_papers, n_radars), dtype=np.float32)
-    semantic = _semantic(sims)
 
     # Phrase and author bonuses are sparse: (paper index, radar index) → (bonus, reasons).
     bonus: dict[tuple[int, int], tuple[float, list[str]]] = {}
@@ -226,8 +253,18 @@ def radars_score_batch(
             bonus[(p, r)] = (extra + W_AUTHOR, [*reasons, *author_reasons])
 
     thresholds = np.array([radar.threshold for radar in radars], dtype=np.float32)
-    pairs = set(zip(*np.nonzero(semantic >= thresholds), strict=True))
-    pairs |= set(bonus)
+    # (paper, radar) → (cosine, rescaled closeness) for every pair that may match.
+    if paper_vectors is None or radar_profiles is None:
+        # No vectors: every similarity is 0 (a radar with threshold <= 0 takes every paper).
+        paper_vectors = np.zeros((len(papers), 1), dtype=np.float32)
+        radar_profiles = np.zeros((len(radars), 1), dtype=np.float32)
+    closeness_of = _similar_pairs(
+        np.asarray(paper_vectors, dtype=np.float32),
+        np.asarray(radar_profiles, dtype=np.float32),
+        thresholds,
+        list(bonus),
+    )
+    pairs = set(closeness_of) | set(bonus)
 
     matches: list[MatchIn] = []
     for p, r in sorted((int(p), int(r)) for p, r in pairs):
@@ -241,12 +278,12 @@ def radars_score_batch(
         ):
             continue
         extra, reasons = bonus.get((p, r), (0.0, []))
-        closeness = float(semantic[p, r])
+        similarity, closeness = closeness_of.get((p, r), (0.0, 0.0))
         score = closeness + extra
         if score < radar.threshold:
             continue
         if closeness >= SIM_REASON:
-            reasons = [*reasons, reason_text("similar", float(sims[p, r]))]
+            reasons = [*reasons, reason_text("similar", similarity)]
         matches.append(MatchIn(radar.id, paper.id, round(score, 4), tuple(reasons)))
     return matches
 
