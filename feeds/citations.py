@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 
 from feeds.models import Paper
 
@@ -221,3 +224,20 @@ def _ris_entry(paper: Paper) -> str:
 def ris(papers: Iterable[Paper]) -> str:
     """One RIS record per paper (TY … ER), blank line between records."""
     return "\n".join(_ris_entry(paper) for paper in papers)
+
+
+# Each export format: how to write it, and its media type.
+FORMATS: dict[str, tuple[Callable[[Iterable[Paper]], str], str]] = {
+    "bib": (bibtex, "application/x-bibtex"),
+    "ris": (ris, "application/x-research-info-systems"),
+}
+
+
+def citations_download(papers: Iterable[Paper], *, fmt: str, name: str) -> HttpResponse:
+    """`papers` as a BibTeX ("bib") or RIS ("ris") file download named `name.fmt`."""
+    render, media_type = FORMATS[fmt]
+    response = HttpResponse(render(papers), content_type=f"{media_type}; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{name}.{fmt}"
+    )
+    return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
-from django.utils.http import content_disposition_header
 from django_htmx.middleware import HtmxDetails
 
 from feeds import citations, selectors
@@ -145,29 +143,20 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "feeds/paper.html", context)
 
 
-def _download_name(paper: Paper, extension: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", paper.key).strip("._")[:100] + extension
+def _download_name(paper: Paper) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", paper.key).strip("._")[:100]
 
 
 def paper_bibtex(request: HttpRequest, key: str) -> HttpResponse:
     """The paper as a BibTeX file."""
-    return _citation_file(key, citations.bibtex, "application/x-bibtex", ".bib")
+    paper = _paper_or_404(key)
+    return citations.citations_download([paper], fmt="bib", name=_download_name(paper))
 
 
 def paper_ris(request: HttpRequest, key: str) -> HttpResponse:
     """The paper as an RIS file."""
-    return _citation_file(key, citations.ris, "application/x-research-info-systems", ".ris")
-
-
-def _citation_file(
-    key: str, render: Callable[[list[Paper]], str], content_type: str, extension: str
-) -> HttpResponse:
     paper = _paper_or_404(key)
-    response = HttpResponse(render([paper]), content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=_download_name(paper, extension)
-    )
-    return response
+    return citations.citations_download([paper], fmt="ris", name=_download_name(paper))
 
 
 def search(request: HtmxHttpRequest) -> HttpResponse:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -77,38 +75,20 @@ def _selected_ids(request: HttpRequest) -> list[int] | None:
     return [int(value) for value in raw if value.isascii() and value.isdecimal()]
 
 
-def _export(
-    request: AuthedRequest,
-    render_papers: Callable[[Iterable[Paper]], str],
-    *,
-    extension: str,
-    content_type: str,
-) -> HttpResponse:
+def _export(request: AuthedRequest, fmt: str) -> HttpResponse:
     papers = saved_papers_for_export(user=request.user, paper_ids=_selected_ids(request))
-    response = HttpResponse(render_papers(papers), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="academichub-saved.{extension}"'
-    return response
+    return citations.citations_download(papers, fmt=fmt, name="academichub-saved")
 
 
 @require_GET
 @login_required
 def saved_export_bibtex(request: AuthedRequest) -> HttpResponse:
     """The user's saved papers (all, or the `key` ids chosen) as BibTeX."""
-    return _export(
-        request,
-        citations.bibtex,
-        extension="bib",
-        content_type="application/x-bibtex; charset=utf-8",
-    )
+    return _export(request, "bib")
 
 
 @require_GET
 @login_required
 def saved_export_ris(request: AuthedRequest) -> HttpResponse:
     """The user's saved papers (all, or the `key` ids chosen) as RIS."""
-    return _export(
-        request,
-        citations.ris,
-        extension="ris",
-        content_type="application/x-research-info-systems; charset=utf-8",
-    )
+    return _export(request, "ris")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from html.parser import HTMLParser
 from typing import Any
 
@@ -10,9 +9,9 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-pytestmark = pytest.mark.django_db
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.django_db
 
 
 class _Resources(HTMLParser):
@@ -71,14 +70,14 @@ def test_the_docs_page_loads_nothing_from_another_origin() -> None:
     assert "script-src 'self'" in csp and "unsafe" not in csp
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium")
 def test_swagger_ui_renders_in_chromium_without_csp_violations(live_server: Any) -> None:
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.on("request", lambda request: requests.append(request.url))

@@ -40,19 +40,10 @@ from pytest_django.live_server_helper import LiveServer
 
 from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import fixture_bytes
 from tests.feeds.factories_pages import arxiv_paper, biorxiv_paper, journal_paper
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=390, height=844)

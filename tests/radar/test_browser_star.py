@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,12 +11,11 @@ from django.test import Client
 
 from radar.models import SavedPaper
 from tests.accounts.factories import UserFactory
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PaperFactory
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium")
 def test_the_star_toggles_without_a_reload(live_server: Any, transactional_db: None) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -31,7 +29,7 @@ def test_the_star_toggles_without_a_reload(live_server: Any, transactional_db: N
     problems: list[str] = []
     navigations: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
