@@ -250,7 +250,7 @@ def main() -> None:
                 "seconds": round(seconds, 2),
                 "matches": len(found),
                 "by_similarity": sum(
-                    1 for m in found if m.reasons and m.reasons[-1].startswith("close")
+                    1 for m in found if m.reasons and m.reasons[-1][0] == "similar"
                 ),
                 "naive_estimate_s": round(naive_est, 1),
                 "speedup_vs_naive": round(naive_est / seconds, 1),

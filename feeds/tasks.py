@@ -8,6 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from feeds.models import Source
 from feeds.pipeline import poll
 from feeds.sources.base import ErrorKind, FeedError
+from radar.tasks import papers_match_on_commit
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -23,7 +24,9 @@ def sources_poll_due() -> int:
 def source_poll(self: Task, source_id: int) -> None:
     """Poll one source. Idempotent: a redelivered poll writes nothing new twice."""
     try:
-        poll.source_poll(source_id, token=self.request.id or "")
+        summary = poll.source_poll(source_id, token=self.request.id or "")
+        if summary is not None:
+            papers_match_on_commit(summary.changed_ids)
     except SoftTimeLimitExceeded:
         source = Source.objects.get(id=source_id)
         poll.source_record_failure(

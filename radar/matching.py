@@ -28,11 +28,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from django.db.models import Prefetch
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from pgvector.django import CosineDistance
 
 from feeds.models import Paper, PaperSighting
 from radar.embedding import DIM, get_embedder, paper_text
@@ -51,6 +54,7 @@ __all__ = [
     "radar_profile_update",
     "radars_score_batch",
     "reason_text",
+    "reasons_text",
 ]
 
 SIM_FLOOR = 0.78
@@ -112,20 +116,36 @@ class MatchIn:
     radar_id: int
     paper_id: int
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+
+
+# A reason as stored on a Match: (kind, value), e.g. ("title", "prompt injection"). Stored
+# structured rather than as text so each reader sees it in their own language.
+Reason = tuple[str, str | float]
 
 
 def reason_text(kind: str, value: str | float) -> str:
-    """The one place reasons are worded (so they can be translated later)."""
+    """The one place reasons are worded, in the active language."""
     if kind == "title":
-        return f"title contains '{value}'"
+        return _("title contains '%(term)s'") % {"term": value}
     if kind == "abstract":
-        return f"abstract contains '{value}'"
+        return _("abstract contains '%(term)s'") % {"term": value}
     if kind == "author":
-        return f"follows author {value}"
+        return _("follows author %(name)s") % {"name": value}
     if kind == "similar":
-        return f"close to your description ({float(value):.2f})"
+        return _("close to your description (%(score).2f)") % {"score": float(value)}
     raise ValueError(f"unknown reason kind {kind!r}")
+
+
+def reasons_text(reasons: Iterable[Sequence[str | float]]) -> list[str]:
+    """Stored reasons as sentences in the active language (unknown kinds are skipped)."""
+    out = []
+    for kind, value in reasons:
+        try:
+            out.append(reason_text(str(kind), value))
+        except (ValueError, TypeError):
+            continue
+    return out
 
 
 def _parse_or_none(text: str) -> Query | None:
@@ -198,7 +218,7 @@ def radars_score_batch(
         return []
 
     # Phrase and author bonuses are sparse: (paper index, radar index) → (bonus, reasons).
-    bonus: dict[tuple[int, int], tuple[float, list[str]]] = {}
+    bonus: dict[tuple[int, int], tuple[float, list[Reason]]] = {}
     by_first_word: dict[str, set[int]] = defaultdict(set)
     substring_terms: dict[str, set[int]] = defaultdict(set)  # CJK terms: no word boundaries
     always: list[int] = []
@@ -238,10 +258,10 @@ def radars_score_batch(
             if hit is None or not (hit.title or hit.abstract):
                 continue
             if hit.title:
-                reasons = [reason_text("title", t) for t in hit.title]
+                reasons: list[Reason] = [("title", t) for t in hit.title]
                 bonus[(p, r)] = (W_TITLE, reasons)
             else:
-                reasons = [reason_text("abstract", t) for t in hit.abstract]
+                reasons = [("abstract", t) for t in hit.abstract]
                 bonus[(p, r)] = (W_ABSTRACT, reasons)
         followed: dict[int, list[str]] = defaultdict(list)
         for author in paper.authors:
@@ -249,7 +269,7 @@ def radars_score_batch(
                 followed[r].append(radars[r].authors[author])
         for r, names in followed.items():
             extra, reasons = bonus.get((p, r), (0.0, []))
-            author_reasons = [reason_text("author", name) for name in names]
+            author_reasons: list[Reason] = [("author", name) for name in names]
             bonus[(p, r)] = (extra + W_AUTHOR, [*reasons, *author_reasons])
 
     thresholds = np.array([radar.threshold for radar in radars], dtype=np.float32)
@@ -283,7 +303,7 @@ def radars_score_batch(
         if score < radar.threshold:
             continue
         if closeness >= SIM_REASON:
-            reasons = [*reasons, reason_text("similar", similarity)]
+            reasons = [*reasons, ("similar", round(similarity, 4))]
         matches.append(MatchIn(radar.id, paper.id, round(score, 4), tuple(reasons)))
     return matches
 
@@ -328,28 +348,12 @@ def radar_profile_update(radar: Radar) -> None:
 
     Only the owner's feedback steers the radar (a public radar is not steered by strangers).
     """
-    positives: list[NDArray[np.float32]] = []
-    if radar.description.strip():
-        positives.append(get_embedder().embed([radar.description], kind="query")[0])
-    example_ids = list(Paper.objects.filter(key__in=radar.examples).values_list("id", flat=True))
     votes = dict(
         Feedback.objects.filter(radar=radar, user_id=radar.owner_id).values_list(
             "paper_id", "value"
         )
     )
-    papers_embed([*example_ids, *votes])
-    vectors = _vectors([*example_ids, *votes])
-    positives += [vectors[pid] for pid in example_ids if pid in vectors]
-    positives += [vectors[pid] for pid, value in votes.items() if value > 0 and pid in vectors]
-    negatives = [vectors[pid] for pid, value in votes.items() if value < 0 and pid in vectors]
-    profile: NDArray[np.float32] | None = None
-    if positives:
-        profile = np.mean(positives, axis=0)
-        if negatives:
-            profile = profile - DOWN_WEIGHT * np.mean(negatives, axis=0)
-        norm = float(np.linalg.norm(profile))
-        profile = (profile / norm).astype(np.float32) if norm else None
-    radar.profile = profile
+    radar.profile = profile_for(radar.description, radar.examples, votes)
     radar.profile_updated_at = timezone.now()
     radar.save(update_fields=["profile", "profile_updated_at"])
 
@@ -375,8 +379,12 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
             Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
         )
     )
-    embedded = papers_embed(ids)
     radars = list(Radar.objects.filter(active=True).order_by("id"))
+    if not radars:
+        # Nothing to score against: embedding waits until a radar exists (its first
+        # rescore embeds the recent window).
+        return {"papers": len(papers), "embedded": 0, "radars": 0, "matches": 0, "created": 0}
+    embedded = papers_embed(ids)
     for radar in radars:
         # A new radar gets its profile the first time it is scored.
         if radar.profile_updated_at is None:
@@ -398,7 +406,12 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
     before = Match.objects.filter(paper_id__in=ids).count()
     Match.objects.bulk_create(
         [
-            Match(radar_id=m.radar_id, paper_id=m.paper_id, score=m.score, reasons=list(m.reasons))
+            Match(
+                radar_id=m.radar_id,
+                paper_id=m.paper_id,
+                score=m.score,
+                reasons=[list(r) for r in m.reasons],
+            )
             for m in found
         ],
         ignore_conflicts=True,  # (radar, paper) is matched once: a replacement is not new
@@ -416,3 +429,197 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
 def papers_announced_since(since: date) -> list[int]:
     """Ids of the papers announced on or after `since`."""
     return list(Paper.objects.filter(announced__gte=since).values_list("id", flat=True))
+
+
+# --- One radar against a window of stored papers (preview and rescoring) ---------------------
+
+# How many of the window's nearest papers by embedding are scored, and how many phrase and
+# author hits: the rest cannot reach any sensible threshold on closeness alone.
+NEAREST = 400
+PHRASE_CANDIDATES = 2000
+
+
+def window_since(days: int) -> date | None:
+    """The first day of the last `days` announcement days that have papers (None: all).
+
+    Counted in days with papers, not calendar days, so a weekend or an install holding
+    only the bundled samples still has a week's worth to score.
+    """
+    if days <= 0:
+        return None
+    papers = Paper.objects.all()
+    since = None
+    day = papers.filter(announced__lte=timezone.localdate()).aggregate(last=Max("announced"))[
+        "last"
+    ]
+    for _i in range(days):
+        if day is None:
+            break
+        since = day
+        day = papers.filter(announced__lt=day).aggregate(last=Max("announced"))["last"]
+    return since
+
+
+def _window(days: int) -> QuerySet[Paper]:
+    papers = Paper.objects.all()
+    since = window_since(days)
+    if days > 0:
+        papers = papers.filter(announced__gte=since) if since else papers.none()
+    return papers
+
+
+def _phrase_tsquery(query: Query | None) -> SearchQuery | None:
+    """A full-text query that finds (a superset of) the papers containing a positive term."""
+    if query is None:
+        return None
+    parts = [
+        SearchQuery(term, search_type="phrase", config="english")
+        for term in query.terms()
+        if term.isascii()
+    ]
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined | part
+    return combined
+
+
+def _candidate_ids(
+    radar_in: RadarIn, profile: NDArray[np.float32] | None, authors: list[str], days: int
+) -> set[int]:
+    """Papers of the window that can score for this radar: term hits, authors, nearest."""
+    window = _window(days)
+    ids: set[int] = set()
+    tsquery = _phrase_tsquery(radar_in.query)
+    if tsquery is not None:
+        ids.update(
+            window.filter(search_vector=tsquery)
+            .order_by("-announced")
+            .values_list("id", flat=True)[:PHRASE_CANDIDATES]
+        )
+    if authors:
+        ids.update(window.filter(authors__overlap=authors).values_list("id", flat=True)[:500])
+    if profile is not None:
+        nearest = PaperEmbedding.objects.filter(paper__in=window).order_by(
+            CosineDistance("vector", profile.tolist())
+        )
+        ids.update(nearest.values_list("paper_id", flat=True)[:NEAREST])
+    return ids
+
+
+def profile_for(
+    description: str, examples: Iterable[str], votes: dict[int, int] | None = None
+) -> NDArray[np.float32] | None:
+    """A profile vector from a description, example paper keys and 👍/👎 votes by paper id."""
+    votes = votes or {}
+    positives: list[NDArray[np.float32]] = []
+    if description.strip():
+        positives.append(get_embedder().embed([description], kind="query")[0])
+    example_ids = list(Paper.objects.filter(key__in=list(examples)).values_list("id", flat=True))
+    papers_embed([*example_ids, *votes])
+    vectors = _vectors([*example_ids, *votes])
+    positives += [vectors[pid] for pid in example_ids if pid in vectors]
+    positives += [vectors[pid] for pid, value in votes.items() if value > 0 and pid in vectors]
+    negatives = [vectors[pid] for pid, value in votes.items() if value < 0 and pid in vectors]
+    if not positives:
+        return None
+    profile = np.mean(positives, axis=0)
+    if negatives:
+        profile = profile - DOWN_WEIGHT * np.mean(negatives, axis=0)
+    norm = float(np.linalg.norm(profile))
+    return (profile / norm).astype(np.float32) if norm else None
+
+
+def radar_window_score(
+    radar_in: RadarIn,
+    profile: NDArray[np.float32] | None,
+    *,
+    authors: list[str],
+    days: int,
+) -> list[tuple[Paper, MatchIn]]:
+    """This radar's matches among the papers of the last `days` days (0: all), best first."""
+    ids = _candidate_ids(radar_in, profile, authors, days)
+    if not ids:
+        return []
+    papers = list(
+        Paper.objects.filter(id__in=ids)
+        .defer("search_vector")
+        .order_by("id")
+        .prefetch_related(
+            Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
+        )
+    )
+    vectors = _vectors(ids)
+    zero = np.zeros(DIM, dtype=np.float32)
+    paper_matrix = np.stack([vectors.get(p.pk, zero) for p in papers])
+    radar_matrix = (profile if profile is not None else zero).reshape(1, DIM)
+    found = radars_score_batch(
+        [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix
+    )
+    by_id = {p.pk: p for p in papers}
+    ranked = sorted(found, key=lambda m: (-m.score, -by_id[m.paper_id].announced.toordinal()))
+    return [(by_id[m.paper_id], m) for m in ranked]
+
+
+def radar_preview(
+    fields: dict[str, Any], *, days: int = 7, limit: int = 20
+) -> list[tuple[Paper, MatchIn]]:
+    """The top matches a radar defined by cleaned `fields` would have (nothing is stored)."""
+    query = _parse_or_none(fields.get("include", ""))
+    authors = list(fields.get("authors", []))
+    radar_in = RadarIn(
+        id=0,
+        query=query,
+        exclude=exclude_query(fields.get("exclude", [])),
+        authors={normalise(a): a for a in authors if normalise(a)},
+        categories=frozenset(fields.get("categories", [])),
+        sources=frozenset(fields.get("sources", [])),
+        threshold=float(fields.get("threshold", 0.5)),
+    )
+    profile = profile_for(fields.get("description", ""), fields.get("examples", []))
+    return radar_window_score(radar_in, profile, authors=authors, days=days)[:limit]
+
+
+RESCORE_DAYS = 7
+
+
+def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
+    """Re-match one radar over the recent window after it was created or edited.
+
+    New matches are added, kept ones get their new score and reasons (their creation time,
+    hence "new", is unchanged), and window matches that no longer qualify are removed
+    unless the user rated them.
+    """
+    # The first radar on an install finds the window not yet embedded (papers are embedded
+    # only once some radar exists); later ones find it done.
+    papers_embed(_window(days).values_list("id", flat=True))
+    radar_profile_update(radar)
+    radar.refresh_from_db()
+    profile = None if radar.profile is None else np.asarray(radar.profile, dtype=np.float32)
+    found = radar_window_score(
+        RadarIn.from_radar(radar), profile, authors=list(radar.authors), days=days
+    )
+    keep = {paper.pk for paper, _match in found}
+    rated = Feedback.objects.filter(radar=radar).values_list("paper_id", flat=True)
+    removed, _by_model = (
+        Match.objects.filter(radar=radar, paper__in=_window(days))
+        .exclude(paper_id__in=keep)
+        .exclude(paper_id__in=rated)
+        .delete()
+    )
+    before = Match.objects.filter(radar=radar).count()
+    Match.objects.bulk_create(
+        [
+            Match(radar=radar, paper=paper, score=m.score, reasons=[list(r) for r in m.reasons])
+            for paper, m in found
+        ],
+        update_conflicts=True,
+        unique_fields=["radar", "paper"],
+        update_fields=["score", "reasons"],
+    )
+    return {
+        "matches": len(found),
+        "created": Match.objects.filter(radar=radar).count() - before,
+        "removed": removed,
+    }

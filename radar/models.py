@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
 from feeds.models import Paper
@@ -61,13 +62,18 @@ class Radar(models.Model):
     threshold = models.FloatField(default=0.5)
     public = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    # The secret in the radar's Atom feed URL; None when the feed is off (revoked).
+    feed_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     profile = VectorField(dimensions=DIM, null=True, blank=True)
     profile_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["owner", "name"], name="radar_owner_name_idx")]
+        indexes = [
+            models.Index(fields=["owner", "name"], name="radar_owner_name_idx"),
+            models.Index(fields=["name"], condition=models.Q(public=True), name="radar_public_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,14 +86,16 @@ class Match(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="matches")
     score = models.FloatField()
     reasons = models.JSONField(default=list, blank=True)
-    seen = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["radar", "paper"], name="match_radar_paper_uniq")
         ]
-        indexes = [models.Index(fields=["radar", "-score"], name="match_radar_score_idx")]
+        indexes = [
+            models.Index(fields=["radar", "-score"], name="match_radar_score_idx"),
+            models.Index(fields=["radar", "-created_at"], name="match_radar_created_idx"),
+        ]
 
 
 class Feedback(models.Model):
@@ -113,4 +121,50 @@ class Feedback(models.Model):
             models.CheckConstraint(
                 condition=models.Q(value__in=[1, -1]), name="feedback_value_pm1"
             ),
+        ]
+
+
+class Subscription(models.Model):
+    """A user following a radar (their own, or a public topic), and how its briefing reaches them."""
+
+    class Frequency(models.TextChoices):
+        OFF = "off", _("Off")
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+
+    class Language(models.TextChoices):
+        EN = "en", _("English")
+        ZH = "zh", _("中文")
+        BOTH = "both", _("Both")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    radar = models.ForeignKey(Radar, on_delete=models.CASCADE, related_name="subscriptions")
+    frequency = models.CharField(
+        _("briefing email"), max_length=8, choices=Frequency.choices, default=Frequency.DAILY
+    )
+    language = models.CharField(
+        _("briefing language"), max_length=4, choices=Language.choices, default=Language.BOTH
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "radar"], name="subscription_user_radar_uniq")
+        ]
+
+
+class SeenPaper(models.Model):
+    """That a user has been shown a paper in a radar feed: it is no longer marked new."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seen_papers"
+    )
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="seen_by")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "paper"], name="seen_user_paper_uniq")
         ]

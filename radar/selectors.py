@@ -1,14 +1,27 @@
-"""Reads on saved papers, shared by views, template tags and exports."""
+"""Reads on saved papers, radars, topics and matches, shared by views, the API and tasks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 
 from feeds.models import Paper, PaperSighting
-from radar.models import SavedPaper
+from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper, Subscription
 
 
 def saved_paper_ids_for_user(
@@ -53,3 +66,143 @@ def saved_papers_for_export(
     if paper_ids is not None:
         rows = rows.filter(paper_id__in=list(paper_ids))
     return [row.paper for row in rows]
+
+
+# --- radars, topics and matches -------------------------------------------------------------
+
+
+def _with_paper_display(matches: QuerySet[Match]) -> QuerySet[Match]:
+    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
+    return (
+        matches.select_related("paper", "radar")
+        .defer("paper__search_vector", "radar__profile")
+        .prefetch_related(Prefetch("paper__sightings", queryset=sightings))
+    )
+
+
+def radars_owned(*, user: AbstractBaseUser) -> QuerySet[Radar]:
+    """The user's own radars by name, with how many matches each has and how many are new."""
+    unseen = ~Exists(SeenPaper.objects.filter(user_id=user.pk, paper_id=OuterRef("matches__paper")))
+    return (
+        Radar.objects.filter(owner_id=user.pk)
+        .defer("profile")
+        .annotate(
+            match_count=Count("matches", distinct=True),
+            unseen_count=Count("matches", filter=Q(unseen), distinct=True),
+        )
+        .order_by("name", "id")
+    )
+
+
+def topics_followed(*, user: AbstractBaseUser) -> QuerySet[Radar]:
+    """Public topics of other users that the user follows, by name."""
+    return (
+        Radar.objects.filter(subscriptions__user_id=user.pk, public=True)
+        .exclude(owner_id=user.pk)
+        .defer("profile")
+        .order_by("name", "id")
+    )
+
+
+def radar_owned(*, user: AbstractBaseUser, radar_id: int) -> Radar | None:
+    """The radar if the user owns it (everyone else gets None: a 404, not a 403)."""
+    if not user.is_authenticated:
+        return None
+    return Radar.objects.filter(id=radar_id, owner_id=user.pk).first()
+
+
+def radar_readable(*, user: AbstractBaseUser | AnonymousUser, radar_id: int) -> Radar | None:
+    """The radar if the user owns it or it is a public topic."""
+    radars = Radar.objects.filter(id=radar_id)
+    if user.is_authenticated:
+        return radars.filter(Q(owner_id=user.pk) | Q(public=True)).first()
+    return radars.filter(public=True).first()
+
+
+def radar_by_feed_token(token: str) -> Radar | None:
+    """The radar whose Atom feed URL carries this secret, if its feed is on."""
+    if not token:
+        return None
+    return Radar.objects.filter(feed_token=token).first()
+
+
+def subscription_of(*, user: AbstractBaseUser | AnonymousUser, radar: Radar) -> Subscription | None:
+    """The user's subscription to the radar, if any."""
+    if not user.is_authenticated:
+        return None
+    return Subscription.objects.filter(user_id=user.pk, radar=radar).first()
+
+
+def radar_matches_for_user(
+    *, radar: Radar, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Match]:
+    """A radar's matches, newest announcement day first, best first within a day.
+
+    Each match carries `feedback` (the user's 👍 1 / 👎 -1 / None) and `is_seen`.
+    """
+    matches = Match.objects.filter(radar=radar)
+    if user.is_authenticated:
+        matches = matches.annotate(
+            feedback=Subquery(
+                Feedback.objects.filter(
+                    user_id=user.pk, radar_id=radar.pk, paper_id=OuterRef("paper_id")
+                ).values("value")[:1]
+            ),
+            is_seen=Exists(
+                SeenPaper.objects.filter(user_id=user.pk, paper_id=OuterRef("paper_id"))
+            ),
+        )
+    else:
+        matches = matches.annotate(feedback=Value(None, IntegerField()), is_seen=Value(True))
+    return _with_paper_display(matches).order_by("-paper__announced", "-score", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class RadarPaper:
+    """A paper on the "My radars" view: once, with the radars that caught it."""
+
+    paper: Paper
+    score: float
+    radars: tuple[Radar, ...]
+    reasons: list[Any]
+
+
+def my_radars_day(*, user: AbstractBaseUser, day: date) -> list[RadarPaper]:
+    """The day's papers from the user's radars and followed topics, each once, best first."""
+    radar_ids = Subscription.objects.filter(user_id=user.pk).values("radar_id")
+    matches = _with_paper_display(
+        Match.objects.filter(
+            Q(radar__owner_id=user.pk) | Q(radar_id__in=radar_ids), paper__announced=day
+        )
+    ).order_by("-score", "id")
+    by_paper: dict[int, RadarPaper] = {}
+    for match in matches:
+        found = by_paper.get(match.paper_id)
+        if found is None:
+            by_paper[match.paper_id] = RadarPaper(
+                match.paper, match.score, (match.radar,), list(match.reasons)
+            )
+        elif match.radar not in found.radars:
+            by_paper[match.paper_id] = RadarPaper(
+                found.paper, found.score, (*found.radars, match.radar), found.reasons
+            )
+    return list(by_paper.values())
+
+
+def topics_directory(*, q: str = "", sort: str = "subscribers") -> QuerySet[Radar]:
+    """Public topics, searched by name and description, by subscribers, name or newest."""
+    topics = (
+        Radar.objects.filter(public=True)
+        .select_related("owner")
+        .defer("profile")
+        .annotate(subscriber_count=Count("subscriptions", distinct=True))
+    )
+    q = q.strip()[:200]
+    if q:
+        topics = topics.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    order = {
+        "subscribers": ("-subscriber_count", "name", "id"),
+        "name": ("name", "id"),
+        "newest": ("-created_at", "id"),
+    }.get(sort, ("-subscriber_count", "name", "id"))
+    return topics.order_by(*order)

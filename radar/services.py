@@ -1,12 +1,38 @@
-"""Writes on saved papers."""
+"""Writes on radars, subscriptions, feedback, seen marks and saved papers."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+import secrets
+from collections.abc import Iterable
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Profile
 from feeds.models import Paper
-from radar.models import SavedPaper
+from radar.models import Feedback, Radar, SavedPaper, SeenPaper, Subscription
+from radar.query import QueryError, parse
+
+# What a radar definition may set (the API and the form both go through `radar_clean`).
+RADAR_FIELDS = (
+    "name",
+    "description",
+    "include",
+    "exclude",
+    "categories",
+    "sources",
+    "authors",
+    "examples",
+    "threshold",
+    "public",
+)
+MAX_LIST_ITEMS = 50
+MAX_ITEM_CHARS = 200
+THRESHOLD_RANGE = (0.05, 2.0)
 
 
 def saved_paper_toggle(*, user: AbstractBaseUser, paper: Paper, saved: bool | None = None) -> bool:
@@ -21,3 +47,226 @@ def saved_paper_toggle(*, user: AbstractBaseUser, paper: Paper, saved: bool | No
         else:
             rows.delete()
     return saved
+
+
+# --- radars ---------------------------------------------------------------------------------
+
+
+def include_validate(text: str) -> None:
+    """Raise ValidationError with the parser's plain-words message if `text` does not parse."""
+    if not text.strip():
+        return
+    try:
+        parse(text)
+    except QueryError as exc:
+        raise ValidationError(_("Include query: %(error)s") % {"error": exc}) from exc
+
+
+def _clean_list(value: Any, field: str) -> list[str]:
+    if isinstance(value, str):
+        value = value.replace("\r", "\n").replace(";", "\n").split("\n")
+    if not isinstance(value, list | tuple):
+        raise ValidationError({field: _("Expected a list of strings.")})
+    items = [str(item).strip() for item in value if str(item).strip()]
+    if len(items) > MAX_LIST_ITEMS:
+        raise ValidationError({field: _("At most %(n)d entries.") % {"n": MAX_LIST_ITEMS}})
+    if any(len(item) > MAX_ITEM_CHARS for item in items):
+        raise ValidationError(
+            {field: _("Each entry is at most %(n)d characters.") % {"n": MAX_ITEM_CHARS}}
+        )
+    return list(dict.fromkeys(items))  # drop repeats, keep order
+
+
+def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """The radar fields in `data`, validated and normalised; raises ValidationError by field."""
+    unknown = set(data) - set(RADAR_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))}
+        )
+    out: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if "name" in data or not partial:
+        name = str(data.get("name") or "").strip()
+        if not name:
+            fail("name", _("A radar needs a name."))
+        elif len(name) > 120:
+            fail("name", _("A name is at most 120 characters."))
+        out["name"] = name
+    for field, limit in (("description", 2000), ("include", 1000)):
+        if field in data:
+            text = str(data[field] or "").strip()
+            if len(text) > limit:
+                fail(field, _("At most %(n)d characters.") % {"n": limit})
+            out[field] = text
+    if "include" in out:
+        try:
+            include_validate(out["include"])
+        except ValidationError as exc:
+            fail("include", exc.messages[0])
+    for field in ("exclude", "categories", "sources", "authors", "examples"):
+        if field in data:
+            try:
+                out[field] = _clean_list(data[field] or [], field)
+            except ValidationError as exc:
+                fail(field, exc.messages[0])
+    if "examples" in out:
+        # Paper keys are arXiv ids without version or lower-cased DOIs.
+        out["examples"] = [_example_key(item) for item in out["examples"]]
+    if "threshold" in data:
+        try:
+            threshold = float(data["threshold"])
+        except (TypeError, ValueError):
+            fail("threshold", _("The threshold is a number."))
+        else:
+            low, high = THRESHOLD_RANGE
+            if not low <= threshold <= high:
+                fail(
+                    "threshold",
+                    _("The threshold is between %(low)s and %(high)s.")
+                    % {"low": low, "high": high},
+                )
+            out["threshold"] = threshold
+    if "public" in data:
+        out["public"] = bool(data["public"])
+    wants_something = ("description", "include", "authors", "examples")
+    if not partial and not errors and not any(out.get(f) for f in wants_something):
+        fail(
+            "description",
+            _("Describe the interest, or give phrases, authors or example papers."),
+        )
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _example_key(text: str) -> str:
+    text = text.strip()
+    for prefix in ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "arxiv:", "arXiv:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    for prefix in ("https://doi.org/", "http://doi.org/", "doi:"):
+        if text.lower().startswith(prefix):
+            return text[len(prefix) :].lower()
+    if text.startswith("10."):
+        return text.lower()
+    head, _v, version = text.rpartition("v")
+    if head and version.isdigit() and head[-1:].isdigit():
+        return head  # 2411.01234v2 → 2411.01234
+    return text
+
+
+def radar_create(*, owner: AbstractBaseUser, fields: dict[str, Any]) -> Radar:
+    """A new radar from cleaned `fields`; its owner is subscribed; recent papers are scored."""
+    with transaction.atomic():
+        radar = Radar.objects.create(owner_id=owner.pk, **fields)
+        profile = Profile.objects.filter(user_id=owner.pk).first()
+        Subscription.objects.get_or_create(
+            user_id=owner.pk,
+            radar=radar,
+            defaults={
+                "frequency": profile.digest_frequency if profile else "daily",
+                "language": profile.card_language if profile else "both",
+            },
+        )
+        _rescore_on_commit(radar)
+    return radar
+
+
+def radar_update(radar: Radar, *, fields: dict[str, Any]) -> Radar:
+    """Change a radar with cleaned `fields`; the recent window is rescored after commit."""
+    with transaction.atomic():
+        for name, value in fields.items():
+            setattr(radar, name, value)
+        radar.updated_at = timezone.now()
+        # A changed description or examples makes the stored profile stale.
+        radar.profile_updated_at = None
+        radar.save()
+        if not radar.public:
+            # A topic made private again keeps no strangers.
+            Subscription.objects.filter(radar=radar).exclude(user_id=radar.owner_id).delete()
+        _rescore_on_commit(radar)
+    return radar
+
+
+def radar_delete(radar: Radar) -> None:
+    """Delete a radar with its matches, feedback and subscriptions."""
+    radar.delete()
+
+
+def _rescore_on_commit(radar: Radar) -> None:
+    from radar.tasks import radar_rescore
+
+    radar_id = radar.pk
+    transaction.on_commit(lambda: radar_rescore.delay(radar_id))
+
+
+def radar_feed_token_set(radar: Radar, *, enabled: bool) -> str | None:
+    """Turn the radar's Atom feed on with a new secret URL, or off; returns the token."""
+    radar.feed_token = secrets.token_urlsafe(24) if enabled else None
+    radar.save(update_fields=["feed_token"])
+    return radar.feed_token
+
+
+# --- subscriptions, feedback, seen ----------------------------------------------------------
+
+
+def subscription_set(*, user: AbstractBaseUser, radar: Radar, subscribed: bool) -> bool:
+    """Follow or stop following a public topic (or one's own radar); returns the new state."""
+    if subscribed:
+        if not radar.public and radar.owner_id != user.pk:
+            raise PermissionError("only public topics can be followed")
+        profile = Profile.objects.filter(user_id=user.pk).first()
+        Subscription.objects.get_or_create(
+            user_id=user.pk,
+            radar=radar,
+            defaults={
+                "frequency": profile.digest_frequency if profile else "daily",
+                "language": profile.card_language if profile else "both",
+            },
+        )
+    else:
+        Subscription.objects.filter(user_id=user.pk, radar=radar).delete()
+    return subscribed
+
+
+def subscription_update(subscription: Subscription, *, frequency: str, language: str) -> None:
+    """Set how a followed radar's briefing reaches its subscriber."""
+    subscription.frequency = frequency
+    subscription.language = language
+    subscription.full_clean()
+    subscription.save(update_fields=["frequency", "language"])
+
+
+def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: int) -> int:
+    """Record 👍 (1), 👎 (-1) or no opinion (0); the owner's votes steer the radar's profile."""
+    if value not in (-1, 0, 1):
+        raise ValueError("feedback is 1, -1 or 0")
+    with transaction.atomic():
+        if value:
+            Feedback.objects.update_or_create(
+                user_id=user.pk, radar=radar, paper=paper, defaults={"value": value}
+            )
+        else:
+            Feedback.objects.filter(user_id=user.pk, radar=radar, paper=paper).delete()
+        SeenPaper.objects.bulk_create(
+            [SeenPaper(user_id=user.pk, paper=paper)], ignore_conflicts=True
+        )
+    if radar.owner_id == user.pk:
+        from radar.matching import radar_profile_update
+
+        # Later papers are scored against the moved profile.
+        radar_profile_update(radar)
+    return value
+
+
+def papers_mark_seen(*, user: AbstractBaseUser, paper_ids: Iterable[int]) -> None:
+    """Remember that the user has been shown these papers (they stop being marked new)."""
+    SeenPaper.objects.bulk_create(
+        [SeenPaper(user_id=user.pk, paper_id=pid) for pid in set(paper_ids)],
+        ignore_conflicts=True,
+    )

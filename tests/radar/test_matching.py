@@ -25,6 +25,7 @@ from radar.matching import (
     papers_match,
     radar_profile_update,
     radars_score_batch,
+    reasons_text,
 )
 from radar.models import Feedback, Match, PaperEmbedding, Radar
 from radar.query import normalise, parse
@@ -58,8 +59,8 @@ def test_title_hit_matches_and_outweighs_an_abstract_hit() -> None:
     )
     assert set(found) == {(7, 1), (7, 2)}
     assert found[(7, 1)].score > found[(7, 2)].score
-    assert found[(7, 1)].reasons == ("title contains 'prompt injection'",)
-    assert found[(7, 2)].reasons == ("abstract contains 'prompt injection'",)
+    assert reasons_text(found[(7, 1)].reasons) == ["title contains 'prompt injection'"]
+    assert reasons_text(found[(7, 2)].reasons) == ["abstract contains 'prompt injection'"]
 
 
 def test_default_threshold_keeps_title_hits_and_drops_abstract_only_hits() -> None:
@@ -105,7 +106,7 @@ def test_followed_author_matches_without_any_phrase() -> None:
     p = paper(1, "Something new", authors=(normalise("Jane Doe"), normalise("Bo Li")))
     found = radars_score_batch([p], [radar(7, authors={normalise("jane doe"): "Jane Doe"})])
     assert len(found) == 1
-    assert found[0].reasons == ("follows author Jane Doe",)
+    assert reasons_text(found[0].reasons) == ["follows author Jane Doe"]
 
 
 def test_similarity_is_rescaled_thresholded_and_named_in_reasons() -> None:
@@ -121,7 +122,7 @@ def test_similarity_is_rescaled_thresholded_and_named_in_reasons() -> None:
     papers = [paper(1, "a"), paper(2, "b"), paper(3, "c")]
     found = by_pair(radars_score_batch(papers, [radar(7)], vectors, profile))
     assert set(found) == {(7, 1)}
-    assert found[(7, 1)].reasons == ("close to your description (0.86)",)
+    assert reasons_text(found[(7, 1)].reasons) == ["close to your description (0.86)"]
     lenient = radars_score_batch(papers, [radar(7, threshold=0.2)], vectors, profile)
     assert [m.paper_id for m in lenient] == [1, 2]
 
@@ -133,10 +134,10 @@ def test_phrase_and_similarity_add_up() -> None:
     vec[0, 0] = 1  # cosine 1: full semantic score
     [m] = radars_score_batch([PI_ABSTRACT], [radar(7, '"prompt injection"')], vec, profile)
     assert m.score == pytest.approx(1.3)
-    assert m.reasons == (
+    assert reasons_text(m.reasons) == [
         "abstract contains 'prompt injection'",
         "close to your description (1.00)",
-    )
+    ]
 
 
 # --- database and the real embedder ---------------------------------------------------------
@@ -177,7 +178,7 @@ def test_chinese_description_ranks_an_english_prompt_injection_paper_first(owner
     assert r.profile is not None and r.profile_updated_at is not None
     match = Match.objects.get(radar=r, paper=pi)
     assert not Match.objects.filter(radar=r, paper=folding).exists()
-    assert match.reasons and match.reasons[0].startswith("close to your description (0.")
+    assert match.reasons and reasons_text(match.reasons)[0].startswith("close to your description (0.")
     # Embedded once: a second run embeds nothing.
     assert papers_embed([pi.pk, folding.pk]) == 0
 
@@ -228,14 +229,17 @@ def test_papers_match_twice_creates_no_duplicates_and_a_replacement_is_not_new(
     assert first["created"] == 1 and first["radars"] == 1
     m = Match.objects.get()
     assert m.radar == r
-    assert m.reasons == ["title contains 'prompt injection'", "follows author Ada Lovelace"]
-    m.seen = True
+    assert reasons_text(m.reasons) == [
+        "title contains 'prompt injection'",
+        "follows author Ada Lovelace",
+    ]
+    m.score = 9.0  # marks the row: a rescored replacement would overwrite it
     m.save()
     pi.title, pi.version, pi.announce_type = PI[0] + " (v2)", 2, "replace"
     pi.save()
     second = papers_match([pi.pk])
     assert second["created"] == 0 and second["matches"] == 1
-    assert Match.objects.get().pk == m.pk and Match.objects.get().seen
+    assert Match.objects.get().pk == m.pk and Match.objects.get().score == 9.0
 
 
 @pytest.mark.django_db
