@@ -25,10 +25,10 @@ similarities. Each (radar, paper) is stored once; a replacement never resurfaces
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from django.contrib.postgres.search import SearchQuery
@@ -40,7 +40,7 @@ from pgvector.django import CosineDistance
 from feeds.models import Paper, PaperSighting
 from radar.embedding import DIM, get_embedder, paper_text
 from radar.models import Feedback, Match, PaperEmbedding, Radar
-from radar.query import Query, QueryError, normalise, parse
+from radar.query import Query, QueryError, is_substring_term, normalise, parse, term_found
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -109,19 +109,18 @@ class RadarIn:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class MatchIn:
-    """A match to store: radar, paper, score and the reasons in plain words."""
+# A reason as stored on a Match: (kind, value), e.g. ("title", "prompt injection"). Stored
+# structured rather than as text so each reader sees it in their own language.
+Reason = tuple[str, str | float]
+
+
+class MatchIn(NamedTuple):
+    """A match to store: radar, paper, score and the reasons (a tuple: cheap by the million)."""
 
     radar_id: int
     paper_id: int
     score: float
     reasons: tuple[Reason, ...]
-
-
-# A reason as stored on a Match: (kind, value), e.g. ("title", "prompt injection"). Stored
-# structured rather than as text so each reader sees it in their own language.
-Reason = tuple[str, str | float]
 
 
 def reason_text(kind: str, value: str | float) -> str:
@@ -169,38 +168,126 @@ def _semantic(similarity: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.clip(scaled, 0.0, 1.0).astype(np.float32)
 
 
-def _similar_pairs(
-    paper_vectors: NDArray[np.float32],
-    radar_profiles: NDArray[np.float32],
-    thresholds: NDArray[np.float32],
-    wanted: list[tuple[int, int]],
-) -> dict[tuple[int, int], tuple[float, float]]:
-    """(cosine, closeness) of the pairs close enough to match on their own, and of `wanted`.
+class _PaperIndex:
+    """The batch's papers as bitmasks (bit i = paper i) by term, category, source and author.
 
-    The product is taken SIM_BLOCK radars at a time, so memory stays bounded (5,000 papers
-    against 100,000 radars would be 2 GB of float32 in one piece).
+    Python ints serve as bitsets: an AND or OR over 5,000 papers is one operation, so a
+    radar's whole query is evaluated on the batch in a few microseconds.
     """
-    found: dict[tuple[int, int], tuple[float, float]] = {}
-    order = sorted(wanted, key=lambda pair: pair[1])
-    wanted_r = np.array([r for _, r in order], dtype=np.int64)
-    wanted_p = np.array([p for p, _ in order], dtype=np.int64)
-    for start in range(0, len(radar_profiles), SIM_BLOCK):
-        stop = min(start + SIM_BLOCK, len(radar_profiles))
-        sims = paper_vectors @ radar_profiles[start:stop].T
-        semantic = _semantic(sims)
-        ps, rs = np.nonzero(semantic >= thresholds[start:stop])
-        lo, hi = np.searchsorted(wanted_r, [start, stop])
-        ps = np.concatenate([ps, wanted_p[lo:hi]])
-        rs = np.concatenate([rs, wanted_r[lo:hi] - start])
-        for p, r, sim, close in zip(
-            ps.tolist(),
-            rs.tolist(),
-            sims[ps, rs].tolist(),
-            semantic[ps, rs].tolist(),
-            strict=True,
-        ):
-            found[(p, r + start)] = (sim, close)
-    return found
+
+    def __init__(self, papers: Sequence[PaperIn], radars: Sequence[RadarIn]) -> None:
+        self.papers = papers
+        self.n = len(papers)
+        self.universe = (1 << self.n) - 1
+        terms: set[str] = set()
+        for radar in radars:
+            for query in (radar.query, radar.exclude):
+                if query is not None:
+                    terms.update(query.all_terms)
+        # Only the words some term uses are indexed (with the plurals a last word may take).
+        needed: set[str] = set()
+        for term in terms:
+            if not is_substring_term(term):
+                words = term.split(" ")
+                needed.update(words)
+                needed.update((words[-1] + "s", words[-1] + "es"))
+        title_words: dict[str, list[int]] = defaultdict(list)
+        abstract_words: dict[str, list[int]] = defaultdict(list)
+        self._categories: dict[str, list[int]] = defaultdict(list)
+        self._sources: dict[str, list[int]] = defaultdict(list)
+        self._authors: dict[str, list[int]] = defaultdict(list)
+        for p, paper in enumerate(papers):
+            for word in needed.intersection(paper.title_norm.split()):
+                title_words[word].append(p)
+            for word in needed.intersection(paper.abstract_norm.split()):
+                abstract_words[word].append(p)
+            for category in paper.categories:
+                self._categories[category].append(p)
+            for source in paper.sources:
+                self._sources[source].append(p)
+            for author in paper.authors:
+                self._authors[author].append(p)
+        # term → (title mask, abstract mask, either)
+        self.terms: dict[str, tuple[int, int, int]] = {}
+        for term in terms:
+            title = self._term_mask(term, title_words, lambda paper: paper.title_norm)
+            abstract = self._term_mask(term, abstract_words, lambda paper: paper.abstract_norm)
+            self.terms[term] = (title, abstract, title | abstract)
+        self._excludes: dict[Query, int] = {}
+
+    def mask(self, positions: Iterable[int]) -> int:
+        """A bitmask with the given bits set."""
+        positions = list(positions)
+        if len(positions) < 32:
+            mask = 0
+            for p in positions:
+                mask |= 1 << p
+            return mask
+        bits = np.zeros(self.n, dtype=np.uint8)
+        bits[positions] = 1
+        return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+    def bools(self, mask: int) -> NDArray[np.bool_]:
+        """`mask` as one boolean per paper."""
+        raw = np.frombuffer(mask.to_bytes((self.n + 7) // 8, "little"), dtype=np.uint8)
+        return np.unpackbits(raw, bitorder="little")[: self.n].view(np.bool_)
+
+    def _term_mask(
+        self, term: str, words: dict[str, list[int]], text_of: Callable[[PaperIn], str]
+    ) -> int:
+        if is_substring_term(term):
+            candidates: Iterable[int] = range(self.n)
+        else:
+            # Papers with every word (the last one may be plural), then the exact phrase.
+            parts = term.split(" ")
+            last = parts[-1]
+            sets = [set(words.get(w, ())) for w in parts[:-1]]
+            sets.append(
+                {*words.get(last, ()), *words.get(last + "s", ()), *words.get(last + "es", ())}
+            )
+            candidates = set.intersection(*sets)
+            if len(parts) == 1:
+                return self.mask(candidates)
+        return self.mask(p for p in candidates if term_found(term, f" {text_of(self.papers[p])} "))
+
+    def allowed(self, radar: RadarIn) -> int:
+        """The papers the radar's hard filters let through: categories, sources, excludes."""
+        allowed = self.universe
+        if radar.categories:
+            allowed &= self.mask(p for c in radar.categories for p in self._categories.get(c, ()))
+        if radar.sources and allowed:
+            allowed &= self.mask(p for s in radar.sources for p in self._sources.get(s, ()))
+        if radar.exclude is not None and allowed:
+            excluded = self._excludes.get(radar.exclude)
+            if excluded is None:
+                excluded = self.query(radar.exclude)
+                self._excludes[radar.exclude] = excluded
+            allowed &= ~excluded
+        return allowed
+
+    def query(self, query: Query) -> int:
+        """The papers the query matches (title or abstract)."""
+        terms = self.terms
+        return query.mask([terms[t][2] for t in query.all_terms], self.universe)
+
+    def followed(self, authors: Iterable[str]) -> int:
+        """The papers by any of these (normalised) authors."""
+        return self.mask(p for a in authors for p in self._authors.get(a, ()))
+
+    def positions(self, mask: int) -> NDArray[np.int64]:
+        """The set bits of `mask` as an index array, lowest first."""
+        if mask.bit_count() > 16:
+            return np.flatnonzero(self.bools(mask))
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return np.array(out, dtype=np.int64)
+
+
+# Kinds of bonus a pair can carry, as bit flags.
+_TITLE, _ABSTRACT, _AUTHOR = 1, 2, 4
 
 
 def radars_score_batch(
@@ -216,96 +303,136 @@ def radars_score_batch(
     """
     if not papers or not radars:
         return []
+    index = _PaperIndex(papers, radars)
+    n_radars = len(radars)
+    allowed = [index.allowed(radar) for radar in radars]
 
-    # Phrase and author bonuses are sparse: (paper index, radar index) → (bonus, reasons).
-    bonus: dict[tuple[int, int], tuple[float, list[Reason]]] = {}
-    by_first_word: dict[str, set[int]] = defaultdict(set)
-    substring_terms: dict[str, set[int]] = defaultdict(set)  # CJK terms: no word boundaries
-    always: list[int] = []
-    by_author: dict[str, list[int]] = defaultdict(list)
+    # Phrase and author hits: per radar, masks of the papers its query matches in the title,
+    # only in the abstract, and by a followed author; turned into (paper, radar, flags) rows
+    # one run of equal flags at a time.
+    hit_masks = [0] * n_radars
+    runs_p: list[NDArray[np.int64]] = []
+    runs_r: list[int] = []
+    runs_flags: list[int] = []
     for r, radar in enumerate(radars):
-        for name in radar.authors:
-            by_author[name].append(r)
-        if radar.query is None:
+        if not allowed[r] or (radar.query is None and not radar.authors):
             continue
-        if radar.query.matches_without_terms:
-            always.append(r)
-        for term in radar.query.terms():
-            first = term.split(" ", 1)[0]
-            if first.isascii():
-                by_first_word[first].add(r)
-            else:
-                substring_terms[term].add(r)
+        titled = abstract_only = by_author = 0
+        if radar.query is not None:
+            hits = index.query(radar.query) & allowed[r]
+            if hits:
+                in_title = 0
+                terms = radar.query.all_terms
+                for i in radar.query.positive:
+                    in_title |= index.terms[terms[i]][0]
+                titled = hits & in_title
+                abstract_only = hits & ~titled
+        if radar.authors:
+            by_author = index.followed(radar.authors) & allowed[r]
+        hit_masks[r] = titled | abstract_only | by_author
+        runs: tuple[tuple[int, int], ...]
+        if by_author:
+            runs = (
+                (titled & ~by_author, _TITLE),
+                (titled & by_author, _TITLE | _AUTHOR),
+                (abstract_only & ~by_author, _ABSTRACT),
+                (abstract_only & by_author, _ABSTRACT | _AUTHOR),
+                (by_author & ~titled & ~abstract_only, _AUTHOR),
+            )
+        else:
+            runs = ((titled, _TITLE), (abstract_only, _ABSTRACT))
+        for mask, flag in runs:
+            if mask:
+                runs_p.append(index.positions(mask))
+                runs_r.append(r)
+                runs_flags.append(flag)
 
-    for p, paper in enumerate(papers):
-        words = set(paper.title_norm.split()) | set(paper.abstract_norm.split())
-        candidates: set[int] = set(always)
-        for word in words:
-            candidates |= by_first_word.get(word, set())
-        # A plural first word (`jailbreaks`) still carries the singular term.
-        for word in words:
-            if word.endswith("s"):
-                candidates |= by_first_word.get(word[:-1], set())
-                if word.endswith("es"):
-                    candidates |= by_first_word.get(word[:-2], set())
-        for term, found in substring_terms.items():
-            if term in paper.title_norm or term in paper.abstract_norm:
-                candidates |= found
-        for r in candidates:
-            query = radars[r].query
-            assert query is not None
-            hit = query.matches(paper.title_norm, paper.abstract_norm)
-            if hit is None or not (hit.title or hit.abstract):
-                continue
-            if hit.title:
-                reasons: list[Reason] = [("title", t) for t in hit.title]
-                bonus[(p, r)] = (W_TITLE, reasons)
-            else:
-                reasons = [("abstract", t) for t in hit.abstract]
-                bonus[(p, r)] = (W_ABSTRACT, reasons)
-        followed: dict[int, list[str]] = defaultdict(list)
-        for author in paper.authors:
-            for r in by_author.get(author, ()):
-                followed[r].append(radars[r].authors[author])
-        for r, names in followed.items():
-            extra, reasons = bonus.get((p, r), (0.0, []))
-            author_reasons: list[Reason] = [("author", name) for name in names]
-            bonus[(p, r)] = (extra + W_AUTHOR, [*reasons, *author_reasons])
+    lengths = [len(run) for run in runs_p]
+    pair_p = np.concatenate(runs_p) if runs_p else np.zeros(0, np.int64)
+    pair_r = np.repeat(np.array(runs_r, dtype=np.int64), lengths)
+    flags = np.repeat(np.array(runs_flags, dtype=np.int8), lengths)
 
-    thresholds = np.array([radar.threshold for radar in radars], dtype=np.float32)
-    # (paper, radar) → (cosine, rescaled closeness) for every pair that may match.
+    thresholds = np.array([radar.threshold for radar in radars], dtype=np.float64)
     if paper_vectors is None or radar_profiles is None:
         # No vectors: every similarity is 0 (a radar with threshold <= 0 takes every paper).
         paper_vectors = np.zeros((len(papers), 1), dtype=np.float32)
-        radar_profiles = np.zeros((len(radars), 1), dtype=np.float32)
-    closeness_of = _similar_pairs(
-        np.asarray(paper_vectors, dtype=np.float32),
-        np.asarray(radar_profiles, dtype=np.float32),
-        thresholds,
-        list(bonus),
+        radar_profiles = np.zeros((n_radars, 1), dtype=np.float32)
+    paper_vectors = np.asarray(paper_vectors, dtype=np.float32)
+    radar_profiles = np.asarray(radar_profiles, dtype=np.float32)
+    # The cosine at which closeness alone reaches each threshold (never, above 1).
+    raw_threshold = np.where(
+        thresholds > 1, np.inf, SIM_FLOOR + np.maximum(thresholds, 0) * (SIM_CEIL - SIM_FLOOR)
+    ).astype(np.float32)
+    raw_threshold[thresholds <= 0] = -np.inf
+
+    # Similarities a block of radars at a time (5,000 x 100,000 in one piece would be 2 GB):
+    # the cosine of every hit pair, and the pairs close enough to match on their own. Pairs
+    # are ordered by radar already, so each block's pairs are one slice.
+    cosine = np.zeros(len(pair_p), dtype=np.float32)
+    extra: list[tuple[int, int, float]] = []
+    for start in range(0, n_radars, SIM_BLOCK):
+        stop = min(start + SIM_BLOCK, n_radars)
+        sims = paper_vectors @ radar_profiles[start:stop].T
+        lo, hi = np.searchsorted(pair_r, [start, stop])
+        cosine[lo:hi] = sims[pair_p[lo:hi], pair_r[lo:hi] - start]
+        ps, rs = np.nonzero(sims >= raw_threshold[start:stop])
+        for p, r, cos in zip(
+            ps.tolist(), (rs + start).tolist(), sims[ps, rs].tolist(), strict=True
+        ):
+            # Close enough on its own; pairs already hit are scored above, filtered ones never.
+            if (allowed[r] & ~hit_masks[r]) >> p & 1:
+                extra.append((p, r, cos))
+    if extra:
+        pair_p = np.concatenate([pair_p, np.array([e[0] for e in extra], dtype=np.int64)])
+        pair_r = np.concatenate([pair_r, np.array([e[1] for e in extra], dtype=np.int64)])
+        flags = np.concatenate([flags, np.zeros(len(extra), np.int8)])
+        cosine = np.concatenate([cosine, np.array([e[2] for e in extra], dtype=np.float32)])
+
+    closeness = _semantic(cosine)
+    bonus = (
+        W_TITLE * ((flags & _TITLE) > 0)
+        + W_ABSTRACT * ((flags & _ABSTRACT) > 0)
+        + W_AUTHOR * ((flags & _AUTHOR) > 0)
     )
-    pairs = set(closeness_of) | set(bonus)
+    score = bonus + closeness
+    passing = np.flatnonzero(score >= thresholds[pair_r] - 1e-6)
+    passing = passing[np.lexsort((pair_r[passing], pair_p[passing]))]
 
     matches: list[MatchIn] = []
-    for p, r in sorted((int(p), int(r)) for p, r in pairs):
-        paper, radar = papers[p], radars[r]
-        if radar.categories and not (radar.categories & paper.categories):
-            continue
-        if radar.sources and not (radar.sources & paper.sources):
-            continue
-        if radar.exclude is not None and radar.exclude.matches(
-            paper.title_norm, paper.abstract_norm
-        ):
-            continue
-        extra, reasons = bonus.get((p, r), (0.0, []))
-        similarity, closeness = closeness_of.get((p, r), (0.0, 0.0))
-        score = closeness + extra
-        if score < radar.threshold:
-            continue
-        if closeness >= SIM_REASON:
-            reasons = [*reasons, ("similar", round(similarity, 4))]
-        matches.append(MatchIn(radar.id, paper.id, round(score, 4), tuple(reasons)))
+    for p, r, flag, sc, close, cos in zip(
+        pair_p[passing].tolist(),
+        pair_r[passing].tolist(),
+        flags[passing].tolist(),
+        score[passing].tolist(),
+        closeness[passing].tolist(),
+        cosine[passing].tolist(),
+        strict=True,
+    ):
+        radar = radars[r]
+        reasons: list[Reason] = []
+        if flag & (_TITLE | _ABSTRACT) and radar.query is not None:
+            reasons = _phrase_reasons(index, radar.query, p)
+        if flag & _AUTHOR:
+            names = radar.authors
+            reasons += [("author", names[a]) for a in papers[p].authors if a in names]
+        if close >= SIM_REASON:
+            reasons.append(("similar", round(cos, 4)))
+        matches.append(MatchIn(radar.id, papers[p].id, round(sc, 4), tuple(reasons)))
     return matches
+
+
+def _phrase_reasons(index: _PaperIndex, query: Query, p: int) -> list[Reason]:
+    """The query's positive terms in the paper's title, else those in its abstract."""
+    title: list[Reason] = []
+    abstract: list[Reason] = []
+    for i in query.positive:
+        term = query.all_terms[i]
+        in_title, in_abstract, _either = index.terms[term]
+        if in_title >> p & 1:
+            title.append(("title", term))
+        elif in_abstract >> p & 1:
+            abstract.append(("abstract", term))
+    return title or abstract
 
 
 # --- Database side --------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Hit", "Query", "QueryError", "normalise", "parse"]
+__all__ = ["Hit", "Query", "QueryError", "is_substring_term", "normalise", "parse", "term_found"]
 
 _NON_WORD = re.compile(r"[\W_]+")
 # Han, kana, Hangul and their punctuation/full-width blocks: scripts written without spaces.
@@ -62,6 +62,9 @@ class _Term:
     def value(self, present: list[bool]) -> bool:
         return present[self.index]
 
+    def mask(self, present: list[int], universe: int) -> int:
+        return present[self.index]
+
 
 @dataclass(frozen=True, slots=True)
 class _Not:
@@ -69,6 +72,9 @@ class _Not:
 
     def value(self, present: list[bool]) -> bool:
         return not self.child.value(present)
+
+    def mask(self, present: list[int], universe: int) -> int:
+        return universe & ~self.child.mask(present, universe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,14 @@ class _And:
     def value(self, present: list[bool]) -> bool:
         return all(child.value(present) for child in self.children)
 
+    def mask(self, present: list[int], universe: int) -> int:
+        out = universe
+        for child in self.children:
+            out &= child.mask(present, universe)
+            if not out:
+                break
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class _Or:
@@ -85,6 +99,12 @@ class _Or:
 
     def value(self, present: list[bool]) -> bool:
         return any(child.value(present) for child in self.children)
+
+    def mask(self, present: list[int], universe: int) -> int:
+        out = 0
+        for child in self.children:
+            out |= child.mask(present, universe)
+        return out
 
 
 _Node = _Term | _Not | _And | _Or
@@ -109,19 +129,31 @@ class _Matcher:
         return self.prefix in padded and any(needle in padded for needle in self.exact)
 
 
+def is_substring_term(term: str) -> bool:
+    """True for a normalised term with CJK characters: it matches as a plain substring."""
+    return bool(_CJK.search(term))
+
+
+def term_found(term: str, padded: str) -> bool:
+    """Whether a normalised term occurs in `" " + normalised text + " "` (as `Query` matches)."""
+    return _Matcher(term).found_in(padded)
+
+
 # --- Query ----------------------------------------------------------------------------------
 
 
 class Query:
     """A parsed include query; `matches` evaluates it on one paper's normalised text."""
 
-    __slots__ = ("_matchers", "_positive", "_root", "text")
+    __slots__ = ("_matchers", "_positive", "_root", "all_terms", "text")
 
     def __init__(self, text: str, root: _Node, terms: list[str]) -> None:
         self.text = text
         self._root = root
         self._matchers = [_Matcher(term) for term in terms]
         self._positive = sorted(_positive_indexes(root, negated=False))
+        # Every distinct term, negated ones included, in the order `mask` expects them.
+        self.all_terms = [m.text for m in self._matchers]
 
     def __repr__(self) -> str:
         return f"Query({self.text!r})"
@@ -129,6 +161,18 @@ class Query:
     def terms(self) -> list[str]:
         """The positive terms and phrases (not under NOT), normalised, in query order."""
         return [self._matchers[i].text for i in self._positive]
+
+    @property
+    def positive(self) -> list[int]:
+        """Indexes into `all_terms` of the terms not under NOT (the ones reasons name)."""
+        return self._positive
+
+    def mask(self, present: list[int], universe: int) -> int:
+        """The query over many papers at once: bit i of each mask is paper i.
+
+        `present[j]` has the bits of the papers containing `all_terms[j]`.
+        """
+        return self._root.mask(present, universe)
 
     @property
     def matches_without_terms(self) -> bool:
