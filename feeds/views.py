@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,6 +18,9 @@ from django_htmx.middleware import HtmxDetails
 from feeds import citations, selectors
 from feeds.labels import announce_text, display_text, journal_title, paper_card, safe_url
 from feeds.models import Paper
+from radar.matching import reasons_text
+from radar.selectors import my_radars_day, saved_paper_ids_for_user
+from radar.views import FeedItem
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -48,6 +52,8 @@ def _wants_partial(request: HtmxHttpRequest) -> bool:
 
 def today(request: HtmxHttpRequest) -> HttpResponse:
     """One announcement day's papers (the latest by default), filtered, 25 at a time."""
+    if request.GET.get("view") == "radars" and isinstance(request.user, AbstractBaseUser):
+        return _today_my_radars(request, request.user)
     filters = selectors.PaperFilters.from_query(request.GET)
     asked_day = _date_param(request, "date")
     day = asked_day or selectors.latest_day(filters)
@@ -100,6 +106,40 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
             first_page_url=_url("feeds:today", {**filters.params(), "date": day.isoformat()}),
         )
     context["choices"] = selectors.filter_choices()
+    return render(request, "feeds/today.html", context)
+
+
+def _today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpResponse:
+    """The "My radars" view of a day: papers caught by the user's radars and topics, once each."""
+    asked_day = _date_param(request, "date")
+    day = asked_day or selectors.latest_day()
+    context: dict[str, Any] = {"my_radars": True, "day": day, "asked_day": asked_day}
+    items: list[FeedItem] = []
+    if day is not None:
+        found = my_radars_day(user=user, day=day)
+        items = [
+            FeedItem(
+                card=paper_card(row.paper, i + 1),
+                score=row.score,
+                reasons=reasons_text(row.reasons),
+                radars=list(row.radars),
+            )
+            for i, row in enumerate(found)
+        ]
+        previous_day, next_day = selectors.adjacent_days(day, selectors.PaperFilters())
+        context.update(
+            previous_day=previous_day,
+            next_day=next_day,
+            previous_url=previous_day
+            and _url("feeds:today", {"view": "radars", "date": previous_day.isoformat()}),
+            next_day_url=next_day
+            and _url("feeds:today", {"view": "radars", "date": next_day.isoformat()}),
+        )
+    papers = [item.card.paper for item in items]
+    context.update(
+        items=items,
+        saved_ids=saved_paper_ids_for_user(user=user, papers=papers),
+    )
     return render(request, "feeds/today.html", context)
 
 

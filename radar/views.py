@@ -1,21 +1,65 @@
-"""Saved papers: the list, the star toggle, and BibTeX/RIS export."""
+"""Pages of the radar app: saved papers, radars (list, edit, live preview, feed), topics."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from feeds import citations
-from feeds.labels import paper_card
+from feeds.labels import PaperCard, display_text, paper_card
 from feeds.models import Paper
-from radar.selectors import saved_list_for_display, saved_papers_for_export
-from radar.services import saved_paper_toggle
+from radar import feeds as atom
+from radar.forms import RadarForm
+from radar.matching import radar_preview, reasons_text
+from radar.models import Match, Radar, Subscription
+from radar.selectors import (
+    radar_by_feed_token,
+    radar_matches_for_user,
+    radar_owned,
+    radar_readable,
+    radars_owned,
+    saved_list_for_display,
+    saved_paper_ids_for_user,
+    saved_papers_for_export,
+    subscription_of,
+    topics_directory,
+    topics_followed,
+)
+from radar.services import (
+    feedback_set,
+    papers_mark_seen,
+    radar_create,
+    radar_delete,
+    radar_feed_token_set,
+    radar_update,
+    saved_paper_toggle,
+    subscription_set,
+)
+
+FEED_PAGE_SIZE = 25
+TOPICS_PAGE_SIZE = 30
+PREVIEW_DAYS = 7
+PREVIEW_LIMIT = 20
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -36,6 +80,29 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def _wants_partial(request: HtmxHttpRequest) -> bool:
+    # A history restore needs the whole page, not a fragment.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _page_param(request: HttpRequest) -> int:
+    value = request.GET.get("page", "")
+    return int(value) if value.isascii() and value.isdecimal() and 0 < len(value) < 6 else 1
+
+
+def owner_display_name(user: AbstractBaseUser) -> str:
+    """How a topic's owner is named in public: their full name, never their email address."""
+    full = display_text(user.get_full_name()).strip() if isinstance(user, User) else ""
+    if full:
+        return full
+    if getattr(user, "is_staff", False):
+        return _("AcademicHub editors")
+    return _("a member")
+
+
+# --- saved papers ---------------------------------------------------------------------------
 
 
 @login_required
@@ -92,3 +159,355 @@ def saved_export_bibtex(request: AuthedRequest) -> HttpResponse:
 def saved_export_ris(request: AuthedRequest) -> HttpResponse:
     """The user's saved papers (all, or the `key` ids chosen) as RIS."""
     return _export(request, "ris")
+
+
+# --- my radars: list, create, edit, delete, live preview ------------------------------------
+
+
+@require_GET
+@login_required
+def radar_list(request: AuthedRequest) -> HttpResponse:
+    """The user's radars with their match counts, and the topics they follow."""
+    context = {
+        "radars": list(radars_owned(user=request.user)),
+        "topics": list(topics_followed(user=request.user)),
+    }
+    return render(request, "radar/list.html", context)
+
+
+@dataclass
+class PreviewItem:
+    """One paper of the live preview."""
+
+    card: PaperCard
+    score: float
+    reasons: list[str]
+
+
+def _preview(form: RadarForm) -> dict[str, Any]:
+    """The preview partial's context for the form's current values."""
+    fields, problems = form.preview_fields()
+    if problems:
+        return {"preview_errors": problems}
+    wanted = ("description", "include", "authors", "examples")
+    if not any(fields.get(name) for name in wanted):
+        return {"preview_empty": True}
+    found = radar_preview(fields, days=PREVIEW_DAYS, limit=PREVIEW_LIMIT)
+    items = [
+        PreviewItem(paper_card(paper), match.score, reasons_text(match.reasons))
+        for paper, match in found
+    ]
+    return {"preview_items": items, "preview_days": PREVIEW_DAYS}
+
+
+def _form_page(
+    request: AuthedRequest, form: RadarForm, radar: Radar | None, preview: dict[str, Any] | None
+) -> HttpResponse:
+    context: dict[str, Any] = {"form": form, "radar": radar, "preview": preview or {}}
+    if radar is not None:
+        context.update(_feed_token_context(request, radar))
+    response = render(request, "radar/edit.html", context)
+    if radar is not None and radar.feed_token:
+        add_never_cache_headers(response)  # the page shows a secret URL
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def radar_new(request: AuthedRequest) -> HttpResponse:
+    """Create a radar; "Preview" (without JavaScript) shows the matches without saving."""
+    if request.method != "POST":
+        return _form_page(request, RadarForm(), None, None)
+    form = RadarForm(request.POST)
+    if "_preview" in request.POST:
+        return _form_page(request, form, None, _preview(form))
+    if not form.is_valid():
+        return _form_page(request, form, None, None)
+    radar = radar_create(owner=request.user, fields=form.radar_fields)
+    messages.success(
+        request,
+        _("Radar “%(name)s” created. Matches from the last days appear in a moment.")
+        % {"name": radar.name},
+    )
+    return HttpResponseRedirect(reverse("radar:radar_feed", args=[radar.pk]))
+
+
+def _owned_or_404(request: AuthedRequest, radar_id: int) -> Radar:
+    radar = radar_owned(user=request.user, radar_id=radar_id)
+    if radar is None:
+        raise Http404("no such radar")
+    return radar
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def radar_edit(request: AuthedRequest, radar_id: int) -> HttpResponse:
+    """Edit one's radar; saving rescores the recent papers."""
+    radar = _owned_or_404(request, radar_id)
+    if request.method != "POST":
+        return _form_page(request, RadarForm(radar=radar), radar, None)
+    form = RadarForm(request.POST, radar=radar)
+    if "_preview" in request.POST:
+        return _form_page(request, form, radar, _preview(form))
+    if not form.is_valid():
+        return _form_page(request, form, radar, None)
+    radar_update(radar, fields=form.radar_fields)
+    messages.success(request, _("Radar “%(name)s” saved.") % {"name": radar.name})
+    return HttpResponseRedirect(reverse("radar:radar_feed", args=[radar.pk]))
+
+
+@require_POST
+@login_required
+def radar_preview_partial(request: AuthedRequest) -> HttpResponse:
+    """The live preview for the form's current values (htmx posts it as the user types)."""
+    form = RadarForm(request.POST)
+    return render(request, "radar/_preview.html", {"preview": _preview(form)})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def radar_delete_view(request: AuthedRequest, radar_id: int) -> HttpResponse:
+    """Ask, then delete a radar with its matches, feedback and followers."""
+    radar = _owned_or_404(request, radar_id)
+    if request.method != "POST":
+        followers = Subscription.objects.filter(radar=radar).exclude(user_id=radar.owner_id)
+        return render(
+            request, "radar/delete.html", {"radar": radar, "follower_count": followers.count()}
+        )
+    name = radar.name
+    radar_delete(radar)
+    messages.success(request, _("Radar “%(name)s” deleted.") % {"name": name})
+    return HttpResponseRedirect(reverse("radar:radars"))
+
+
+# --- Atom feed token ------------------------------------------------------------------------
+
+
+def _feed_token_context(request: HttpRequest, radar: Radar) -> dict[str, Any]:
+    url = ""
+    if radar.feed_token:
+        url = request.build_absolute_uri(reverse("radar:atom", args=[radar.feed_token]))
+    return {"feed_url": url}
+
+
+@require_POST
+@login_required
+def feed_token(request: AuthedRequest, radar_id: int) -> HttpResponse:
+    """Turn the radar's secret Atom feed on, give it a new address, or turn it off."""
+    radar = _owned_or_404(request, radar_id)
+    action = request.POST.get("action")
+    if action not in ("on", "rotate", "off"):
+        return HttpResponseBadRequest("action is on, rotate or off")
+    radar_feed_token_set(radar, enabled=action != "off")
+    next_url = _safe_next(request, reverse("radar:radar_edit", args=[radar.pk]))
+    if not request.htmx:
+        return HttpResponseRedirect(next_url)
+    context = {"radar": radar, "feed_next": next_url, **_feed_token_context(request, radar)}
+    response = render(request, "radar/_feed_token.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_GET
+def atom_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A radar's latest matches as Atom, for feed readers: the secret token is the key."""
+    radar = radar_by_feed_token(token)
+    if radar is None:
+        raise Http404("no such feed")
+    return atom.radar_atom_response(request, radar)
+
+
+# --- a radar's feed (also a topic's page) ---------------------------------------------------
+
+
+@dataclass
+class FeedItem:
+    """One card of a radar's feed."""
+
+    card: PaperCard
+    score: float
+    reasons: list[str]
+    is_new: bool = False
+    feedback: int | None = None
+    day_heading: date | None = None
+    radars: list[Radar] = field(default_factory=list)
+
+
+def _feed_page(
+    radar: Radar, user: AbstractBaseUser | AnonymousUser, page: int
+) -> tuple[list[FeedItem], bool]:
+    """One page of the radar's matches for `user`, with day headings where the day changes."""
+    matches = radar_matches_for_user(radar=radar, user=user)
+    offset = (page - 1) * FEED_PAGE_SIZE
+    # One match before the page tells whether its first card starts a new day.
+    rows = list(matches[max(offset - 1, 0) : offset + FEED_PAGE_SIZE + 1])
+    previous_day = rows.pop(0).paper.announced if offset and rows else None
+    has_more = len(rows) > FEED_PAGE_SIZE
+    items = []
+    for i, match in enumerate(rows[:FEED_PAGE_SIZE]):
+        day = match.paper.announced
+        items.append(
+            FeedItem(
+                card=paper_card(match.paper, offset + i + 1),
+                score=match.score,
+                reasons=reasons_text(match.reasons),
+                is_new=not getattr(match, "is_seen", True),
+                feedback=getattr(match, "feedback", None),
+                day_heading=day if day != previous_day else None,
+            )
+        )
+        previous_day = day
+    return items, has_more
+
+
+def _topic_extras(request: HtmxHttpRequest, radar: Radar) -> dict[str, Any]:
+    subscription = subscription_of(user=request.user, radar=radar)
+    extras: dict[str, Any] = {"following": subscription is not None}
+    if radar.public:
+        extras["subscriber_count"] = Subscription.objects.filter(radar=radar).count()
+        extras["owner_name"] = owner_display_name(radar.owner)
+    return extras
+
+
+def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> HttpResponse:
+    radar = radar_readable(user=request.user, radar_id=radar_id)
+    if radar is None:
+        raise Http404("no such radar")
+    page = _page_param(request)
+    items, has_more = _feed_page(radar, request.user, page)
+    next_url = f"{request.path}?{urlencode({'page': page + 1})}" if has_more else ""
+    papers = [item.card.paper for item in items]
+    is_owner = request.user.is_authenticated and radar.owner_id == request.user.pk
+    context: dict[str, Any] = {
+        "radar": radar,
+        "items": items,
+        "papers": papers,
+        "next_url": next_url,
+        "is_owner": is_owner,
+        "page": page,
+        "saved_ids": saved_paper_ids_for_user(user=request.user, papers=papers),
+    }
+    if page > 1 and _wants_partial(request):
+        response = render(request, "radar/feed.html#match-items", context)
+    else:
+        context.update(_topic_extras(request, radar), as_topic=as_topic)
+        if is_owner:
+            context.update(_feed_token_context(request, radar))
+        context["first_page_url"] = request.path if page > 1 else ""
+        response = render(request, "radar/feed.html", context)
+        if is_owner and radar.feed_token:
+            add_never_cache_headers(response)
+    if request.user.is_authenticated and papers:
+        # Shown now: the next visit no longer marks them new.
+        papers_mark_seen(user=request.user, paper_ids=[p.pk for p in papers])
+    return response
+
+
+@require_GET
+def radar_feed(request: HtmxHttpRequest, radar_id: int) -> HttpResponse:
+    """A radar's matches, newest day first and best first, marked new until shown once."""
+    return _radar_feed(request, radar_id, as_topic=False)
+
+
+@require_POST
+@login_required
+def feedback(request: AuthedRequest, radar_id: int, paper_id: int) -> HttpResponse:
+    """👍 (1), 👎 (-1) or clear (0) a paper of a radar the user can read."""
+    radar = radar_readable(user=request.user, radar_id=radar_id)
+    if radar is None:
+        raise Http404("no such radar")
+    match = get_object_or_404(Match.objects.select_related("paper"), radar=radar, paper_id=paper_id)
+    raw = request.POST.get("value", "")
+    if raw not in ("1", "-1", "0"):
+        return HttpResponseBadRequest("value is 1, -1 or 0")
+    value = feedback_set(user=request.user, radar=radar, paper=match.paper, value=int(raw))
+    next_url = _safe_next(request, reverse("radar:radar_feed", args=[radar.pk]))
+    if not request.htmx:
+        return HttpResponseRedirect(next_url)
+    context = {
+        "radar": radar,
+        "paper": match.paper,
+        "feedback": value or None,
+        "feedback_next": next_url,
+    }
+    return render(request, "radar/_feedback.html", context)
+
+
+# --- topics ---------------------------------------------------------------------------------
+
+TOPIC_SORTS = ("subscribers", "name", "newest")
+
+
+@require_GET
+def topics(request: HtmxHttpRequest) -> HttpResponse:
+    """The directory of public topics: search, sort, follow."""
+    q = display_text(request.GET.get("q", "")).strip()[:200]
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in TOPIC_SORTS else "subscribers"
+    page = _page_param(request)
+    offset = (page - 1) * TOPICS_PAGE_SIZE
+    rows = list(topics_directory(q=q, sort=sort)[offset : offset + TOPICS_PAGE_SIZE + 1])
+    has_more = len(rows) > TOPICS_PAGE_SIZE
+    rows = rows[:TOPICS_PAGE_SIZE]
+    followed: set[int] = set()
+    if request.user.is_authenticated and rows:
+        followed = set(
+            Subscription.objects.filter(
+                user_id=request.user.pk, radar_id__in=[t.pk for t in rows]
+            ).values_list("radar_id", flat=True)
+        )
+    items = [
+        {
+            "topic": topic,
+            "owner_name": owner_display_name(topic.owner),
+            "following": topic.pk in followed,
+            "is_own": topic.owner_id == request.user.pk,
+        }
+        for topic in rows
+    ]
+
+    def page_url(number: int) -> str:
+        params = {"q": q, "sort": sort if sort != "subscribers" else "", "page": number}
+        query = urlencode({k: v for k, v in params.items() if v and v != 1})
+        return reverse("radar:topics") + (f"?{query}" if query else "")
+
+    context = {
+        "q": q,
+        "sort": sort,
+        "sorts": [
+            ("subscribers", _("Most followed")),
+            ("name", _("Name")),
+            ("newest", _("Newest")),
+        ],
+        "items": items,
+        "next_url": page_url(page + 1) if has_more else "",
+        "previous_url": page_url(page - 1) if page > 1 else "",
+    }
+    return render(request, "radar/topics.html", context)
+
+
+@require_GET
+def topic_detail(request: HtmxHttpRequest, radar_id: int) -> HttpResponse:
+    """A topic's page: its feed, description and follow button."""
+    return _radar_feed(request, radar_id, as_topic=True)
+
+
+@require_POST
+@login_required
+def follow(request: AuthedRequest, radar_id: int) -> HttpResponse:
+    """Follow or stop following a public topic (private radars of others are 404)."""
+    radar = radar_readable(user=request.user, radar_id=radar_id)
+    if radar is None:
+        raise Http404("no such topic")
+    wanted = request.POST.get("subscribed")
+    if wanted not in ("0", "1"):
+        return HttpResponseBadRequest("subscribed is 0 or 1")
+    try:
+        following = subscription_set(user=request.user, radar=radar, subscribed=wanted == "1")
+    except PermissionError as exc:
+        raise Http404("no such topic") from exc
+    next_url = _safe_next(request, reverse("radar:topic", args=[radar.pk]))
+    if not request.htmx:
+        return HttpResponseRedirect(next_url)
+    context = {"topic": radar, "following": following, "follow_next": next_url}
+    return render(request, "radar/_follow_button.html", context)

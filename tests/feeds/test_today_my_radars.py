@@ -1,0 +1,116 @@
+"""Today's "My radars" view: the day's papers from the reader's radars and topics, once each."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from radar.models import Match, Radar, Subscription
+from tests.feeds.factories_pages import arxiv_paper, text_of
+
+pytestmark = pytest.mark.django_db
+
+EARLIER = date(2024, 11, 27)
+
+
+def card_titles(html: str) -> list[str]:
+    return re.findall(r'<h2 class="paper-card__title"><a [^>]*>(.*?)</a></h2>', html)
+
+
+def radar_of(user: User, name: str, *, public: bool = False) -> Radar:
+    radar = Radar.objects.create(owner=user, name=name, include="x", public=public)
+    Subscription.objects.create(user=user, radar=radar)
+    return radar
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_paper_caught_by_two_radars_is_listed_once_with_both_names(
+    alice: User, bob: User
+) -> None:
+    agents = radar_of(alice, "Agents")
+    safety = radar_of(alice, "Safety")
+    topic = radar_of(bob, "Diffusion (topic)", public=True)
+    Subscription.objects.create(user=alice, radar=topic)
+    private_of_bob = radar_of(bob, "Bob only")
+    both = arxiv_paper(title="Caught twice")
+    single = arxiv_paper(title="From a followed topic")
+    other_day = arxiv_paper(title="Another day", announced=EARLIER)
+    bobs = arxiv_paper(title="Only Bob's radar")
+    arxiv_paper(title="Nobody's match")
+    Match.objects.create(radar=agents, paper=both, score=0.8, reasons=[["title", "agent"]])
+    Match.objects.create(radar=safety, paper=both, score=1.3, reasons=[["title", "safety"]])
+    Match.objects.create(radar=topic, paper=single, score=0.7)
+    Match.objects.create(radar=agents, paper=other_day, score=2.0)
+    Match.objects.create(radar=private_of_bob, paper=bobs, score=2.0)
+
+    html = signed_in(alice).get("/?view=radars").content.decode()
+
+    assert card_titles(html) == ["Caught twice", "From a followed topic"]
+    card = html[html.index(f'id="paper-{both.pk}"') :]
+    card = card[: card.index("</li>\n")]
+    assert re.findall(r'class="radar-chip">([^<]*)</a>', card) == ["Safety", "Agents"]
+    assert f'href="/radars/{safety.pk}/"' in card
+    assert "title contains &#x27;safety&#x27;" in card  # the best radar's reasons
+    topic_card = html[html.index(f'id="paper-{single.pk}"') :]
+    assert f'href="/topics/{topic.pk}/"' in topic_card[: topic_card.index("</li>\n")]
+    assert 'aria-current="page">My radars' in html
+    assert "Only Bob" not in html and "Nobody" not in html
+
+
+def test_the_view_follows_the_day_navigation(alice: User) -> None:
+    radar = radar_of(alice, "Agents")
+    arxiv_paper(title="Today's unmatched")
+    older = arxiv_paper(title="Older match", announced=EARLIER)
+    Match.objects.create(radar=radar, paper=older, score=1.0)
+    client = signed_in(alice)
+    latest = client.get("/?view=radars").content.decode()
+    assert card_titles(latest) == []
+    assert "None of your radars or followed topics caught a paper on this day." in text_of(latest)
+    assert 'href="/?view=radars&amp;date=2024-11-27"' in latest
+    html = client.get("/?view=radars&date=2024-11-27").content.decode()
+    assert card_titles(html) == ["Older match"]
+
+
+def test_the_normal_list_offers_the_my_radars_tab_only_when_signed_in(
+    client: Client, alice: User
+) -> None:
+    arxiv_paper(title="A paper")
+    assert "?view=radars" not in client.get("/").content.decode()
+    # A visitor asking for the view gets the normal list, not an error.
+    assert card_titles(client.get("/?view=radars").content.decode()) == ["A paper"]
+    html = signed_in(alice).get("/").content.decode()
+    assert 'href="/?view=radars"' in html
+    assert 'aria-current="page">All papers' in html
+    assert card_titles(html) == ["A paper"]
+
+
+def _count(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> None:
+    client = signed_in(alice)
+    first = radar_of(alice, "First")
+    Match.objects.create(radar=first, paper=arxiv_paper(), score=1.0)
+    client.get("/?view=radars")  # the first visit creates the profile
+    few = _count(client, "/?view=radars")
+    for i in range(5):
+        radar = radar_of(alice, f"Radar {i}")
+        for _ in range(3):
+            Match.objects.create(radar=radar, paper=arxiv_paper(), score=1.0)
+    assert _count(client, "/?view=radars") == few
+    # session, user, profile, latest day, matches, sightings, days before/after, saved ids
+    assert few == 9
