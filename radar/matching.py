@@ -321,12 +321,16 @@ def radars_score_batch(
         if radar.query is not None:
             hits = index.query(radar.query) & allowed[r]
             if hits:
-                in_title = 0
+                # A paper matching only through NOT (`NOT survey`) has no term to name and
+                # earns no bonus.
+                in_title = in_abstract = 0
                 terms = radar.query.all_terms
                 for i in radar.query.positive:
-                    in_title |= index.terms[terms[i]][0]
+                    title_mask, abstract_mask, _either = index.terms[terms[i]]
+                    in_title |= title_mask
+                    in_abstract |= abstract_mask
                 titled = hits & in_title
-                abstract_only = hits & ~titled
+                abstract_only = hits & in_abstract & ~titled
         if radar.authors:
             by_author = index.followed(radar.authors) & allowed[r]
         hit_masks[r] = titled | abstract_only | by_author
