@@ -442,6 +442,9 @@ def _phrase_reasons(index: _PaperIndex, query: Query, p: int) -> list[Reason]:
 # --- Database side --------------------------------------------------------------------------
 
 
+EMBED_CHUNK = 64
+
+
 def papers_embed(paper_ids: Iterable[int]) -> int:
     """Embed the papers that have no vector yet (from `paper_text`); returns how many."""
     ids = set(paper_ids)
@@ -454,16 +457,19 @@ def papers_embed(paper_ids: Iterable[int]) -> int:
     if not todo:
         return 0
     embedder = get_embedder()
-    vectors = embedder.embed(
-        [paper_text(title, abstract) for _, title, abstract in todo], kind="passage"
-    )
-    PaperEmbedding.objects.bulk_create(
-        [
-            PaperEmbedding(paper_id=pid, vector=vector, model=embedder.name)
-            for (pid, _, _), vector in zip(todo, vectors, strict=True)
-        ],
-        ignore_conflicts=True,  # a concurrent run may have embedded some meanwhile
-    )
+    # Stored a chunk at a time, so a task cut short by its time limit keeps what it did.
+    for start in range(0, len(todo), EMBED_CHUNK):
+        chunk = todo[start : start + EMBED_CHUNK]
+        vectors = embedder.embed(
+            [paper_text(title, abstract) for _, title, abstract in chunk], kind="passage"
+        )
+        PaperEmbedding.objects.bulk_create(
+            [
+                PaperEmbedding(paper_id=pid, vector=vector, model=embedder.name)
+                for (pid, _, _), vector in zip(chunk, vectors, strict=True)
+            ],
+            ignore_conflicts=True,  # a concurrent run may have embedded some meanwhile
+        )
     return len(todo)
 
 
