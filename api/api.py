@@ -10,6 +10,7 @@ from ninja import NinjaAPI, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.security import HttpBearer
 
+from api.radars import radars, topics
 from api.ratelimit import rate_limit_hit
 from api.schemas import ErrorOut, PaperOut, PaperPageOut, PaperQuery
 from api.selectors import papers_page
@@ -45,14 +46,21 @@ api = NinjaAPI(
     title="AcademicHub API",
     version="1",
     description=(
-        "Papers from the AcademicHub radar. Create a personal token under Settings → API "
-        "tokens (or `manage.py api_token EMAIL`) and send it as `Authorization: Bearer …`."
+        "Papers from the AcademicHub radar, your radars and their matches, and public topics. "
+        "Create a personal token under Settings → API tokens (or `manage.py api_token EMAIL`) "
+        "and send it as `Authorization: Bearer …`. Only that header authenticates: a browser "
+        "session does not, so writes need no CSRF token. Radars are your own: another "
+        "user's radar id answers 404."
     ),
     urls_namespace="api",
     auth=TokenAuth(),
     # The vendored Swagger UI (ninja's static files); no validator badge from swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )
+
+
+api.add_router("/radars", radars)
+api.add_router("/topics", topics)
 
 
 @api.exception_handler(AuthenticationError)

@@ -1,12 +1,18 @@
-"""The JSON API's pages of papers: the filters and search of `feeds.selectors`, 50 a page."""
+"""The JSON API's reads: pages of papers (the filters and search of `feeds.selectors`),
+the token owner's radars and their matches, and the topics directory; 50 a page."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Model, QuerySet
 
 from feeds import selectors
 from feeds.selectors import PaperFilters, PaperPage
+from radar.models import Match, Radar, Subscription
+from radar.selectors import radar_matches_for_user, topics_directory
 
 PAGE_SIZE = 50
 # Deep pages cost an OFFSET scan each; nobody pages this far by hand.
@@ -32,3 +38,51 @@ def papers_page(
     if day is None:
         return PaperPage(papers=[], has_more=False)
     return selectors.papers_of_day(day, filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class Page[T]:
+    """Rows of one page and whether another follows."""
+
+    rows: list[T]
+    has_more: bool
+
+
+def _page[M: Model](rows: QuerySet[M], page: int) -> Page[M]:
+    # One row past the page says whether there is a next one, without a COUNT.
+    start = (page - 1) * PAGE_SIZE
+    found = list(rows[start : start + PAGE_SIZE + 1])
+    return Page(found[:PAGE_SIZE], len(found) > PAGE_SIZE)
+
+
+def radars_of(*, user: AbstractBaseUser) -> QuerySet[Radar]:
+    """The user's own radars by name (their profile vectors are not loaded)."""
+    return Radar.objects.filter(owner_id=user.pk).defer("profile").order_by("name", "id")
+
+
+def radar_matches_page(*, radar: Radar, user: AbstractBaseUser, page: int = 1) -> Page[Match]:
+    """One page of the radar's matches as its feed orders them, with the user's ratings."""
+    matches = (
+        radar_matches_for_user(radar=radar, user=user)
+        .prefetch_related(None)  # the feed's sightings: the API shows no sources here
+        .defer("paper__abstract", "paper__abstract_html")
+    )
+    return _page(matches, page)
+
+
+def topics_page(
+    *, user: AbstractBaseUser, q: str = "", sort: str = "subscribers", page: int = 1
+) -> tuple[Page[Radar], set[int]]:
+    """One page of public topics (with `subscriber_count`) and the ids of those `user` follows."""
+    found = _page(topics_directory(q=q, sort=sort), page)
+    followed = set(
+        Subscription.objects.filter(
+            user_id=user.pk, radar_id__in=[topic.pk for topic in found.rows]
+        ).values_list("radar_id", flat=True)
+    )
+    return found, followed
+
+
+def topic_public(*, topic_id: int) -> Radar | None:
+    """A public topic by id (a private radar is no topic: None, a 404 for everyone)."""
+    return Radar.objects.filter(id=topic_id, public=True).defer("profile").first()

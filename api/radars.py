@@ -1,0 +1,278 @@
+"""The JSON API's radars and topics: every radar is the token owner's, or a 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from api.schemas import (
+    ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    MatchPageOut,
+    MatchQuery,
+    PreviewIn,
+    PreviewOut,
+    RadarIn,
+    RadarListOut,
+    RadarOut,
+    SubscriptionOut,
+    TopicPageOut,
+    TopicQuery,
+    ValidationErrorOut,
+)
+from api.selectors import radar_matches_page, radars_of, topic_public, topics_page
+from feeds.selectors import paper_by_key
+from radar.matching import radar_preview, reasons_text
+from radar.models import Radar
+from radar.selectors import radar_owned
+from radar.services import (
+    RADAR_FIELDS,
+    feedback_set,
+    radar_clean,
+    radar_create,
+    radar_delete,
+    radar_update,
+    subscription_set,
+)
+
+radars = Router(tags=["radars"])
+topics = Router(tags=["topics"])
+
+# Every route answers these besides its own.
+COMMON: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
+NOT_FOUND: dict[int, Any] = {**COMMON, 404: ErrorOut}
+
+
+def _owner(request: HttpRequest) -> AbstractBaseUser:
+    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
+    assert isinstance(user, AbstractBaseUser)
+    return user
+
+
+def _own_radar(request: HttpRequest, radar_id: int) -> Radar:
+    radar = radar_owned(user=_owner(request), radar_id=radar_id)
+    if radar is None:
+        # Another user's radar is indistinguishable from one that does not exist.
+        raise HttpError(404, "Radar not found.")
+    return radar
+
+
+def _clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """`radar_clean`, its errors in the shape of the API's other 422s (one per message)."""
+    try:
+        return radar_clean(data, partial=partial)
+    except DjangoValidationError as exc:
+        by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        raise NinjaValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "payload", field] if field else ["body", "payload"],
+                    "msg": message,
+                }
+                for field, messages in by_field.items()
+                for message in messages
+            ]
+        ) from exc
+
+
+def _definition(radar: Radar) -> dict[str, Any]:
+    return {name: getattr(radar, name) for name in RADAR_FIELDS}
+
+
+# --- radars ---------------------------------------------------------------------------------
+
+
+@radars.get(
+    "", response={200: RadarListOut, **COMMON}, operation_id="radars_list", summary="My radars"
+)
+def radars_list(request: HttpRequest) -> dict[str, Any]:
+    """The token owner's radars, by name."""
+    return {"radars": list(radars_of(user=_owner(request)))}
+
+
+@radars.post(
+    "",
+    response={201: RadarOut, 422: ValidationErrorOut, **COMMON},
+    operation_id="radar_create",
+    summary="Create a radar",
+)
+def radars_create(request: HttpRequest, payload: RadarIn) -> Status[Radar]:
+    """A new radar (its owner is subscribed to it); recent papers are scored in the background."""
+    fields = _clean(payload.model_dump(exclude_unset=True))
+    return Status(201, radar_create(owner=_owner(request), fields=fields))
+
+
+@radars.post(
+    "/preview",
+    response={200: PreviewOut, 422: ValidationErrorOut, **COMMON},
+    operation_id="radar_preview",
+    summary="What a radar definition would catch (nothing is stored)",
+)
+def radars_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+    """The top 20 matches of a definition among the papers of the last `days` days."""
+    data = payload.model_dump(exclude_unset=True, exclude={"days"})
+    # A preview needs no name; everything else is checked as for a new radar.
+    fields = _clean({**data, "name": data.get("name") or "preview"})
+    found = radar_preview(fields, days=payload.days)
+    return {
+        "matches": [
+            {
+                "key": paper.key,
+                "title": paper.title,
+                "announced": paper.announced,
+                "score": match.score,
+                "reasons": reasons_text(match.reasons),
+            }
+            for paper, match in found
+        ]
+    }
+
+
+@radars.get(
+    "/{int:radar_id}",
+    response={200: RadarOut, **NOT_FOUND},
+    operation_id="radar_detail",
+    summary="One of my radars",
+)
+def radars_detail(request: HttpRequest, radar_id: int) -> Radar:
+    """The radar, if the token owner owns it."""
+    return _own_radar(request, radar_id)
+
+
+@radars.patch(
+    "/{int:radar_id}",
+    response={200: RadarOut, 422: ValidationErrorOut, **NOT_FOUND},
+    operation_id="radar_update",
+    summary="Change some fields of one of my radars",
+)
+def radars_update(request: HttpRequest, radar_id: int, payload: RadarIn) -> Radar:
+    """Only the fields sent change; the recent window is rescored in the background."""
+    radar = _own_radar(request, radar_id)
+    fields = _clean(payload.model_dump(exclude_unset=True), partial=True)
+    # The changed radar as a whole must still describe something to look for.
+    _clean({**_definition(radar), **fields})
+    return radar_update(radar, fields=fields)
+
+
+@radars.delete(
+    "/{int:radar_id}",
+    response={204: None, **NOT_FOUND},
+    operation_id="radar_delete",
+    summary="Delete one of my radars",
+)
+def radars_delete(request: HttpRequest, radar_id: int) -> Status[None]:
+    """The radar goes, with its matches, ratings and subscriptions."""
+    radar_delete(_own_radar(request, radar_id))
+    return Status(204, None)
+
+
+@radars.get(
+    "/{int:radar_id}/matches",
+    response={200: MatchPageOut, 422: ValidationErrorOut, **NOT_FOUND},
+    operation_id="radar_matches",
+    summary="My radar's matches, with scores, reasons and my ratings",
+)
+def radars_matches(
+    request: HttpRequest, radar_id: int, params: Query[MatchQuery]
+) -> dict[str, Any]:
+    """Newest announcement day first, best first within a day; 50 a page."""
+    radar = _own_radar(request, radar_id)
+    found = radar_matches_page(radar=radar, user=_owner(request), page=params.page)
+    return {
+        "count_on_page": len(found.rows),
+        "page": params.page,
+        "next_page": params.page + 1 if found.has_more else None,
+        "matches": [
+            {
+                "key": match.paper.key,
+                "title": match.paper.title,
+                "announced": match.paper.announced,
+                "score": match.score,
+                "reasons": reasons_text(match.reasons),
+                "feedback": match.feedback,  # type: ignore[attr-defined]  # annotated
+            }
+            for match in found.rows
+        ],
+    }
+
+
+@radars.post(
+    "/{int:radar_id}/feedback",
+    response={200: FeedbackOut, 422: ValidationErrorOut, **NOT_FOUND},
+    operation_id="radar_feedback",
+    summary="Rate a paper in my radar (👍 1, 👎 -1, 0 to clear)",
+)
+def radars_feedback(request: HttpRequest, radar_id: int, payload: FeedbackIn) -> dict[str, Any]:
+    """Store the rating; the radar's profile moves with it, so later papers rank differently."""
+    radar = _own_radar(request, radar_id)
+    paper = paper_by_key(payload.key)
+    if paper is None:
+        raise HttpError(404, "Paper not found.")
+    value = feedback_set(user=_owner(request), radar=radar, paper=paper, value=payload.value)
+    return {"key": paper.key, "value": value}
+
+
+# --- topics ---------------------------------------------------------------------------------
+
+
+@topics.get(
+    "",
+    response={200: TopicPageOut, 422: ValidationErrorOut, **COMMON},
+    operation_id="topics_list",
+    summary="Public topics, searched, by subscribers, name or newest",
+)
+def topics_list(request: HttpRequest, params: Query[TopicQuery]) -> dict[str, Any]:
+    """Public radars with how many follow them and whether the token owner does."""
+    found, followed = topics_page(
+        user=_owner(request), q=params.q, sort=params.sort, page=params.page
+    )
+    for topic in found.rows:
+        topic.subscribed = topic.pk in followed  # type: ignore[attr-defined]
+    return {
+        "count_on_page": len(found.rows),
+        "page": params.page,
+        "next_page": params.page + 1 if found.has_more else None,
+        "topics": found.rows,
+    }
+
+
+def _subscription(request: HttpRequest, topic_id: int, *, subscribed: bool) -> dict[str, Any]:
+    topic = topic_public(topic_id=topic_id)
+    if topic is None:
+        raise HttpError(404, "Topic not found.")
+    subscription_set(user=_owner(request), radar=topic, subscribed=subscribed)
+    return {
+        "id": topic.pk,
+        "subscribed": subscribed,
+        "subscriber_count": topic.subscriptions.count(),
+    }
+
+
+@topics.post(
+    "/{int:topic_id}/subscribe",
+    response={200: SubscriptionOut, **NOT_FOUND},
+    operation_id="topic_subscribe",
+    summary="Follow a public topic",
+)
+def topics_subscribe(request: HttpRequest, topic_id: int) -> dict[str, Any]:
+    """Follow the topic (again is harmless); its briefing uses the owner's settings."""
+    return _subscription(request, topic_id, subscribed=True)
+
+
+@topics.delete(
+    "/{int:topic_id}/subscribe",
+    response={200: SubscriptionOut, **NOT_FOUND},
+    operation_id="topic_unsubscribe",
+    summary="Stop following a public topic",
+)
+def topics_unsubscribe(request: HttpRequest, topic_id: int) -> dict[str, Any]:
+    """Stop following the topic (when not following, nothing changes)."""
+    return _subscription(request, topic_id, subscribed=False)
