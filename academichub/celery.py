@@ -30,6 +30,7 @@ def _configure(sender: Celery, **kwargs: object) -> None:
         timezone="UTC",
         beat_schedule={
             "sources-poll-due": {"task": "feeds.tasks.sources_poll_due", "schedule": 300.0},
+            "cards-sweep": {"task": "digests.tasks.cards_sweep", "schedule": 600.0},
         },
     )
 

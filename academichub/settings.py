@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "feeds",
     "accounts",
     "radar",
+    "digests",
     "api",
 ]
 SITE_ID = 1
@@ -211,6 +212,17 @@ LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+# --- Summary cards (digests/llm.py, digests/cards.py) ---------------------------------------
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+# json_schema (the endpoint enforces the card's schema) or json_object (DeepSeek, Qwen: the
+# schema goes into the prompt and only "some JSON object" is enforced).
+LLM_JSON_MODE = env.str("LLM_JSON_MODE", default="json_schema")
+# Tokens (prompt + completion) all workers together may spend per UTC day; 0 = no cap.
+LLM_DAILY_TOKEN_BUDGET = env.int("LLM_DAILY_TOKEN_BUDGET", default=2_000_000)
+# Which papers get cards: matched (by at least one active radar), all, or off.
+LLM_SUMMARIZE = env.str("LLM_SUMMARIZE", default="matched")
+# Cards generated at once by `manage.py cards` and by one cards task (threads).
+LLM_CONCURRENCY = env.int("LLM_CONCURRENCY", default=4)
 
 # --- JSON API -----------------------------------------------------------------------------
 # Requests per minute per API token.

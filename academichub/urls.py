@@ -12,6 +12,7 @@ urlpatterns = [
     path("settings/api/", include("api.web_urls")),
     path("", include("accounts.urls")),
     path("", include("radar.urls")),
+    path("", include("digests.urls")),
     path("", include("feeds.urls")),
 ]
 

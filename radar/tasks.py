@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from radar import matching
@@ -18,11 +19,27 @@ MATCH_CHUNK = 200
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def papers_match(paper_ids: list[int]) -> dict[str, int]:
-    """Embed and score these papers against every active radar (idempotent)."""
-    return matching.papers_match(paper_ids)
+    """Embed and score these papers against every active radar (idempotent), then ask for
+    the summary cards of those LLM_SUMMARIZE wants (matched ones by default)."""
+    result = matching.papers_match(paper_ids)
+    if settings.LLM_SUMMARIZE != "off":
+        # Imported here: digests builds on radar, not the other way round; this is the one
+        # hand-over from matching to summarising.
+        from digests.tasks import cards_generate_on_commit
+
+        cards_generate_on_commit(paper_ids)
+    return result
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+# The first radar on an install embeds the recent window (thousands of papers at a few per
+# second), far longer than the default limits allow.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=1800,
+    time_limit=1860,
+)
 def radar_rescore(radar_id: int) -> dict[str, int] | None:
     """Re-match one radar over the recent window after it was created or edited."""
     radar = Radar.objects.filter(id=radar_id).first()

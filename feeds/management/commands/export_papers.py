@@ -27,5 +27,10 @@ class Command(BaseCommand):
             if not Source.objects.filter(slug=options["source"]).exists():
                 raise CommandError(f"no source with slug {options['source']!r}")
             papers = papers.filter(sightings__source__slug=options["source"])
-        for paper in papers.iterator(chunk_size=1000):
-            self.stdout.write(json.dumps(paper_export(paper), ensure_ascii=False))
+        # The command joins feeds and digests (feeds' own modules import no digests): each
+        # paper's card comes in the same query, as a subquery.
+        from digests.selectors import card_row, papers_with_cards
+
+        for paper in papers_with_cards(papers).iterator(chunk_size=1000):
+            line = paper_export(paper, card_row(paper))
+            self.stdout.write(json.dumps(line, ensure_ascii=False))

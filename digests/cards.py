@@ -1,0 +1,722 @@
+"""Bilingual TL;DR cards: one LLM call per paper text for both languages, validated by code.
+
+A card is keyed by (paper, text hash, prompt version, model): re-ingesting a paper, or a new
+version with the same title and abstract, finds its card and calls nobody; a changed abstract
+has a new text hash and gets a new card. Without an LLM configured, an extractive card is
+made from the abstract's own sentences and labelled as such; it is replaced once an LLM is
+configured (the beat sweep and `manage.py cards` find papers without a card of the current
+prompt and model).
+
+The paper reaches the model as JSON inside a delimited block the system prompt calls
+untrusted data (with `<` and `>` escaped, so the text cannot close the block). The answer is
+checked by code: the schema (pydantic), lengths, Chinese fields in Chinese and English fields
+in English; URLs, images, HTML, Markdown and role tags are stripped (and flagged). A bad
+answer gets one repair call naming the problem; a second bad answer makes the card `failed`
+with the reason, retried later with capped exponential backoff. Nothing a model wrote is
+ever shown unless it passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from digests import llm
+from digests.models import SECTIONS, Card
+from feeds.labels import display_text, source_label
+from feeds.models import Paper
+from radar.models import Match
+
+logger = logging.getLogger(__name__)
+
+PROMPT_VERSION = "card-v1"
+PROMPTS = Path(__file__).resolve().parent / "prompts"
+EXTRACTIVE_VERSION = "extractive-v1"
+EXTRACTIVE_MODEL = "extractive"
+
+# Completion cap: two languages x five short sections fit in well under this.
+CARD_MAX_TOKENS = 1600
+# Input cap (OWASP LLM10): abstracts longer than this are cut before they are sent.
+MAX_ABSTRACT_CHARS = 6000
+# Length caps of the validated card, in characters (the prompt asks for much less).
+EN_CAPS = {"tldr": 400, "other": 900}
+ZH_CAPS = {"tldr": 200, "other": 450}
+TITLE_ZH_CAP = 300
+KEYWORDS_MAX = 10
+KEYWORD_CAP = 80
+# How much of a rejected answer goes back to the model in the repair request.
+REPAIR_ECHO_CHARS = 4000
+
+# Retries of a failed card: 5 min, 10 min, 20 min … capped at 12 h; after MAX_ATTEMPTS the
+# card waits for staff ("retry now" in the admin).
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_CAP = timedelta(hours=12)
+MAX_ATTEMPTS = 8
+# The claim a worker holds on a card while it asks the LLM (two calls, each under the
+# timeout, plus margin); a worker that died loses it after this.
+CLAIM = timedelta(minutes=5)
+# The sweep and `manage.py cards` look this far back for papers still without a card.
+DUE_WINDOW_DAYS = 30
+
+
+class PaperTextHash(Func):
+    """SQL twin of `text_hash`: sha256 of title, a newline, abstract (hex)."""
+
+    template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
+    arg_joiner = " || chr(10) || "
+    output_field = CharField()
+
+    def __init__(self, prefix: str = "", **extra: Any) -> None:
+        super().__init__(F(f"{prefix}title"), F(f"{prefix}abstract"), **extra)
+
+
+def text_hash(title: str, abstract: str) -> str:
+    """What a card is keyed by: the text the model sees, not the paper's other metadata."""
+    return hashlib.sha256(f"{title}\n{abstract}".encode()).hexdigest()
+
+
+def current_key() -> tuple[str, str]:
+    """(prompt version, model) of the cards made now: the LLM's, or the extractive ones."""
+    if llm.llm_configured():
+        return PROMPT_VERSION, settings.LLM_MODEL
+    return EXTRACTIVE_VERSION, EXTRACTIVE_MODEL
+
+
+# --- The prompt ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A versioned prompt file's parts."""
+
+    version: str
+    system: str
+    user: str
+    repair: str
+
+
+@cache
+def prompt_load(version: str = PROMPT_VERSION) -> Prompt:
+    """`digests/prompts/<version>.md` (card-v1 → card_v1.md), split at its `=== part ===` lines."""
+    text = (PROMPTS / f"{version.replace('-', '_')}.md").read_text(encoding="utf-8")
+    parts = dict(re.findall(r"^=== (\w+) ===\n(.*?)(?=^=== \w+ ===\n|\Z)", text, flags=re.S | re.M))
+    return Prompt(
+        version=version,
+        system=parts["system"].strip(),
+        user=parts["user"].strip(),
+        repair=parts["repair"].strip(),
+    )
+
+
+def _part_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in SECTIONS},
+        "required": list(SECTIONS),
+        "additionalProperties": False,
+    }
+
+
+CARD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "title_zh": {"type": "string"},
+        "en": _part_schema(),
+        "zh": _part_schema(),
+        "keywords": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["title_zh", "en", "zh", "keywords"],
+    "additionalProperties": False,
+}
+
+
+def paper_data(paper: Paper) -> dict[str, Any]:
+    """What the model is told about a paper: its text and where it appeared, nothing else."""
+    return {
+        "title": display_text(paper.title),
+        "abstract": display_text(paper.abstract)[:MAX_ABSTRACT_CHARS],
+        "source": source_label(paper),
+        "categories": list(paper.categories[:8]),
+    }
+
+
+def card_messages(paper: Paper) -> list[dict[str, str]]:
+    """The chat messages for one paper (`sightings` prefetched with their sources)."""
+    prompt = prompt_load()
+    schema_note = ""
+    if settings.LLM_JSON_MODE != "json_schema":
+        schema_note = "\nThe JSON object must follow this JSON Schema:\n" + json.dumps(CARD_SCHEMA)
+    # Escaped angle brackets: the paper's text can neither close the block nor open a tag.
+    data = json.dumps(paper_data(paper), ensure_ascii=False, indent=1)
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e")
+    return [
+        {"role": "system", "content": prompt.system.replace("{{schema}}", schema_note)},
+        {"role": "user", "content": prompt.user.replace("{{data}}", data)},
+    ]
+
+
+# --- Validation ------------------------------------------------------------------------------
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    tldr: str
+    motivation: str
+    method: str
+    result: str
+    conclusion: str
+
+
+class _CardOut(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    title_zh: str
+    en: _Part
+    zh: _Part
+    keywords: list[str]
+
+
+@dataclass(slots=True)
+class CardContent:
+    """A validated card, ready to store."""
+
+    title_zh: str
+    en: dict[str, str]
+    zh: dict[str, str]
+    keywords: list[str]
+    flags: set[str] = field(default_factory=set)
+
+
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_EN_COMMON = frozenset(
+    ["the", "a", "an", "of", "and", "to", "in", "is", "are", "was", "were", "we", "our", "for",
+     "with", "on", "by", "this", "that", "from", "as", "be", "which", "it", "its", "at", "or",
+     "not", "can", "using", "than"]
+)  # fmt: skip
+# What a card may never carry, and the flag recorded when it was removed.
+_STRIP_ANYWHERE: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), "", "image"),
+    (re.compile(r"<!--.*?-->", re.S), "", "html"),
+    (re.compile(r"<\|[^|<>]{0,40}\|>"), "", "role_tag"),
+    (
+        re.compile(r"</?(?:img|script|iframe|svg|a|object|embed|link|meta|style)\b[^>]*>?", re.I),
+        "",
+        "html",
+    ),  # fmt: skip
+    (re.compile(r"\b(?:https?|ftp|file|javascript|data):[^\s)\]}>\"']*", re.I), "", "url"),
+    (re.compile(r"\bwww\.[^\s)\]}>\"']+", re.I), "", "url"),
+    (re.compile(r"[A-Za-z0-9+/]{48,}={0,2}"), "", "encoded"),
+]
+_STRIP_OUTSIDE_MATH: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1", "link"),
+    (re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>"), "", "html"),
+    (re.compile(r"\[/?(?:SYSTEM|INST|USER|ASSISTANT)\]", re.I), "", "role_tag"),
+    (re.compile(r"\*\*|__|`+"), "", "markdown"),
+    (re.compile(r"^\s*#{1,6}\s+", re.M), "", "markdown"),
+]
+
+
+def _clean(text: str, flags: set[str]) -> str:
+    """`text` without URLs, images, HTML, Markdown or role tags (TeX kept), whitespace folded."""
+    text = display_text(text)
+    for pattern, repl, flag in _STRIP_ANYWHERE:
+        text, count = pattern.subn(repl, text)
+        if count:
+            flags.add(flag)
+    pieces: list[str] = []
+    last = 0
+    for math in _MATH.finditer(text):
+        pieces.append(_clean_prose(text[last : math.start()], flags))
+        pieces.append(math.group(0))
+        last = math.end()
+    pieces.append(_clean_prose(text[last:], flags))
+    return re.sub(r"\s+", " ", "".join(pieces)).strip()
+
+
+def _clean_prose(text: str, flags: set[str]) -> str:
+    for pattern, repl, flag in _STRIP_OUTSIDE_MATH:
+        text, count = pattern.subn(repl, text)
+        if count:
+            flags.add(flag)
+    return text
+
+
+def _counts(text: str) -> tuple[int, list[str]]:
+    prose = _MATH.sub(" ", text)
+    return len(_CJK.findall(prose)), _LATIN_WORD.findall(prose)
+
+
+def is_chinese(text: str, *, minimum: int = 4) -> bool:
+    """Mostly Chinese: enough Han characters, and English words a minority (terms only)."""
+    cjk, words = _counts(text)
+    return cjk >= minimum and cjk >= 0.5 * len(words)
+
+
+def is_english(text: str) -> bool:
+    """Latin-script English: no run of Chinese, and some common English words in prose."""
+    cjk, words = _counts(text)
+    if cjk > max(2, sum(len(w) for w in words) // 50):
+        return False
+    if len(words) < 6:
+        return len(words) > 0
+    return any(w.lower() in _EN_COMMON for w in words)
+
+
+def _json_object(text: str) -> Any:
+    """The JSON object in `text`, tolerating a code fence or words around it."""
+    stripped = text.strip()
+    fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", stripped, flags=re.S)
+    if fence:
+        stripped = fence.group(1)
+    start = stripped.find("{")
+    if start < 0:
+        raise llm.LLMBadOutput("the answer is not JSON (no object found)")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(stripped, start)
+    except json.JSONDecodeError as exc:
+        raise llm.LLMBadOutput(f"the answer is not valid JSON: {exc.msg} at {exc.pos}") from exc
+    return value
+
+
+def card_parse(completion: llm.Completion) -> CardContent:
+    """The validated card in a completion; raises LLMBadOutput naming the first problems."""
+    if completion.refusal:
+        raise llm.LLMBadOutput(f"the model refused: {completion.refusal[:300]}")
+    if not completion.text.strip():
+        raise llm.LLMBadOutput(f"empty answer (finish reason {completion.finish_reason or '?'})")
+    try:
+        parsed = _CardOut.model_validate(_json_object(completion.text))
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
+            for e in exc.errors()[:6]
+        )
+        raise llm.LLMBadOutput(f"the JSON does not fit the card schema: {errors}") from exc
+    flags: set[str] = set()
+    problems: list[str] = []
+    content = CardContent(
+        title_zh=_clean(parsed.title_zh, flags),
+        en={name: _clean(getattr(parsed.en, name), flags) for name in SECTIONS},
+        zh={name: _clean(getattr(parsed.zh, name), flags) for name in SECTIONS},
+        keywords=[k for k in (_clean(k, flags) for k in parsed.keywords) if k][:KEYWORDS_MAX],
+        flags=flags,
+    )
+    if not content.title_zh:
+        problems.append("title_zh is empty")
+    elif len(content.title_zh) > TITLE_ZH_CAP:
+        problems.append(f"title_zh is longer than {TITLE_ZH_CAP} characters")
+    elif not is_chinese(content.title_zh, minimum=2):
+        problems.append("title_zh is not in Chinese")
+    for language, part, caps, check in (
+        ("en", content.en, EN_CAPS, is_english),
+        ("zh", content.zh, ZH_CAPS, is_chinese),
+    ):
+        for name in SECTIONS:
+            value = part[name]
+            cap = caps["tldr"] if name == "tldr" else caps["other"]
+            if not value:
+                problems.append(f"{language}.{name} is empty")
+            elif len(value) > cap:
+                problems.append(f"{language}.{name} is longer than {cap} characters")
+            elif not check(value):
+                wanted = "English" if language == "en" else "Chinese"
+                problems.append(f"{language}.{name} is not in {wanted}")
+    if not content.keywords:
+        problems.append("keywords is empty")
+    elif any(len(k) > KEYWORD_CAP for k in content.keywords):
+        problems.append(f"a keyword is longer than {KEYWORD_CAP} characters")
+    if problems:
+        raise llm.LLMBadOutput("; ".join(problems[:6]))
+    return content
+
+
+# --- Extractive cards (no LLM configured) ----------------------------------------------------
+
+_EN_CUES = {
+    "tldr": r"\b(we (propose|present|introduce|develop|show|find|report|study)|this (paper|work|study)|here we|in this (paper|work))\b",
+    "method": r"\b(propose|present|introduce|develop|design|using|use|based on|approach|method|framework|model|algorithm)\b",
+    "result": r"\b(show|shows|demonstrate|achieve|outperform|improve|result|results|find|found|reveal|significant|accuracy)\b|%",
+}  # fmt: skip
+_ZH_CUES = {
+    "tldr": r"本文|我们提出|本研究|我们发现|本工作",
+    "method": r"提出|方法|框架|模型|算法|采用|基于",
+    "result": r"结果|表明|显示|优于|提高|显著|发现",
+}
+EXTRACT_CAP = 450
+
+
+def _sentences(text: str, chinese: bool) -> list[str]:
+    """Sentences of an abstract, never split inside TeX."""
+    maths: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        maths.append(match.group(0))
+        return f"\x00{len(maths) - 1}\x00"
+
+    hidden = _MATH.sub(hide, text.strip())
+    pattern = r"(?<=[。！？])\s*" if chinese else r"(?<=[.!?])\s+(?=[A-Z(\[\"'\x00])"
+    parts = [p.strip() for p in re.split(pattern, hidden) if p.strip()]
+    return [re.sub(r"\x00(\d+)\x00", lambda m: maths[int(m.group(1))], p) for p in parts]
+
+
+def _shorten(sentence: str) -> str:
+    if len(sentence) <= EXTRACT_CAP:
+        return sentence
+    cut = sentence[:EXTRACT_CAP].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def card_extract(paper: Paper) -> CardContent:
+    """An extractive card from the abstract's own sentences, in the abstract's language."""
+    abstract = display_text(paper.abstract)
+    chinese = is_chinese(abstract)
+    sentences = _sentences(abstract, chinese) or [abstract]
+    cues = _ZH_CUES if chinese else _EN_CUES
+    used: set[int] = set()
+
+    def pick(cue: str | None, fallback: int | None) -> str:
+        for i, sentence in enumerate(sentences):
+            if i not in used and cue and re.search(cue, sentence, flags=re.I):
+                used.add(i)
+                return _shorten(sentence)
+        if fallback is not None:
+            index = fallback % len(sentences)
+            if index not in used:
+                used.add(index)
+                return _shorten(sentences[index])
+        return ""
+
+    part = {"tldr": pick(cues["tldr"], 0)}
+    part["motivation"] = pick(None, 0)
+    part["method"] = pick(cues["method"], None)
+    part["result"] = pick(cues["result"], None)
+    part["conclusion"] = pick(None, -1)
+    empty = dict.fromkeys(SECTIONS, "")
+    return CardContent(
+        title_zh=display_text(paper.title) if is_chinese(paper.title, minimum=2) else "",
+        en=empty if chinese else part,
+        zh=part if chinese else empty,
+        keywords=[],
+    )
+
+
+# --- Generating ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def add(self, completion: llm.Completion) -> None:
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.calls += 1
+
+
+def _ask(paper: Paper, usage: _Usage) -> CardContent:
+    """One call, and one repair call if the answer does not validate."""
+    messages = card_messages(paper)
+    subject = f"paper:{paper.pk}"
+    ask = {
+        "schema": CARD_SCHEMA,
+        "schema_name": "paper_card",
+        "max_tokens": CARD_MAX_TOKENS,
+        "purpose": "card",
+        "subject": subject,
+    }
+    first = llm.chat_json(messages, **ask)  # type: ignore[arg-type]
+    usage.add(first)
+    try:
+        return card_parse(first)
+    except llm.LLMBadOutput as exc:
+        if first.refusal:
+            raise
+        problem = str(exc)
+    repair = [
+        *messages,
+        {"role": "assistant", "content": first.text[:REPAIR_ECHO_CHARS] or "(empty)"},
+        {"role": "user", "content": prompt_load().repair.replace("{{error}}", problem)},
+    ]
+    second = llm.chat_json(repair, **ask)  # type: ignore[arg-type]
+    usage.add(second)
+    try:
+        return card_parse(second)
+    except llm.LLMBadOutput as exc:
+        raise llm.LLMBadOutput(f"{exc} (after one repair; first answer: {problem})") from exc
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def _claim(card_id: int) -> bool:
+    """Take a due card for this worker (a conditional UPDATE: one worker wins)."""
+    now = timezone.now()
+    return (
+        Card.objects.filter(id=card_id, status__in=[Card.Status.PENDING, Card.Status.FAILED])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(attempts__lt=MAX_ATTEMPTS)
+        .update(claimed_until=now + CLAIM)
+        == 1
+    )
+
+
+def _store(card_id: int, **fields: Any) -> None:
+    now = timezone.now()
+    Card.objects.filter(id=card_id).update(claimed_until=None, updated_at=now, **fields)
+
+
+def card_generate(card: Card, paper: Paper) -> str:
+    """Make one claimed-if-due card; returns what happened (done, extractive, failed, pending,
+    skipped). Raises BudgetExhausted (after deferring the card) when today's budget is spent."""
+    if not _claim(card.pk):
+        return "skipped"
+    now = timezone.now()
+    if card.model == EXTRACTIVE_MODEL:
+        content = card_extract(paper)
+        _store(card.pk, status=Card.Status.EXTRACTIVE, title_zh=content.title_zh, en=content.en,
+               zh=content.zh, keywords=content.keywords, last_error="", next_attempt_at=None,
+               generated_at=now)  # fmt: skip
+        return "extractive"
+    card.refresh_from_db(fields=["attempts"])
+    usage = _Usage()
+    try:
+        content = _ask(paper, usage)
+    except llm.BudgetExhausted as exc:
+        _store(card.pk, next_attempt_at=exc.resets_at, last_error=f"{exc.kind}: {exc}",
+               **_tokens(usage))  # fmt: skip
+        raise
+    except llm.LLMError as exc:
+        attempts = card.attempts + 1
+        wait = _backoff(attempts)
+        if isinstance(exc, llm.LLMRateLimited) and exc.retry_after:
+            wait = max(wait, timedelta(seconds=exc.retry_after))
+        gave_up = attempts >= MAX_ATTEMPTS
+        # Busy or unreachable endpoints leave the card pending ("summary pending"); answers
+        # that never validated, refused requests and exhausted retries make it failed.
+        failed = gave_up or not exc.transient
+        _store(
+            card.pk,
+            status=Card.Status.FAILED if failed else Card.Status.PENDING,
+            attempts=attempts,
+            next_attempt_at=None if gave_up else now + wait,
+            last_error=f"{exc.kind}: {exc}"[:2000],
+            **_tokens(usage),
+        )
+        logger.info("card %s for paper %s: %s: %s", card.pk, paper.pk, exc.kind, exc)
+        return "failed" if failed else "pending"
+    _store(
+        card.pk,
+        status=Card.Status.DONE,
+        title_zh=content.title_zh,
+        en=content.en,
+        zh=content.zh,
+        keywords=content.keywords,
+        flags=sorted(content.flags),
+        attempts=card.attempts + 1,
+        last_error="",
+        next_attempt_at=None,
+        generated_at=now,
+        **_tokens(usage),
+    )
+    return "done"
+
+
+def _tokens(usage: _Usage) -> dict[str, Any]:
+    return {
+        "llm_calls": F("llm_calls") + usage.calls,
+        "prompt_tokens": F("prompt_tokens") + usage.prompt_tokens,
+        "completion_tokens": F("completion_tokens") + usage.completion_tokens,
+    }
+
+
+def cards_ensure(papers: Iterable[Paper]) -> dict[int, Card]:
+    """The current-key card of each paper (with an abstract), created pending if missing."""
+    prompt_version, model = current_key()
+    wanted = {p.pk: text_hash(p.title, p.abstract) for p in papers if p.abstract.strip()}
+    if not wanted:
+        return {}
+    Card.objects.bulk_create(
+        [
+            Card(paper_id=pid, text_hash=h, prompt_version=prompt_version, model=model)
+            for pid, h in sorted(wanted.items())
+        ],
+        ignore_conflicts=True,
+    )
+    found = Card.objects.filter(
+        paper_id__in=list(wanted),
+        text_hash__in=set(wanted.values()),
+        prompt_version=prompt_version,
+        model=model,
+    )
+    return {c.paper_id: c for c in found if wanted.get(c.paper_id) == c.text_hash}
+
+
+def _papers(paper_ids: Iterable[int]) -> list[Paper]:
+    return list(
+        Paper.objects.filter(id__in=set(paper_ids))
+        .order_by("id")
+        .prefetch_related("sightings__source")
+    )
+
+
+def cards_generate(paper_ids: Iterable[int], *, concurrency: int = 1) -> dict[str, int]:
+    """Make the current cards of these papers (due ones only; done ones are left alone).
+
+    With `concurrency` > 1 the LLM calls run in that many threads. When the budget runs out
+    the remaining cards wait for the next UTC day. Returns counts by outcome.
+    """
+    papers = {p.pk: p for p in _papers(paper_ids)}
+    cards = cards_ensure(papers.values())
+    counts = dict.fromkeys(
+        ("papers", "done", "extractive", "failed", "pending", "skipped", "deferred"), 0
+    )
+    counts["papers"] = len(papers)
+    todo = [c for c in cards.values() if c.status in (Card.Status.PENDING, Card.Status.FAILED)]
+    counts["skipped"] = len(cards) - len(todo)
+    out_of_budget = threading.Event()
+    resets_at: list[datetime] = []
+
+    def one(card: Card) -> str:
+        if out_of_budget.is_set():
+            return "deferred"
+        try:
+            return card_generate(card, papers[card.paper_id])
+        except llm.BudgetExhausted as exc:
+            resets_at.append(exc.resets_at)
+            out_of_budget.set()
+            return "deferred"
+
+    for outcome in _run(one, todo, concurrency):
+        counts[outcome] = counts.get(outcome, 0) + 1
+    if out_of_budget.is_set():
+        # Nothing is lost: whatever this batch did not reach waits for tomorrow's budget.
+        Card.objects.filter(
+            id__in=[c.pk for c in todo], status__in=[Card.Status.PENDING, Card.Status.FAILED]
+        ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=resets_at[0])).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now())
+        ).update(next_attempt_at=resets_at[0], last_error="budget: today's token budget is spent")
+    return counts
+
+
+def _run(fn: Callable[[Card], str], cards: list[Card], concurrency: int) -> list[str]:
+    if concurrency <= 1 or len(cards) <= 1:
+        return [fn(card) for card in cards]
+
+    def in_thread(card: Card) -> str:
+        try:
+            return fn(card)
+        finally:
+            connection.close()  # each thread has its own connection
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(in_thread, cards))
+
+
+def papers_wanting_cards(paper_ids: Iterable[int]) -> list[int]:
+    """Of these papers, those LLM_SUMMARIZE says get cards (matched: by an active radar)."""
+    ids = sorted(set(paper_ids))
+    mode = settings.LLM_SUMMARIZE
+    if mode == "off" or not ids:
+        return []
+    papers = Paper.objects.filter(id__in=ids).exclude(abstract="")
+    if mode != "all":
+        papers = papers.filter(
+            Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))
+        )
+    return list(papers.order_by("id").values_list("id", flat=True))
+
+
+def cards_request(paper_ids: Iterable[int]) -> list[int]:
+    """Create pending cards for the papers that should get one; returns their ids."""
+    ids = papers_wanting_cards(paper_ids)
+    if ids:
+        cards_ensure(Paper.objects.filter(id__in=ids).only("id", "title", "abstract"))
+    return ids
+
+
+def cards_due(*, limit: int = 200, days: int = DUE_WINDOW_DAYS) -> list[int]:
+    """Ids of papers whose current card is due: retries whose time has come, then papers
+    LLM_SUMMARIZE wants that have no card of the current prompt and model for their text
+    (new matches after a rescore, extractive cards once an LLM is configured)."""
+    mode = settings.LLM_SUMMARIZE
+    if mode == "off" or limit <= 0:
+        return []
+    prompt_version, model = current_key()
+    now = timezone.now()
+    retries = list(
+        Card.objects.filter(
+            prompt_version=prompt_version,
+            model=model,
+            status__in=[Card.Status.PENDING, Card.Status.FAILED],
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .annotate(current=PaperTextHash("paper__"))
+        .filter(text_hash=F("current"))
+        .order_by(F("next_attempt_at").asc(nulls_first=True), "id")
+        .values_list("paper_id", flat=True)[:limit]
+    )
+    since = timezone.localdate() - timedelta(days=days)
+    missing: QuerySet[Paper] = (
+        Paper.objects.filter(announced__gte=since)
+        .exclude(abstract="")
+        .exclude(id__in=retries)
+        .annotate(current=PaperTextHash())
+        .exclude(
+            Exists(
+                Card.objects.filter(
+                    paper_id=OuterRef("pk"),
+                    text_hash=OuterRef("current"),
+                    prompt_version=prompt_version,
+                    model=model,
+                )
+            )
+        )
+    )
+    if mode != "all":
+        missing = missing.filter(
+            Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))
+        )
+    rest = limit - len(retries)
+    more = list(missing.order_by("-announced", "-id").values_list("id", flat=True)[:rest])
+    return retries + more if rest > 0 else retries
+
+
+def cards_retry_now(card_ids: Iterable[int]) -> list[int]:
+    """Make these cards due at once with a fresh attempt count (staff); returns paper ids."""
+    cards = Card.objects.filter(id__in=list(card_ids)).exclude(
+        status__in=[Card.Status.DONE, Card.Status.EXTRACTIVE]
+    )
+    paper_ids = list(cards.values_list("paper_id", flat=True))
+    cards.update(
+        status=Card.Status.PENDING,
+        attempts=0,
+        next_attempt_at=None,
+        claimed_until=None,
+        updated_at=timezone.now(),
+    )
+    return paper_ids
