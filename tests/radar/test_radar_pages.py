@@ -225,7 +225,7 @@ def test_delete_asks_first_then_deletes_on_post(alice: User, bob: User) -> None:
     client = signed_in(alice)
     page = client.get(f"/radars/{radar.pk}/delete/")
     text = text_of(page.content.decode())
-    assert "Delete “Prompt injection”?" in text
+    assert "Delete the radar Prompt injection?" in text
     assert "1 person follows this topic" in text
     assert Radar.objects.filter(pk=radar.pk).exists()
 
