@@ -402,26 +402,40 @@ def radars_score_batch(
     passing = np.flatnonzero(score >= thresholds[pair_r] - 1e-6)
     passing = passing[np.lexsort((pair_r[passing], pair_p[passing]))]
 
+    # A query with one positive term names it the same way for every paper it hits.
+    single: dict[int, str] = {}
+    for r, radar in enumerate(radars):
+        if radar.query is not None and len(radar.query.positive) == 1:
+            single[r] = radar.query.all_terms[radar.query.positive[0]]
+    paper_ids = [paper.id for paper in papers]
     matches: list[MatchIn] = []
     for p, r, flag, sc, close, cos in zip(
         pair_p[passing].tolist(),
         pair_r[passing].tolist(),
         flags[passing].tolist(),
-        score[passing].tolist(),
+        np.round(score[passing], 4).tolist(),
         closeness[passing].tolist(),
-        cosine[passing].tolist(),
+        np.round(cosine[passing].astype(np.float64), 4).tolist(),
         strict=True,
     ):
         radar = radars[r]
+        if flag == _TITLE and r in single and close < SIM_REASON:
+            # The common case, kept short: one term, in the title, nothing else.
+            matches.append(MatchIn(radar.id, paper_ids[p], sc, (("title", single[r]),)))
+            continue
         reasons: list[Reason] = []
-        if flag & (_TITLE | _ABSTRACT) and radar.query is not None:
+        if flag & _TITLE and r in single:
+            reasons = [("title", single[r])]
+        elif flag & _ABSTRACT and r in single:
+            reasons = [("abstract", single[r])]
+        elif flag & (_TITLE | _ABSTRACT) and radar.query is not None:
             reasons = _phrase_reasons(index, radar.query, p)
         if flag & _AUTHOR:
             names = radar.authors
             reasons += [("author", names[a]) for a in papers[p].authors if a in names]
         if close >= SIM_REASON:
-            reasons.append(("similar", round(cos, 4)))
-        matches.append(MatchIn(radar.id, papers[p].id, round(sc, 4), tuple(reasons)))
+            reasons.append(("similar", cos))
+        matches.append(MatchIn(radar.id, paper_ids[p], sc, tuple(reasons)))
     return matches
 
 
