@@ -26,6 +26,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 __all__ = ["Hit", "Query", "QueryError", "is_substring_term", "normalise", "parse", "term_found"]
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -228,7 +230,9 @@ def _tokenise(text: str) -> list[_Token]:
         elif char in _QUOTES:
             end = text.find(_QUOTES[char], i + 1)
             if end == -1:
-                raise QueryError(f"The quote at character {i + 1} is never closed.")
+                raise QueryError(
+                    _("The quote at character %(pos)d is never closed.") % {"pos": i + 1}
+                )
             tokens.append(_Token("term", i + 1, text[i + 1 : end]))
             i = end + 1
         elif char == "-" and i + 1 < n and (text[i + 1] == "(" or text[i + 1] in _QUOTES):
@@ -267,7 +271,9 @@ class _Parser:
         extra = self.peek()
         if extra is not None:
             # Only a ")" can stop the descent early.
-            raise QueryError(f'The ")" at character {extra.pos} has no matching "(".')
+            raise QueryError(
+                _('The ")" at character %(pos)d has no matching "(".') % {"pos": extra.pos}
+            )
         return node
 
     def or_(self, after: _Token | None = None) -> _Node:
@@ -303,7 +309,9 @@ class _Parser:
             node = self.or_(after=token)
             close = self.peek()
             if close is None:
-                raise QueryError(f'The "(" at character {token.pos} is never closed.')
+                raise QueryError(
+                    _('The "(" at character %(pos)d is never closed.') % {"pos": token.pos}
+                )
             self.i += 1  # or_ only stops early at ")"
             return node
         return _Term(self.term_index(token))
@@ -313,7 +321,8 @@ class _Parser:
         if not term:
             shown = f'"{token.text}"' if token.text.strip() else "The empty phrase"
             raise QueryError(
-                f"{shown} at character {token.pos} has no letters or digits to search for."
+                _("%(term)s at character %(pos)d has no letters or digits to search for.")
+                % {"term": shown, "pos": token.pos}
             )
         if term not in self.terms:
             self.terms.append(term)
@@ -323,17 +332,28 @@ class _Parser:
 def _missing_term(token: _Token | None, after: _Token | None) -> str:
     """Explain why a term was expected here, naming the operator or bracket that wants it."""
     if after is not None and after.kind in _OPERATORS:
-        follows = "" if token is None else f', but "{token.kind}" follows'
-        return f'"{after.kind}" at character {after.pos} needs a term after it{follows}.'
+        if token is None:
+            return _('"%(op)s" at character %(pos)d needs a term after it.') % {
+                "op": after.kind,
+                "pos": after.pos,
+            }
+        return _('"%(op)s" at character %(pos)d needs a term after it, but "%(next)s" follows.') % {
+            "op": after.kind,
+            "pos": after.pos,
+            "next": token.kind,
+        }
     if after is not None and after.kind == "(" and token is not None and token.kind == ")":
-        return f"The parentheses at character {after.pos} are empty."
+        return _("The parentheses at character %(pos)d are empty.") % {"pos": after.pos}
     if token is None:
         if after is not None:
-            return f'The "(" at character {after.pos} is never closed.'
-        return "The query is empty."
+            return _('The "(" at character %(pos)d is never closed.') % {"pos": after.pos}
+        return _("The query is empty.")
     if token.kind == ")":
-        return f'The ")" at character {token.pos} has no matching "(".'
-    return f'"{token.kind}" at character {token.pos} needs a term before it.'
+        return _('The ")" at character %(pos)d has no matching "(".') % {"pos": token.pos}
+    return _('"%(op)s" at character %(pos)d needs a term before it.') % {
+        "op": token.kind,
+        "pos": token.pos,
+    }
 
 
 MAX_QUERY_LENGTH = 1_000
@@ -342,10 +362,10 @@ MAX_QUERY_LENGTH = 1_000
 def parse(text: str) -> Query:
     """Parse an include query; raise QueryError with a readable message if it is malformed."""
     if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(f"The query is longer than {MAX_QUERY_LENGTH} characters.")
+        raise QueryError(_("The query is longer than %(n)d characters.") % {"n": MAX_QUERY_LENGTH})
     parser = _Parser(_tokenise(text))
     try:
         root = parser.parse()
     except RecursionError:
-        raise QueryError("The query is nested too deeply.") from None
+        raise QueryError(_("The query is nested too deeply.")) from None
     return Query(text, root, parser.terms)
