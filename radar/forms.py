@@ -172,7 +172,7 @@ class RadarForm(forms.Form):
         problems: list[str] = []
         for name, field in self.fields.items():
             try:
-                values[name] = field.clean(field.widget.value_from_datadict(self.data, {}, name))
+                values[name] = field.clean(self[name].data)
             except ValidationError as exc:
                 problems += exc.messages
         data = self.service_data(values)

@@ -165,6 +165,7 @@ def test_writes_need_the_csrf_token(alice: User) -> None:
     assert client.post(f"/radars/{radar.pk}/edit/", form_data(name="Sneaky")).status_code == 403
     assert client.post(f"/radars/{radar.pk}/delete/").status_code == 403
     assert client.post(f"/radars/{radar.pk}/feed-token/", {"action": "on"}).status_code == 403
+    assert client.post("/radars/preview/", form_data()).status_code == 403
     radar.refresh_from_db()
     assert radar.name == "Prompt injection" and radar.feed_token is None
     assert Radar.objects.count() == 1
@@ -207,13 +208,14 @@ def test_another_user_cannot_see_or_change_a_radar(alice: User, bob: User) -> No
     assert radar.name == "Prompt injection" and radar.feed_token is None
 
 
-def test_a_visitor_cannot_edit_or_delete(client: Client, alice: User) -> None:
+def test_a_visitor_cannot_edit_delete_or_publish_a_feed(client: Client, alice: User) -> None:
     radar = make_radar(alice)
     for url in (f"/radars/{radar.pk}/edit/", f"/radars/{radar.pk}/delete/"):
         assert client.get(url).status_code == 302
         assert client.post(url, form_data(name="Visitor")).status_code == 302
+    assert client.post(f"/radars/{radar.pk}/feed-token/", {"action": "on"}).status_code == 302
     radar.refresh_from_db()
-    assert radar.name == "Prompt injection"
+    assert radar.name == "Prompt injection" and radar.feed_token is None
 
 
 # --- delete ---------------------------------------------------------------------------------
