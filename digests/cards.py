@@ -354,7 +354,7 @@ def card_parse(completion: llm.Completion) -> CardContent:
 _EN_CUES = {
     "tldr": r"\b(we (propose|present|introduce|develop|show|find|report|study)|this (paper|work|study)|here we|in this (paper|work))\b",
     "method": r"\b(propose|present|introduce|develop|design|using|use|based on|approach|method|framework|model|algorithm)\b",
-    "result": r"\b(show|shows|demonstrate|achieve|outperform|improve|result|results|find|found|reveal|significant|accuracy)\b|%",
+    "result": r"\b(shows?|demonstrates?|achieves?|outperforms?|improves?|results?|find|found|reveals?|significant(ly)?|accuracy|benchmarks?|matches|compared?|experiments?)\b|%",
 }  # fmt: skip
 _ZH_CUES = {
     "tldr": r"本文|我们提出|本研究|我们发现|本工作",
@@ -407,9 +407,11 @@ def card_extract(paper: Paper) -> CardContent:
 
     part = {"tldr": pick(cues["tldr"], 0)}
     part["motivation"] = pick(None, 0)
-    part["method"] = pick(cues["method"], None)
+    # Results first: their cues are the more specific ("the method improves…" is a result).
     part["result"] = pick(cues["result"], None)
+    part["method"] = pick(cues["method"], None)
     part["conclusion"] = pick(None, -1)
+    part = {name: part[name] for name in SECTIONS}
     empty = dict.fromkeys(SECTIONS, "")
     return CardContent(
         title_zh=display_text(paper.title) if is_chinese(paper.title, minimum=2) else "",

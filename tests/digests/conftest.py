@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from feeds.models import Paper, PaperSighting, Source
@@ -67,6 +68,7 @@ def make_paper(source: Source | None = None, **fields: Any) -> Paper:
     fields.setdefault("abstract", ABSTRACT)
     fields.setdefault("primary_category", "cs.CL")
     fields.setdefault("categories", ["cs.CL", "cs.LG"])
+    fields.setdefault("announced", timezone.localdate())
     paper = PaperFactory.create(**fields)
     if source is not None:
         PaperSighting.objects.create(source=source, paper=paper, announce_type="new")
