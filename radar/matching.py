@@ -554,6 +554,7 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
         paper_matrix,
         radar_matrix,
     )
+    announced = {p.pk: p.announced for p in papers}
     before = Match.objects.filter(paper_id__in=ids).count()
     Match.objects.bulk_create(
         [
@@ -562,6 +563,7 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
                 paper_id=m.paper_id,
                 score=m.score,
                 reasons=[list(r) for r in m.reasons],
+                announced=announced[m.paper_id],
             )
             for m in found
         ],
@@ -762,7 +764,13 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     before = Match.objects.filter(radar=radar).count()
     Match.objects.bulk_create(
         [
-            Match(radar=radar, paper=paper, score=m.score, reasons=[list(r) for r in m.reasons])
+            Match(
+                radar=radar,
+                paper=paper,
+                score=m.score,
+                reasons=[list(r) for r in m.reasons],
+                announced=paper.announced,
+            )
             for paper, m in found
         ],
         update_conflicts=True,

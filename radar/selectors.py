@@ -154,7 +154,7 @@ def radar_matches_for_user(
         )
     else:
         matches = matches.annotate(feedback=Value(None, IntegerField()), is_seen=Value(True))
-    return _with_paper_display(matches).order_by("-paper__announced", "-score", "id")
+    return _with_paper_display(matches).order_by("-announced", "-score", "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +172,7 @@ def my_radars_day(*, user: AbstractBaseUser, day: date) -> list[RadarPaper]:
     radar_ids = Subscription.objects.filter(user_id=user.pk).values("radar_id")
     matches = _with_paper_display(
         Match.objects.filter(
-            Q(radar__owner_id=user.pk) | Q(radar_id__in=radar_ids), paper__announced=day
+            Q(radar__owner_id=user.pk) | Q(radar_id__in=radar_ids), announced=day
         )
     ).order_by("-score", "id")
     by_paper: dict[int, RadarPaper] = {}
