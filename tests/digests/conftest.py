@@ -80,7 +80,9 @@ def radar_of(user: User, name: str = "Long documents", active: bool = True) -> R
 
 
 def match(radar: Radar, paper: Paper) -> Match:
-    return Match.objects.create(radar=radar, paper=paper, score=0.9, reasons=[["title", "x"]])
+    return Match.objects.create(
+        radar=radar, paper=paper, score=0.9, reasons=[["title", "x"]], announced=paper.announced
+    )
 
 
 @pytest.fixture
