@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 
 from radar.matching import radar_rescore
@@ -20,8 +21,15 @@ from tests.factories import PaperFactory
 
 def in_thread[T](call: Callable[[], T]) -> T:
     """Run a database call off Playwright's event loop (Django refuses async contexts)."""
+
+    def run() -> T:
+        try:
+            return call()
+        finally:
+            connection.close()  # the thread's own connection would outlive the test database
+
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result()
+        return pool.submit(run).result()
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium")
