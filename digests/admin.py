@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from digests.cards import cards_retry_now
-from digests.models import Card, LLMCall
+from digests.models import Briefing, Card, Delivery, LLMCall
 from digests.tasks import cards_enqueue
 
 
@@ -54,3 +54,49 @@ class LLMCallAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(Briefing)
+class BriefingAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "radar", "cadence", "period_start", "language", "status", "match_count",
+        "llm_calls", "prompt_tokens", "completion_tokens", "last_error", "generated_at",
+    ]  # fmt: skip
+    list_filter = ["status", "cadence", "language"]
+    search_fields = ["radar__name", "last_error"]
+    list_select_related = ["radar"]
+    raw_id_fields = ["radar"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "window_start", "window_end", "paper_ids", "match_count", "model", "prompt_version",
+        "attempts", "llm_calls", "prompt_tokens", "completion_tokens", "last_error",
+        "next_attempt_at", "claimed_until", "created_at", "updated_at", "generated_at",
+    ]  # fmt: skip
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "created_at", "user", "radar", "cadence", "period_start", "state", "flagged",
+        "is_test", "attempts", "next_attempt_at", "sent_at", "last_error",
+    ]  # fmt: skip
+    list_filter = ["state", "flagged", "is_test", "cadence"]
+    search_fields = ["user__email", "radar__name", "message_id", "last_error"]
+    list_select_related = ["user", "radar"]
+    raw_id_fields = ["user", "radar", "briefing_en", "briefing_zh"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "message_id", "attempts", "sending_since", "sent_at", "created_at", "updated_at",
+    ]  # fmt: skip
+    actions = ["send_again"]
+
+    @admin.action(description=_("Send again (failed or flagged; check the mail log first)"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        from digests.delivery import deliveries_retry
+
+        count = deliveries_retry(queryset.values_list("id", flat=True))
+        self.message_user(
+            request,
+            _("%(count)d deliveries will be sent at the next dispatch.") % {"count": count},
+            messages.SUCCESS,
+        )

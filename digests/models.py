@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
@@ -113,3 +114,154 @@ class LLMCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.subject} {self.outcome}"
+
+
+# --- Briefings and their delivery by email (issue 6) ------------------------------------------
+
+
+class Briefing(models.Model):
+    """One radar's briefing for one period and language, shared by every subscriber of the
+    radar who wants that language (never one per user).
+
+    `period_start` names the period subscribers are due for (a local date, or the Monday of
+    an ISO week). The matches it covers are those *created* in [window_start, window_end):
+    each briefing of a radar, cadence and language starts where the previous one was cut,
+    so a late or backfilled paper is briefed exactly once.
+    """
+
+    class Cadence(models.TextChoices):
+        DAY = "day", _("daily")
+        WEEK = "week", _("weekly")
+
+    class Language(models.TextChoices):
+        EN = "en", _("English")
+        ZH = "zh", _("中文")
+
+    class Status(models.TextChoices):
+        # Being built, or waiting to ask the LLM again after a timeout or a busy endpoint.
+        PENDING = "pending", _("pending")
+        DONE = "done", _("done")
+        # No LLM configured: papers grouped by shared keywords, labelled as such.
+        EXTRACTIVE = "extractive", _("without a language model")
+        # The LLM's answer was rejected (or never came): papers are listed without analysis
+        # and `last_error` says why; nothing the model wrote is kept.
+        FAILED = "failed", _("failed")
+        # No matches in the window: no page and no email.
+        EMPTY = "empty", _("empty")
+
+    radar = models.ForeignKey("radar.Radar", on_delete=models.CASCADE, related_name="briefings")
+    cadence = models.CharField(max_length=5, choices=Cadence.choices)
+    period_start = models.DateField()
+    language = models.CharField(max_length=2, choices=Language.choices)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # See digests.briefings: headline, themes, links, read_first (paper ids), lines, mode.
+    content = models.JSONField(default=dict, blank=True)
+    # The papers given to the model, best first (at most briefings.MAX_PAPERS).
+    paper_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    # Matches in the window, including any beyond the cap.
+    match_count = models.PositiveIntegerField(default=0)
+    model = models.CharField(max_length=120, blank=True)
+    prompt_version = models.CharField(max_length=40, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    llm_calls = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Held by the one worker building it, so two dispatchers never both call the LLM.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["radar", "cadence", "period_start", "language"],
+                name="briefing_radar_period_language_uniq",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["radar", "cadence", "language", "-window_end"],
+                name="briefing_chain_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Briefing {self.cadence} {self.period_start} {self.language} of {self.radar_id}"
+
+    @property
+    def readable(self) -> bool:
+        """Whether there is something to show or send (an empty or pending one has not)."""
+        return self.status in (self.Status.DONE, self.Status.EXTRACTIVE, self.Status.FAILED)
+
+
+class Delivery(models.Model):
+    """One briefing email to one user for one radar and period (one or both languages).
+
+    pending → sending → sent, or failed. A row is claimed by a conditional UPDATE before the
+    SMTP conversation and marked afterwards; a row left in `sending` (the worker died, or the
+    server's answer was lost) is flagged for staff and never sent again automatically.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        # Nothing new in the period: no email.
+        SKIPPED = "skipped", _("nothing new")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="briefing_deliveries"
+    )
+    radar = models.ForeignKey(
+        "radar.Radar", on_delete=models.CASCADE, related_name="briefing_deliveries"
+    )
+    cadence = models.CharField(max_length=5, choices=Briefing.Cadence.choices)
+    period_start = models.DateField()
+    briefing_en = models.ForeignKey(
+        Briefing, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    briefing_zh = models.ForeignKey(
+        Briefing, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # "Send me a test briefing now": outside the once-per-period rule.
+    is_test = models.BooleanField(default=False)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    # Made when the row is created, before any attempt, and sent as the Message-ID header.
+    message_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # In `sending` for too long: the email may or may not have gone; staff decide.
+    flagged = models.BooleanField(default=False)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "radar", "cadence", "period_start"],
+                condition=models.Q(is_test=False),
+                name="delivery_user_radar_period_uniq",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["-created_at"], name="delivery_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.state} to user {self.user_id} ({self.cadence} {self.period_start})"
+
+    @property
+    def briefings(self) -> list[Briefing]:
+        """The briefings this email carries (loaded relations), English first."""
+        return [b for b in (self.briefing_en, self.briefing_zh) if b is not None]

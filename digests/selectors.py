@@ -6,12 +6,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import JSONObject
 
 from digests.cards import PaperTextHash, current_key
-from digests.models import Card
+from digests.models import Briefing, Card
 from feeds.models import Paper
+from radar.models import Subscription
 
 
 def cards_for_papers(paper_ids: Iterable[int]) -> dict[int, Card]:
@@ -84,3 +97,30 @@ def card_row(paper: Paper) -> CardRow | None:
 def card_for_paper(paper_id: int) -> Card | None:
     """The card to show for one paper, or None."""
     return cards_for_papers([paper_id]).get(paper_id)
+
+
+# --- Briefings (issue 6) ----------------------------------------------------------------------
+
+# What a reader can open: empty and pending briefings have no page.
+BRIEFING_VISIBLE = (Briefing.Status.DONE, Briefing.Status.EXTRACTIVE, Briefing.Status.FAILED)
+
+
+def briefings_for_user(
+    user: AbstractBaseUser | AnonymousUser, *, radar_id: int | None = None
+) -> QuerySet[Briefing]:
+    """The briefings a user may read, newest first: those of radars they own or follow
+    (of one radar with `radar_id`); nobody else's. The radar is loaded."""
+    if not user.is_authenticated:
+        return Briefing.objects.none()
+    follows = Subscription.objects.filter(user_id=user.pk, radar_id=OuterRef("radar_id"))
+    briefings = Briefing.objects.filter(status__in=BRIEFING_VISIBLE).filter(
+        Q(radar__owner_id=user.pk) | Exists(follows)
+    )
+    if radar_id is not None:
+        briefings = briefings.filter(radar_id=radar_id)
+    return briefings.select_related("radar").defer("radar__profile").order_by("-window_end", "-id")
+
+
+def briefing_for_user(user: AbstractBaseUser | AnonymousUser, briefing_id: int) -> Briefing | None:
+    """One briefing the user may read, or None (a 404 for everyone else)."""
+    return briefings_for_user(user).filter(pk=briefing_id).first()

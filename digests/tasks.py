@@ -54,3 +54,50 @@ def cards_generate_on_commit(paper_ids: Sequence[int]) -> list[int]:
     ids = cards.cards_request(paper_ids)
     cards_enqueue(ids)
     return ids
+
+
+# --- Briefings by email (issue 6) -------------------------------------------------------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def digests_dispatch_due() -> dict[str, int]:
+    """Beat, every 15 minutes: enqueue the briefings due at subscribers' local hours."""
+    from digests.delivery import dispatch_due
+
+    return dispatch_due()
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # Building may take a few LLM calls (each under LLM_TIMEOUT) before the emails go.
+    soft_time_limit=3 * settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=3 * settings.CELERY_TASK_TIME_LIMIT,
+)
+def briefing_deliver(radar_id: int, cadence: str, period_start: str) -> dict[str, int]:
+    """Build one radar's briefings of a period and send them to its due subscribers."""
+    from datetime import date
+
+    from digests.delivery import deliver_group
+
+    return dict(deliver_group(radar_id, cadence, date.fromisoformat(period_start)))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
+    """Send these pending deliveries (each is claimed first, so a rerun sends nothing twice)."""
+    from digests.delivery import deliveries_send as send
+
+    return dict(send(delivery_ids))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def briefing_test_send(user_id: int) -> str:
+    """The settings page's "send me a test briefing now", for one user."""
+    from django.contrib.auth import get_user_model
+
+    from digests.delivery import briefing_test_send as send
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    return send(user) if user is not None else "nothing"

@@ -1,4 +1,5 @@
-"""URLs of the digests app: a paper's summary card (htmx polling and the language toggle)."""
+"""URLs of the digests app: a paper's summary card (htmx polling and the language toggle),
+briefings, one-click unsubscribe and the staff view of deliveries."""
 
 from __future__ import annotations
 
@@ -10,4 +11,10 @@ app_name = "digests"
 
 urlpatterns = [
     path("cards/<int:paper_id>/", views.card_detail, name="card"),
+    path("briefings/", views.briefing_list, name="briefings"),
+    path("briefings/test/", views.briefing_test, name="briefing_test"),
+    path("briefings/radar/<int:radar_id>/", views.briefing_radar, name="briefing_radar"),
+    path("briefings/<int:briefing_id>/", views.briefing_detail, name="briefing"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("ops/deliveries/", views.deliveries_staff, name="deliveries_staff"),
 ]

@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from datetime import timedelta
+from functools import partial
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from digests.selectors import card_for_paper
+from accounts.models import Profile
+from digests.display import briefing_view
+from digests.email import unsubscribe_token_read
+from digests.models import Briefing, Delivery
+from digests.selectors import briefing_for_user, briefings_for_user, card_for_paper
 from feeds.models import Paper
+from radar.models import Radar, Subscription
+from radar.selectors import saved_paper_ids_for_user
+from radar.services import subscription_update
 
 CARD_LANGUAGES = {"en", "zh", "both"}
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+class AuthedRequest(HtmxHttpRequest):
+    """A request behind `login_required`: the user is a real account."""
+
+    user: User
 
 
 @require_GET
@@ -34,3 +62,174 @@ def card_detail(request: HtmxHttpRequest, paper_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, "digests/_card.html", context)
     return render(request, "digests/card.html", context)
+
+
+# --- Briefings (issue 6) ----------------------------------------------------------------------
+
+BRIEFINGS_PER_PAGE = 30
+# One "send me a test briefing now" per user in this many seconds.
+TEST_BRIEFING_INTERVAL = 120
+
+
+def _briefing_rows(briefings: QuerySet[Briefing]) -> QuerySet[Briefing]:
+    """Archive rows: the headline and mode read from the JSON in SQL, not the whole content."""
+    return briefings.defer("content").annotate(
+        headline=KT("content__headline"), mode=KT("content__mode")
+    )
+
+
+@require_GET
+@login_required
+def briefing_list(request: AuthedRequest) -> HttpResponse:
+    """The user's briefings, newest first: every radar they own or follow."""
+    page = Paginator(_briefing_rows(briefings_for_user(request.user)), BRIEFINGS_PER_PAGE)
+    return render(
+        request,
+        "digests/briefing_list.html",
+        {"page": page.get_page(request.GET.get("page")), "radar": None},
+    )
+
+
+@require_GET
+@login_required
+def briefing_radar(request: AuthedRequest, radar_id: int) -> HttpResponse:
+    """One radar's briefings, for its owner and its subscribers (404 for anyone else)."""
+    follows = Subscription.objects.filter(user_id=request.user.pk, radar_id=OuterRef("pk"))
+    radar = (
+        Radar.objects.filter(pk=radar_id)
+        .filter(Q(owner_id=request.user.pk) | Exists(follows))
+        .defer("profile")
+        .first()
+    )
+    if radar is None:
+        raise Http404
+    rows = _briefing_rows(briefings_for_user(request.user, radar_id=radar.pk))
+    page = Paginator(rows, BRIEFINGS_PER_PAGE)
+    return render(
+        request,
+        "digests/briefing_list.html",
+        {"page": page.get_page(request.GET.get("page")), "radar": radar},
+    )
+
+
+@require_GET
+@login_required
+def briefing_detail(request: AuthedRequest, briefing_id: int) -> HttpResponse:
+    """A briefing: themes, links between fields, what to read first, and its papers as cards."""
+    briefing = briefing_for_user(request.user, briefing_id)
+    if briefing is None:
+        raise Http404
+    view = briefing_view(briefing)
+    saved = saved_paper_ids_for_user(user=request.user, papers=[p.paper for p in view.papers])
+    other = (
+        briefings_for_user(request.user, radar_id=briefing.radar_id)
+        .filter(cadence=briefing.cadence, period_start=briefing.period_start)
+        .exclude(pk=briefing.pk)
+        .defer("content")
+    )
+    return render(
+        request,
+        "digests/briefing.html",
+        {
+            "briefing": briefing,
+            "view": view,
+            "cards": [(p, p.paper.pk in saved) for p in view.papers],
+            "other_languages": list(other),
+            "lang": "zh-Hans" if briefing.language == Briefing.Language.ZH else "en",
+        },
+    )
+
+
+@require_POST
+@login_required
+def briefing_test(request: AuthedRequest) -> HttpResponse:
+    """Settings: "send me a test briefing now" (mailed by a task, at most every 2 minutes)."""
+    from digests.tasks import briefing_test_send
+
+    if not Subscription.objects.filter(user_id=request.user.pk).exists():
+        messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
+    elif not cache.add(f"briefing-test:{request.user.pk}", 1, timeout=TEST_BRIEFING_INTERVAL):
+        messages.info(request, _("A test briefing was just sent; please wait a few minutes."))
+    else:
+        transaction.on_commit(partial(briefing_test_send.delay, request.user.pk))
+        messages.success(
+            request,
+            _("A test briefing is on its way to %(email)s.") % {"email": request.user.email},
+        )
+    return redirect("accounts:settings")
+
+
+# RFC 8058 one-click unsubscribe: mail providers POST "List-Unsubscribe=One-Click" without
+# cookies, so without a CSRF token. The signed token in the URL is the credential, and the
+# only thing it can do is turn one subscription's emails off; a forged cross-site POST would
+# need that token anyway. Hence CSRF is off for this one view. GET only shows a page with a
+# button (link scanners fetch links), and the answer is 200 without a redirect.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop one radar's briefing emails for the user the signed token names."""
+    found = unsubscribe_token_read(token)
+    if found is None:
+        return render(request, "digests/unsubscribe.html", {"invalid": True}, status=400)
+    user_id, radar_id = found
+    subscription = (
+        Subscription.objects.filter(user_id=user_id, radar_id=radar_id)
+        .select_related("radar")
+        .defer("radar__profile")
+        .first()
+    )
+    profile = Profile.objects.filter(user_id=user_id).only("language").first()
+    language = profile.language if profile is not None else translation.get_language()
+    done = False
+    if request.method == "POST" and subscription is not None:
+        if subscription.frequency != Subscription.Frequency.OFF:
+            subscription_update(
+                subscription, frequency=Subscription.Frequency.OFF, language=subscription.language
+            )
+        done = True
+    context = {
+        "token": token,
+        "radar_name": subscription.radar.name if subscription is not None else "",
+        "subscribed": subscription is not None
+        and subscription.frequency != Subscription.Frequency.OFF,
+        "done": done or (request.method == "POST"),
+    }
+    with translation.override(language):
+        return render(request, "digests/unsubscribe.html", context)
+
+
+@require_GET
+@staff_member_required
+def deliveries_staff(request: HttpRequest) -> HttpResponse:
+    """Staff: recent deliveries, the flagged and failed ones, and briefings that failed."""
+    since = timezone.now() - timedelta(days=7)
+    counts = dict(
+        Delivery.objects.filter(created_at__gte=since)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    rows = Delivery.objects.select_related("user", "radar").defer("radar__profile")
+    return render(
+        request,
+        "digests/briefing_deliveries.html",
+        {
+            "counts": [(label, counts.get(state, 0)) for state, label in Delivery.State.choices],
+            "flagged": list(rows.filter(flagged=True).order_by("-updated_at")[:100]),
+            "failed": list(
+                rows.filter(state=Delivery.State.FAILED, created_at__gte=since).order_by(
+                    "-updated_at"
+                )[:100]
+            ),
+            "recent": list(rows.order_by("-created_at", "-id")[:50]),
+            "briefings_failed": list(
+                Briefing.objects.filter(
+                    status__in=[Briefing.Status.FAILED, Briefing.Status.PENDING],
+                    created_at__gte=since,
+                )
+                .select_related("radar")
+                .defer("radar__profile", "content")
+                .order_by("-created_at")[:50]
+            ),
+        },
+    )
