@@ -341,11 +341,11 @@ def _feed_page(
     offset = (page - 1) * FEED_PAGE_SIZE
     # One match before the page tells whether its first card starts a new day.
     rows = list(matches[max(offset - 1, 0) : offset + FEED_PAGE_SIZE + 1])
-    previous_day = rows.pop(0).paper.announced if offset and rows else None
+    previous_day = rows.pop(0).announced if offset and rows else None
     has_more = len(rows) > FEED_PAGE_SIZE
     items = []
     for i, match in enumerate(rows[:FEED_PAGE_SIZE]):
-        day = match.paper.announced
+        day = match.announced
         items.append(
             FeedItem(
                 card=paper_card(match.paper, offset + i + 1),
