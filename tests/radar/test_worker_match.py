@@ -7,9 +7,10 @@ import time
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from feeds.models import Paper
+from feeds.models import Paper, Source
 from feeds.tasks import source_poll
 from radar.matching import reasons_text
 from radar.models import Match, PaperEmbedding, Radar
@@ -92,9 +93,7 @@ def test_a_worker_matches_newly_polled_papers_once_and_not_again_after_a_replace
         ),
         content_type=RSS,
     )
-    source.refresh_from_db()
-    source.next_check_at = source.checked_at
-    source.save(update_fields=["next_check_at"])
+    Source.objects.filter(id=source.id).update(next_check_at=timezone.now())
     broker.send(source_poll, source.id)
     assert wait_until(lambda: Paper.objects.filter(key="2411.00001", version=2).exists(), 60), (
         "the replacement was not stored"
