@@ -659,10 +659,14 @@ def cards_request(paper_ids: Iterable[int]) -> list[int]:
     return ids
 
 
-def cards_due(*, limit: int = 200, days: int = DUE_WINDOW_DAYS) -> list[int]:
+def cards_due(
+    *, limit: int = 200, days: int = DUE_WINDOW_DAYS, outdated: bool = False
+) -> list[int]:
     """Ids of papers whose current card is due: retries whose time has come, then papers
     LLM_SUMMARIZE wants that have no card of the current prompt and model for their text
-    (new matches after a rescore, extractive cards once an LLM is configured)."""
+    (new matches after a rescore, extractive cards once an LLM is configured). A paper with
+    a done card of another prompt version or model is due only when `outdated` is asked
+    for: a new prompt or model regenerates on demand, not by itself."""
     mode = settings.LLM_SUMMARIZE
     if mode == "off" or limit <= 0:
         return []
@@ -699,6 +703,14 @@ def cards_due(*, limit: int = 200, days: int = DUE_WINDOW_DAYS) -> list[int]:
             )
         )
     )
+    if not outdated:
+        missing = missing.exclude(
+            Exists(
+                Card.objects.filter(
+                    paper_id=OuterRef("pk"), text_hash=OuterRef("current"), status=Card.Status.DONE
+                )
+            )
+        )
     if mode != "all":
         missing = missing.filter(
             Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))

@@ -204,3 +204,23 @@ def test_the_cards_command_generates_due_cards_and_prints_one_json_line(
     call_command("cards", stdout=StringIO())
     assert Card.objects.filter(status="done").count() == 3
     assert len(fake_llm.card_requests) == 3
+
+
+def test_a_new_prompt_or_model_regenerates_done_cards_only_on_demand(
+    llm_settings: Settings, fake_llm: FakeLLM, arxiv_source: Source, alice: User
+) -> None:
+    paper = make_paper(arxiv_source)
+    match(radar_of(alice), paper)
+    Card.objects.create(paper=paper, text_hash=text_hash(paper.title, paper.abstract),
+                        prompt_version="card-v0", model="old-model", status="done")  # fmt: skip
+
+    assert cards_due() == []
+    call_command("cards", stdout=StringIO())
+    assert len(fake_llm.card_requests) == 0
+
+    assert cards_due(outdated=True) == [paper.pk]
+    out = StringIO()
+    call_command("cards", "--outdated", stdout=out)
+    assert json.loads(out.getvalue())["done"] == 1
+    shown = card_for_paper(paper.pk)
+    assert shown is not None and (shown.prompt_version, shown.model) == ("card-v1", "fake-model")

@@ -22,9 +22,16 @@ class Command(BaseCommand):
             default=cards.DUE_WINDOW_DAYS,
             help="look this many days back for papers without a card",
         )
+        parser.add_argument(
+            "--outdated",
+            action="store_true",
+            help="also regenerate cards made with another prompt version or model",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ids = cards.cards_due(limit=max(0, options["limit"]), days=options["days"])
+        ids = cards.cards_due(
+            limit=max(0, options["limit"]), days=options["days"], outdated=options["outdated"]
+        )
         counts = cards.cards_generate(ids, concurrency=int(settings.LLM_CONCURRENCY))
         prompt_version, model = cards.current_key()
         self.stdout.write(
