@@ -315,15 +315,17 @@ def chat_json(
     deadline = time.monotonic() + _timeout()
     retries = _max_retries()
     attempt = 0
-    used: int | None = 0
+    # Tokens to settle the reservation to; None keeps all of it spent (a timeout, a task
+    # killed mid-request: the endpoint may have billed the call).
+    used: int | None = None
     try:
         while True:
             started = time.monotonic()
             remaining = deadline - started
             if remaining <= 0.05:
-                used = None
                 raise LLMTimeout(f"no answer within {_timeout():g} s")
             wait: float | None = None
+            used = None
             try:
                 request: dict[str, Any] = {
                     "model": model,
@@ -336,11 +338,11 @@ def chat_json(
                 response = client.chat.completions.create(**request)
             except openai.APITimeoutError as exc:
                 # The endpoint may still bill it: the reservation stays spent.
-                used = None
                 _record(purpose=purpose, subject=subject, model=model, outcome="timeout",
                         started=started, error=str(exc))  # fmt: skip
                 raise LLMTimeout(f"no answer within {_timeout():g} s") from exc
             except openai.RateLimitError as exc:
+                used = 0  # refused or failed before any work: nothing billed
                 _record(purpose=purpose, subject=subject, model=model, outcome="rate_limited",
                         started=started, error=str(exc))  # fmt: skip
                 after = _retry_after(exc.response.headers)
@@ -348,6 +350,7 @@ def chat_json(
                 if attempt >= retries or time.monotonic() + wait >= deadline:
                     raise LLMRateLimited(f"rate limited (429): {exc.message}", after) from exc
             except openai.InternalServerError as exc:
+                used = 0  # refused or failed before any work: nothing billed
                 _record(purpose=purpose, subject=subject, model=model, outcome="server_error",
                         started=started, error=str(exc))  # fmt: skip
                 wait = _backoff(attempt)
@@ -356,12 +359,14 @@ def chat_json(
                         f"server error {exc.status_code}: {exc.message}"[:500]
                     ) from exc
             except openai.APIConnectionError as exc:
+                used = 0  # refused or failed before any work: nothing billed
                 _record(purpose=purpose, subject=subject, model=model, outcome="connection",
                         started=started, error=str(exc))  # fmt: skip
                 wait = _backoff(attempt)
                 if attempt >= retries or time.monotonic() + wait >= deadline:
                     raise LLMConnectionError(f"endpoint unreachable: {exc}") from exc
             except openai.APIStatusError as exc:
+                used = 0  # refused or failed before any work: nothing billed
                 _record(purpose=purpose, subject=subject, model=model, outcome="request",
                         started=started, error=str(exc))  # fmt: skip
                 raise LLMRequestError(
