@@ -332,3 +332,31 @@ def test_a_card_that_keeps_failing_waits_for_staff_after_the_last_attempt(
     assert card.attempts == MAX_ATTEMPTS
     assert card.next_attempt_at is None
     assert len(fake_llm.card_requests) == 2  # the second run found nothing due
+
+
+def test_a_refused_connection_leaves_the_card_pending(
+    llm_settings: Settings, fake_llm: FakeLLM, paper: Paper
+) -> None:
+    fake_llm.stop()  # nothing listens on its port any more
+
+    cards_generate([paper.pk])
+
+    card = only_card(paper)
+    assert card.status == Card.Status.PENDING
+    assert card.last_error.startswith("connection: endpoint unreachable")
+    assert LLMCall.objects.filter(outcome="connection").count() == 3  # the call + 2 retries
+
+
+def test_a_100_kb_answer_is_rejected_not_stored(
+    llm_settings: Settings, fake_llm: FakeLLM, paper: Paper
+) -> None:
+    huge = valid_card()
+    huge["en"]["result"] = "The result is long. " * 5000  # ~100 KB
+    fake_llm.script(card_reply(huge), card_reply(huge))
+
+    cards_generate([paper.pk])
+
+    card = only_card(paper)
+    assert card.status == Card.Status.FAILED
+    assert "en.result is longer than 900 characters" in card.last_error
+    assert card.en == {}
