@@ -138,6 +138,7 @@ def _today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRe
     papers = [item.card.paper for item in items]
     context.update(
         items=items,
+        papers=papers,
         saved_ids=saved_paper_ids_for_user(user=user, papers=papers),
     )
     return render(request, "feeds/today.html", context)

@@ -166,4 +166,4 @@ def test_the_paper_page_query_count_is_fixed(client: Client) -> None:
         SightingFactory.create(source=journal_source(f"j{i}", f"Journal {i}"), paper=paper)
     with CaptureQueriesContext(connection) as queries:
         client.get(f"/papers/{paper.key}/")
-    assert len(queries) == 2  # the paper, its sightings with their sources
+    assert len(queries) == 3  # the paper, its sightings with their sources, its summary card

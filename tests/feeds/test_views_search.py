@@ -177,8 +177,9 @@ def test_the_query_count_does_not_grow_with_the_results(client: Client, q: str) 
     for i in range(20):
         arxiv_paper(title=f"Graph {i + 5} 图", authors=["Ada Lovelace"])
     assert count() == few
-    # tsquery check (full text) or scan window (substring, author), results, sightings, sources
-    assert few == 4
+    # tsquery check (full text) or scan window (substring, author), results, sightings,
+    # summary cards, sources
+    assert few == 5
 
 
 def test_substring_search_reads_only_the_most_recent_papers(

@@ -307,9 +307,9 @@ def test_the_query_count_does_not_grow_with_the_papers(client: Client, signed: b
     _make_papers(20)
     with_twenty_five = _count_queries(client, "/")
     assert with_five == with_twenty_five
-    # latest day, papers, sightings, previous/next day, contents, sources (+ session, user,
-    # profile and saved ids when signed in).
-    assert with_twenty_five == (11 if signed else 7)
+    # latest day, papers, sightings, summary cards, previous/next day, contents, sources
+    # (+ session, user, profile and saved ids when signed in).
+    assert with_twenty_five == (12 if signed else 8)
 
 
 def test_the_days_contents_are_counted_once_then_cached(client: Client) -> None:

@@ -278,8 +278,9 @@ def test_the_feed_query_count_does_not_grow_with_the_matches(alice: User, radar:
     _many_matches(radar, 20)
     many = _count(client, f"/radars/{radar.pk}/")
     assert few == many
-    # session, user, profile, radar, matches, sightings, saved ids, subscription, seen insert
-    assert many == 9
+    # session, user, profile, radar, matches, sightings, saved ids, subscription, summary
+    # cards, seen insert
+    assert many == 10
 
 
 def test_a_public_topics_query_count_is_fixed_for_visitors(client: Client, radar: Radar) -> None:
