@@ -15,6 +15,7 @@ from api.ratelimit import rate_limit_hit
 from api.schemas import ErrorOut, PaperOut, PaperPageOut, PaperQuery
 from api.selectors import papers_page
 from api.tokens import token_authenticate
+from digests.selectors import card_for_paper, cards_for_papers
 from feeds.export import paper_export
 from feeds.selectors import PaperFilters, paper_by_key
 
@@ -103,11 +104,12 @@ def papers_list(request: HttpRequest, filters: Query[PaperQuery]) -> HttpRespons
         q=filters.q,
         page=filters.page,
     )
+    cards = cards_for_papers(paper.pk for paper in result.papers)
     body = {
         "count_on_page": len(result.papers),
         "page": filters.page,
         "next_page": filters.page + 1 if result.has_more else None,
-        "papers": [paper_export(paper) for paper in result.papers],
+        "papers": [paper_export(paper, cards.get(paper.pk)) for paper in result.papers],
     }
     return _exactly(request, body)
 
@@ -124,4 +126,4 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     paper = paper_by_key(key)
     if paper is None:
         raise HttpError(404, "Paper not found.")
-    return _exactly(request, paper_export(paper))
+    return _exactly(request, paper_export(paper, card_for_paper(paper.pk)))

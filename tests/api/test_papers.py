@@ -251,8 +251,8 @@ def test_a_page_costs_the_same_queries_for_5_or_30_papers(api_client: Client) ->
 
     thirty = _queries_for_a_page(api_client)
 
-    # The token, the latest day, the papers, their sightings with sources.
-    assert five == thirty == 4
+    # The token, the latest day, the papers, their sightings with sources, their cards.
+    assert five == thirty == 5
 
 
 def test_a_search_page_costs_the_same_queries_for_5_or_30_matches(api_client: Client) -> None:
@@ -264,26 +264,25 @@ def test_a_search_page_costs_the_same_queries_for_5_or_30_matches(api_client: Cl
     with CaptureQueriesContext(connection) as thirty:
         assert api_client.get("/api/v1/papers", {"q": "attention"}).json()["count_on_page"] == 30
 
-    # The token, the tsquery check, the papers, their sightings.
-    assert len(five) == len(thirty) == 4
+    # The token, the tsquery check, the papers, their sightings, their cards.
+    assert len(five) == len(thirty) == 5
 
 
-def test_fields_paper_export_gains_later_pass_through(
-    api_client: Client, catalogue: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_a_paper_with_a_summary_card_carries_it_in_both_routes(
+    api_client: Client, catalogue: dict[str, Any]
 ) -> None:
-    import api.api
-    from feeds.export import paper_export
+    from tests.digests.test_card_pages import card_for
 
-    card = {"status": "ready", "title_zh": "标题", "en": {"tldr": "x"}, "zh": {"tldr": "y"}}
-    monkeypatch.setattr(
-        api.api, "paper_export", lambda paper: {**paper_export(paper), "card": card}
-    )
+    paper = catalogue["new"]
+    card_for(paper)
+    detail = api_client.get(f"/api/v1/papers/{paper.key}").json()
+    listed = {p["key"]: p for p in api_client.get("/api/v1/papers").json()["papers"]}
 
-    detail = api_client.get(f"/api/v1/papers/{catalogue['new'].key}").json()
-    listed = api_client.get("/api/v1/papers").json()["papers"]
-
-    assert detail["card"] == card
-    assert all(paper["card"] == card for paper in listed)
+    assert detail["card"]["status"] == "done"
+    assert set(detail["card"]["en"]) == {"tldr", "motivation", "method", "result", "conclusion"}
+    assert detail["card"]["zh"]["tldr"] and detail["card"]["title_zh"]
+    assert listed[paper.key]["card"] == detail["card"]
+    assert all("card" not in p for key, p in listed.items() if key != paper.key)
 
 
 def test_a_category_matches_biorxivs_lower_case_subjects(api_client: Client) -> None:
