@@ -13,13 +13,18 @@ some closeness as well). Categories and sources are hard filters, and an exclude
 the title or abstract always wins.
 
 e5 cosine similarities crowd into a narrow band (unrelated texts ≈ 0.77–0.80, related ones
-≈ 0.83–0.90), so the raw cosine is rescaled linearly from [SIM_FLOOR, SIM_CEIL] to [0, 1].
-The band belongs to multilingual-e5-small: another embedder needs its own.
+≈ 0.83–0.90), so the raw cosine is rescaled linearly from a band [floor, ceil] to [0, 1].
+Where the band lies depends on the profile: a Chinese description sits about 0.03 lower
+against English papers, with a narrower spread, than the same interest in English. So each
+radar gets its own band from the similarities of recent papers to its profile (`band_for`:
+just below the median, to well above the 99th percentile), and the fixed [SIM_FLOOR,
+SIM_CEIL] — right for English descriptions with multilingual-e5-small — is only the fallback
+while too few papers are embedded.
 
-The work is done once per batch, for all radars: an inverted index from each radar's query
-terms (by first word) to radars, so a query is evaluated only on papers that contain one of
-its terms, an index from followed authors to radars, and one float32 matrix product for all
-similarities. Each (radar, paper) is stored once; a replacement never resurfaces a paper.
+The work is done once per batch, for all radars: each query is evaluated over the whole
+batch at once on bitsets (one Python int per term, bit i = paper i), followed authors come
+from an index, and all similarities from float32 matrix products taken a block of radars at a
+time. Each (radar, paper) is stored once; a replacement never resurfaces a paper.
 """
 
 from __future__ import annotations
@@ -94,6 +99,9 @@ class RadarIn:
     categories: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
     threshold: float = 0.5
+    # The cosine band rescaled to closeness 0..1 (see the module docstring).
+    sim_floor: float = SIM_FLOOR
+    sim_ceil: float = SIM_CEIL
 
     @classmethod
     def from_radar(cls, radar: Radar) -> RadarIn:
@@ -106,6 +114,8 @@ class RadarIn:
             categories=frozenset(radar.categories),
             sources=frozenset(radar.sources),
             threshold=radar.threshold,
+            sim_floor=radar.sim_floor if radar.sim_floor is not None else SIM_FLOOR,
+            sim_ceil=radar.sim_ceil if radar.sim_ceil is not None else SIM_CEIL,
         )
 
 
@@ -163,9 +173,10 @@ def exclude_query(phrases: Iterable[str]) -> Query | None:
     return parse(" OR ".join(quoted)) if quoted else None
 
 
-def _semantic(similarity: NDArray[np.float32]) -> NDArray[np.float32]:
-    scaled = (similarity - SIM_FLOOR) / (SIM_CEIL - SIM_FLOOR)
-    return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+def _semantic(
+    similarity: NDArray[np.float32], floor: NDArray[np.float64], width: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    return np.clip((similarity - floor) / width, 0.0, 1.0)
 
 
 class _PaperIndex:
@@ -363,9 +374,11 @@ def radars_score_batch(
         radar_profiles = np.zeros((n_radars, 1), dtype=np.float32)
     paper_vectors = np.asarray(paper_vectors, dtype=np.float32)
     radar_profiles = np.asarray(radar_profiles, dtype=np.float32)
+    floors = np.array([radar.sim_floor for radar in radars], dtype=np.float64)
+    widths = np.array([max(radar.sim_ceil - radar.sim_floor, 1e-3) for radar in radars])
     # The cosine at which closeness alone reaches each threshold (never, above 1).
     raw_threshold = np.where(
-        thresholds > 1, np.inf, SIM_FLOOR + np.maximum(thresholds, 0) * (SIM_CEIL - SIM_FLOOR)
+        thresholds > 1, np.inf, floors + np.maximum(thresholds, 0) * widths
     ).astype(np.float32)
     raw_threshold[thresholds <= 0] = -np.inf
 
@@ -392,7 +405,7 @@ def radars_score_batch(
         flags = np.concatenate([flags, np.zeros(len(extra), np.int8)])
         cosine = np.concatenate([cosine, np.array([e[2] for e in extra], dtype=np.float32)])
 
-    closeness = _semantic(cosine)
+    closeness = _semantic(cosine, floors[pair_r], widths[pair_r])
     bonus = (
         W_TITLE * ((flags & _TITLE) > 0)
         + W_ABSTRACT * ((flags & _ABSTRACT) > 0)
@@ -505,8 +518,33 @@ def radar_profile_update(radar: Radar) -> None:
         )
     )
     radar.profile = profile_for(radar.description, radar.examples, votes)
+    radar.sim_floor, radar.sim_ceil = band_for(radar.profile)
     radar.profile_updated_at = timezone.now()
-    radar.save(update_fields=["profile", "profile_updated_at"])
+    radar.save(update_fields=["profile", "sim_floor", "sim_ceil", "profile_updated_at"])
+
+
+# How many recent papers calibrate a band, and the fewest that make one worth trusting.
+BAND_SAMPLE = 2000
+BAND_MIN_PAPERS = 200
+# The band in units of (99th percentile - median) of the recent papers' similarities: for an
+# English description this reproduces [SIM_FLOOR, SIM_CEIL] (median ≈ 0.795, p99 ≈ 0.855).
+BAND_BELOW_MEDIAN = 0.25
+BAND_ABOVE_MEDIAN = 1.55
+
+
+def band_for(profile: NDArray[np.float32] | None) -> tuple[float | None, float | None]:
+    """The cosine band of this profile from recent papers (None, None: use the default)."""
+    if profile is None:
+        return None, None
+    recent = list(
+        PaperEmbedding.objects.order_by("-paper_id").values_list("vector", flat=True)[:BAND_SAMPLE]
+    )
+    if len(recent) < BAND_MIN_PAPERS:
+        return None, None
+    sims = np.asarray(recent, dtype=np.float32) @ np.asarray(profile, dtype=np.float32)
+    median, p99 = (float(v) for v in np.percentile(sims, [50, 99]))
+    spread = max(p99 - median, 0.01)
+    return median - BAND_BELOW_MEDIAN * spread, median + BAND_ABOVE_MEDIAN * spread
 
 
 def _paper_in(paper: Paper) -> PaperIn:
@@ -711,7 +749,14 @@ def radar_window_score(
         [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix
     )
     by_id = {p.pk: p for p in papers}
-    ranked = sorted(found, key=lambda m: (-m.score, -by_id[m.paper_id].announced.toordinal()))
+    cosine = dict(
+        zip((p.pk for p in papers), (paper_matrix @ radar_matrix[0]).tolist(), strict=True)
+    )
+    # Closeness is capped at 1, so the closest papers tie on score: the raw cosine breaks it.
+    ranked = sorted(
+        found,
+        key=lambda m: (-m.score, -cosine[m.paper_id], -by_id[m.paper_id].announced.toordinal()),
+    )
     return [(by_id[m.paper_id], m) for m in ranked]
 
 
@@ -721,6 +766,8 @@ def radar_preview(
     """The top matches a radar defined by cleaned `fields` would have (nothing is stored)."""
     query = _parse_or_none(fields.get("include", ""))
     authors = list(fields.get("authors", []))
+    profile = profile_for(fields.get("description", ""), fields.get("examples", []))
+    floor, ceil = band_for(profile)
     radar_in = RadarIn(
         id=0,
         query=query,
@@ -729,8 +776,9 @@ def radar_preview(
         categories=frozenset(fields.get("categories", [])),
         sources=frozenset(fields.get("sources", [])),
         threshold=float(fields.get("threshold", 0.5)),
+        sim_floor=SIM_FLOOR if floor is None else floor,
+        sim_ceil=SIM_CEIL if ceil is None else ceil,
     )
-    profile = profile_for(fields.get("description", ""), fields.get("examples", []))
     return radar_window_score(radar_in, profile, authors=authors, days=days)[:limit]
 
 
