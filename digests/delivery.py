@@ -43,7 +43,7 @@ from django.utils import timezone
 from accounts.models import Profile
 from digests.briefings import READY, briefing_ensure
 from digests.display import BriefingView, briefing_views
-from digests.email import briefing_message, message_id_new
+from digests.email import SectionCache, briefing_message, message_id_new
 from digests.models import Briefing, Delivery
 from radar.models import Radar, Subscription
 
@@ -72,7 +72,13 @@ SEND_BACKOFF_CAP = timedelta(hours=2)
 MAX_SEND_ATTEMPTS = 8
 # Rows sent by one batch at most, and the time it may take (under the task's soft limit).
 BATCH_SIZE = 2000
+# Deliveries loaded at once (with their users, radars and briefings) by a batch.
+LOAD_CHUNK = 200
 CHUNK = 1000
+# How long a dispatcher waits for a briefing another one is building (seconds): about two
+# LLM calls; and how often it looks.
+BUILD_WAIT = 150.0
+BUILD_POLL = 0.25
 # "Send me a test briefing now": at most one per user in this time.
 TEST_INTERVAL = timedelta(minutes=2)
 
@@ -218,12 +224,31 @@ def _briefings_for(due: Sequence[Due], now: datetime) -> dict[tuple[Any, ...], B
     wanted = sorted(
         {(d.radar_id, d.cadence, d.period_start, lang) for d in due for lang in d.languages}
     )
-    return {
+    briefings = {
         key: briefing_ensure(
             radar_id=key[0], cadence=key[1], period_start=key[2], language=key[3], now=now
         )
         for key in wanted
     }
+    _await_builders(list(briefings.values()), now)
+    return briefings
+
+
+def _await_builders(briefings: list[Briefing], now: datetime) -> None:
+    """Wait (bounded) for briefings another worker is building right now, so that two
+    dispatchers running at once still send everyone their email at its hour; one left
+    pending simply waits for the next run."""
+    polls = int(BUILD_WAIT / BUILD_POLL)
+    for briefing in briefings:
+        while (
+            polls > 0
+            and briefing.status == Briefing.Status.PENDING
+            and briefing.claimed_until is not None
+            and briefing.claimed_until > now
+        ):
+            time.sleep(BUILD_POLL)
+            polls -= 1
+            briefing.refresh_from_db()
 
 
 def deliveries_create(
@@ -273,7 +298,12 @@ def _pending_ids(radar_id: int, cadence: str, period_start: date, now: datetime)
 
 
 def deliver_group(
-    radar_id: int, cadence: str, period_start: date, *, now: datetime | None = None
+    radar_id: int,
+    cadence: str,
+    period_start: date,
+    *,
+    now: datetime | None = None,
+    mailer: Mailer | None = None,
 ) -> Counter[str]:
     """Build one radar's briefings for one period and send them to its due subscribers."""
     now = now or timezone.now()
@@ -285,7 +315,8 @@ def deliver_group(
     counts: Counter[str] = Counter()
     if due:
         counts["created"] = deliveries_create(due, _briefings_for(due, now), now=now)
-    counts.update(deliveries_send(_pending_ids(radar_id, cadence, period_start, now), now=now))
+    ids = _pending_ids(radar_id, cadence, period_start, now)
+    counts.update(deliveries_send(ids, now=now, mailer=mailer))
     return counts
 
 
@@ -407,23 +438,31 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _finish(delivery_id: int, state: str, **fields: Any) -> None:
+    """Record how a claimed send ended (only a row still `sending` is changed)."""
     Delivery.objects.filter(pk=delivery_id, state=Delivery.State.SENDING).update(
         state=state, updated_at=timezone.now(), **fields
     )
 
 
 def delivery_send(
-    delivery_id: int,
+    delivery: Delivery,
     *,
     mailer: Mailer,
     now: datetime | None = None,
     views: dict[int, BriefingView] | None = None,
+    sections: SectionCache | None = None,
+    subscribed: bool = True,
 ) -> str:
-    """Send one pending delivery if this worker claims it; returns what happened (sent,
-    deferred, failed, unknown, skipped)."""
+    """Send one pending delivery (loaded with its user, profile, radar and briefings) if this
+    worker claims it; returns what happened (sent, deferred, failed, unknown, skipped).
+    `subscribed`: whether the user still wants this radar's emails (tests are sent anyway)."""
     now = now or timezone.now()
+    # The claim also checks the row is as it was loaded, so a stale copy never sends.
     claimed = Delivery.objects.filter(
-        pk=delivery_id, state=Delivery.State.PENDING, next_attempt_at__lte=now
+        pk=delivery.pk,
+        state=Delivery.State.PENDING,
+        attempts=delivery.attempts,
+        next_attempt_at__lte=now,
     ).update(
         state=Delivery.State.SENDING,
         sending_since=now,
@@ -432,52 +471,64 @@ def delivery_send(
     )
     if claimed != 1:
         return "skipped"
-    delivery = Delivery.objects.select_related(
-        "user__profile", "radar", "briefing_en", "briefing_zh"
-    ).get(pk=delivery_id)
-    if (
-        not delivery.is_test
-        and not Subscription.objects.filter(user_id=delivery.user_id, radar_id=delivery.radar_id)
-        .exclude(frequency=Subscription.Frequency.OFF)
-        .exists()
-    ):
-        _finish(delivery_id, Delivery.State.SKIPPED, last_error="unsubscribed before sending")
+    delivery.attempts += 1
+    if not delivery.is_test and not subscribed:
+        _finish(delivery.pk, Delivery.State.SKIPPED, last_error="unsubscribed before sending")
         return "skipped"
     if not delivery.user.is_active or not delivery.user.email:
-        _finish(delivery_id, Delivery.State.FAILED, last_error="the user has no active address")
+        _finish(delivery.pk, Delivery.State.FAILED, last_error="the user has no active address")
         return "failed"
     if views is None:
         views = {}
     missing = [b for b in delivery.briefings if b.pk not in views]
     if missing:
         views.update(briefing_views(missing))
-    message = briefing_message(delivery, views)
+    message = briefing_message(delivery, views, sections)
     try:
         mailer.send(message)
     except SendDeferred as exc:
         given_up = delivery.attempts >= MAX_SEND_ATTEMPTS
         _finish(
-            delivery_id,
+            delivery.pk,
             Delivery.State.FAILED if given_up else Delivery.State.PENDING,
             next_attempt_at=now + _backoff(delivery.attempts),
             sending_since=None,
             last_error=str(exc)[:2000],
         )
-        logger.info("delivery %s deferred: %s", delivery_id, exc)
+        logger.info("delivery %s deferred: %s", delivery.pk, exc)
         return "failed" if given_up else "deferred"
     except SendRefused as exc:
-        _finish(delivery_id, Delivery.State.FAILED, last_error=str(exc)[:2000])
-        logger.warning("delivery %s refused: %s", delivery_id, exc)
+        _finish(delivery.pk, Delivery.State.FAILED, last_error=str(exc)[:2000])
+        logger.warning("delivery %s refused: %s", delivery.pk, exc)
         return "failed"
     except SendUnknown as exc:
         # Maybe delivered: never resent automatically; staff see it flagged.
-        Delivery.objects.filter(pk=delivery_id).update(
+        Delivery.objects.filter(pk=delivery.pk).update(
             flagged=True, last_error=str(exc)[:2000], updated_at=timezone.now()
         )
-        logger.warning("delivery %s outcome unknown: %s", delivery_id, exc)
+        logger.warning("delivery %s outcome unknown: %s", delivery.pk, exc)
         return "unknown"
-    _finish(delivery_id, Delivery.State.SENT, sent_at=timezone.now(), last_error="")
+    _finish(delivery.pk, Delivery.State.SENT, sent_at=timezone.now(), last_error="")
     return "sent"
+
+
+def _loaded(ids: Sequence[int]) -> tuple[list[Delivery], set[tuple[int, int]]]:
+    """These deliveries, still pending, with all an email needs (one query), and the
+    (user, radar) pairs among them whose subscription still wants emails (one query)."""
+    rows = list(
+        Delivery.objects.filter(id__in=list(ids), state=Delivery.State.PENDING)
+        .select_related("user__profile", "radar", "briefing_en", "briefing_zh")
+        .defer("radar__profile")
+        .order_by("id")
+    )
+    wanted = set(
+        Subscription.objects.filter(
+            user_id__in={d.user_id for d in rows}, radar_id__in={d.radar_id for d in rows}
+        )
+        .exclude(frequency=Subscription.Frequency.OFF)
+        .values_list("user_id", "radar_id")
+    )
+    return rows, wanted
 
 
 def _batch_seconds() -> float:
@@ -485,24 +536,41 @@ def _batch_seconds() -> float:
     return max(5.0, 0.6 * float(settings.CELERY_TASK_SOFT_TIME_LIMIT))
 
 
-def deliveries_send(delivery_ids: Iterable[int], *, now: datetime | None = None) -> Counter[str]:
-    """Send these deliveries over one connection; returns counts by outcome. When the server
-    cannot be reached, the rest of the batch is left pending for the next run."""
+def deliveries_send(
+    delivery_ids: Iterable[int], *, now: datetime | None = None, mailer: Mailer | None = None
+) -> Counter[str]:
+    """Send these deliveries over one connection (`mailer`'s, if given: it is left open);
+    returns counts by outcome. When the server cannot be reached, the rest of the batch is
+    left pending for the next run."""
     ids = list(delivery_ids)
     counts: Counter[str] = Counter()
-    if not ids:
-        return counts
-    mailer = Mailer()
+    own = mailer is None
+    mailer = mailer or Mailer()
     views: dict[int, BriefingView] = {}
+    sections: SectionCache = {}
     started = time.monotonic()
     try:
-        for n, delivery_id in enumerate(ids):
-            if time.monotonic() - started > _batch_seconds() or mailer.down:
-                counts["left"] += len(ids) - n
-                break
-            counts[delivery_send(delivery_id, mailer=mailer, now=now, views=views)] += 1
+        for chunk in batched(ids, LOAD_CHUNK):
+            rows, wanted = _loaded(chunk)
+            if len(rows) < len(chunk):
+                counts["skipped"] += len(chunk) - len(rows)
+            for delivery in rows:
+                if time.monotonic() - started > _batch_seconds() or mailer.down:
+                    counts["left"] += 1
+                    continue
+                subscribed = (delivery.user_id, delivery.radar_id) in wanted
+                outcome = delivery_send(
+                    delivery,
+                    mailer=mailer,
+                    now=now,
+                    views=views,
+                    sections=sections,
+                    subscribed=subscribed,
+                )
+                counts[outcome] += 1
     finally:
-        mailer.close()
+        if own:
+            mailer.close()
     return counts
 
 
@@ -558,9 +626,14 @@ def dispatch_due(*, now: datetime | None = None, inline: bool = False) -> dict[s
     due = subscriptions_due(now=now)
     groups = sorted({(d.radar_id, d.cadence, d.period_start) for d in due})
     if inline:
-        for radar_id, cadence, start in groups:
-            deliver_group(radar_id, cadence, start, now=now)
-        deliveries_send(deliveries_due(now=now), now=now)
+        # One connection for the run; once the server is found down, the rest waits.
+        mailer = Mailer()
+        try:
+            for radar_id, cadence, start in groups:
+                deliver_group(radar_id, cadence, start, now=now, mailer=mailer)
+            deliveries_send(deliveries_due(now=now), now=now, mailer=mailer)
+        finally:
+            mailer.close()
         return {"due": len(due), "groups": len(groups), "flagged": flagged}
     from digests import tasks
 
@@ -645,8 +718,5 @@ def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -
         created_at=now,
         updated_at=now,
     )
-    mailer = Mailer()
-    try:
-        return delivery_send(delivery.pk, mailer=mailer, now=now)
-    finally:
-        mailer.close()
+    counts = deliveries_send([delivery.pk], now=now)
+    return next((outcome for outcome, n in counts.items() if n), "skipped")

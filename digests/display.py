@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
+from django.urls import reverse
 
 from digests.models import Briefing
 from feeds.labels import PaperCard, display_text, paper_card, source_label
@@ -22,6 +23,8 @@ class CitedPaper:
     number: int
     card: PaperCard
     field: str
+    # The paper page's path (computed once per briefing, not once per email).
+    path: str
     # The TL;DR (or abstract opening) stored with a briefing made without the model.
     line: str = ""
 
@@ -128,6 +131,7 @@ def _view(briefing: Briefing, papers: dict[int, Paper]) -> BriefingView:
                 number=number,
                 card=paper_card(paper, number),
                 field=paper_field(paper),
+                path=reverse("feeds:paper", args=[paper.key]),
                 line=str(lines.get(str(pid), "")),
             )
 

@@ -98,15 +98,23 @@ class ThemeInMail:
 
 @dataclass(slots=True)
 class Section:
-    """One language's briefing in an email."""
+    """One language's briefing in an email, and its rendered HTML and text."""
 
     view: BriefingView
     url: str
     lang: str
     themes: list[ThemeInMail]
+    html: str = ""
+    text: str = ""
 
 
-def _section(view: BriefingView) -> Section:
+# Sections rendered for a batch, by (briefing id, reader language): the same for every
+# reader of that language, so rendered once; only the frame around them is per reader.
+SectionCache = dict[tuple[int, str], tuple[str, str]]
+
+
+def _section(view: BriefingView, language: str, cache: SectionCache) -> Section:
+    """A briefing's section, rendered in the active language (or taken from `cache`)."""
     briefing = view.briefing
     themes = [
         ThemeInMail(
@@ -117,19 +125,30 @@ def _section(view: BriefingView) -> Section:
         )
         for t in view.themes
     ]
-    return Section(
+    section = Section(
         view=view,
         url=absolute(reverse("digests:briefing", args=[briefing.pk])),
         lang="zh-Hans" if briefing.language == Briefing.Language.ZH else "en",
         themes=themes,
     )
+    key = (briefing.pk, language)
+    if key not in cache:
+        ctx = {"section": section, "site_url": settings.SITE_URL.rstrip("/")}
+        cache[key] = (
+            render_to_string("digests/email/briefing-section-html.html", ctx),
+            render_to_string("digests/email/briefing-section-text.txt", ctx),
+        )
+    section.html, section.text = cache[key]
+    return section
 
 
 def briefing_message(
-    delivery: Delivery, views: dict[int, BriefingView] | None = None
+    delivery: Delivery,
+    views: dict[int, BriefingView] | None = None,
+    cache: SectionCache | None = None,
 ) -> EmailMultiAlternatives:
     """The email of a delivery (user, radar and briefings loaded), in the user's language
-    and time zone. `views` may hold the briefings' views already built for a batch."""
+    and time zone. `views` and `cache` may hold what a batch already built and rendered."""
     user = delivery.user
     profile = getattr(user, "profile", None)
     language = profile.language if profile is not None else settings.LANGUAGE_CODE
@@ -137,16 +156,16 @@ def briefing_message(
     briefings = delivery.briefings
     if views is None or any(b.pk not in views for b in briefings):
         views = {**(views or {}), **briefing_views(briefings)}
-    sections = [_section(views[b.pk]) for b in briefings]
-    if language.startswith("zh"):
-        sections.sort(key=lambda s: s.view.briefing.language != Briefing.Language.ZH)
+    # The reader's own language first.
+    first = Briefing.Language.ZH if language.startswith("zh") else Briefing.Language.EN
+    briefings = sorted(briefings, key=lambda b: b.language != first)
     unsubscribe = unsubscribe_url(user_id=user.pk, radar_id=delivery.radar_id)
     ctx = {
         "delivery": delivery,
         "radar": delivery.radar,
         "weekly": delivery.cadence == Briefing.Cadence.WEEK,
         "period_start": delivery.period_start,
-        "sections": sections,
+        "sections": [],
         "site_url": settings.SITE_URL.rstrip("/"),
         "archive_url": absolute(reverse("digests:briefings")),
         "settings_url": absolute(reverse("accounts:settings")),
@@ -160,4 +179,7 @@ def briefing_message(
         "Auto-Submitted": "auto-generated",
     }
     with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone_name)):
+        ctx["sections"] = [
+            _section(views[b.pk], language, cache if cache is not None else {}) for b in briefings
+        ]
         return make_message("briefing", [user.email], ctx, headers=headers)

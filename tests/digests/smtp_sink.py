@@ -35,7 +35,6 @@ class Sink:
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
         self.recipients: list[list[str]] = []
         # Answers for the next DATA commands, instead of accepting ("451 …", "550 …").
@@ -54,15 +53,19 @@ class Sink:
             content = bytes(envelope.original_content or envelope.content)
             self.raw.append(content)
             self.recipients.append(list(envelope.rcpt_tos))
-            self.messages.append(
-                email.message_from_bytes(content, policy=email.policy.default)
-            )
             hold = self.hold_next.is_set()
             self.hold_next.clear()
         if hold:
             self.held.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, MAX_HOLD)
         return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """The accepted messages, parsed (when asked: parsing is slow, the server is not)."""
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(content, policy=email.policy.default) for content in raw]
 
     def start(self) -> Sink:
         """Listen (again) on the sink's port."""

@@ -1,0 +1,158 @@
+"""One-click unsubscribe (RFC 8058) from a received email: the POST needs no login, no cookie
+and no CSRF token, answers 200 without a redirect and turns that subscription's emails off;
+a GET only shows a page with a button; a bad or expired token changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from digests.delivery import dispatch_due
+from digests.email import unsubscribe_token
+from digests.models import Delivery
+from radar.models import Radar, Subscription
+from tests.digests.briefing_llm import follow, matched, paper, person, sources
+from tests.digests.smtp_sink import SITE_URL, Sink, mail_through, sink_running
+
+pytestmark = pytest.mark.django_db
+
+MORNING = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Sink]:
+    yield from sink_running()
+
+
+@pytest.fixture
+def mail(settings: Settings, smtp_sink: Sink, no_llm: Settings) -> Settings:
+    return mail_through(settings, smtp_sink)
+
+
+@pytest.fixture
+def radar() -> Radar:
+    radar = Radar.objects.create(owner=person("owner"), name="Long documents", public=True)
+    cs = sources()["cs"]
+    matched(radar, [paper(cs, "Sparse attention")], at=MORNING - timedelta(hours=3))
+    matched(radar, [paper(cs, "Denser attention")], at=MORNING + timedelta(hours=3))
+    return radar
+
+
+@pytest.fixture
+def reader(radar: Radar) -> User:
+    user = person("reader", hour=7)
+    follow(user, radar)
+    return user
+
+
+def dispatch(now: datetime) -> None:
+    with time_machine.travel(now, tick=False):
+        dispatch_due(now=now, inline=True)
+
+
+def one_click_path(sink: Sink) -> str:
+    """The path of the List-Unsubscribe URL in the last received email."""
+    header = sink.messages[-1]["List-Unsubscribe"]
+    url = header.strip().removeprefix("<").removesuffix(">")
+    assert url.startswith(f"{SITE_URL}/")
+    return urlsplit(url).path
+
+
+def frequency(user: User, radar: Radar) -> str:
+    return Subscription.objects.get(user=user, radar=radar).frequency
+
+
+def mail_client() -> Client:
+    """A mail provider's POST: no session, no cookies, CSRF checks on."""
+    return Client(enforce_csrf_checks=True)
+
+
+def test_a_one_click_post_from_the_email_unsubscribes_without_login_cookie_or_redirect(
+    mail: Settings, smtp_sink: Sink, radar: Radar, reader: User
+) -> None:
+    dispatch(MORNING)
+    path = one_click_path(smtp_sink)
+
+    response = mail_client().post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    assert "Unsubscribed" in response.content.decode()
+    assert frequency(reader, radar) == Subscription.Frequency.OFF
+    # The next morning brings no email, though the radar has a new match.
+    dispatch(MORNING + timedelta(days=1))
+    assert len(smtp_sink.messages) == 1
+    assert not Delivery.objects.filter(user=reader, period_start=MORNING.date() + timedelta(1))
+
+
+def test_a_get_only_shows_a_confirmation_page_and_changes_nothing(
+    mail: Settings, smtp_sink: Sink, radar: Radar, reader: User
+) -> None:
+    dispatch(MORNING)
+    path = one_click_path(smtp_sink)
+
+    response = mail_client().get(path)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'<form method="post" action="{path}">' in page
+    assert "Stop the briefing emails for “Long documents”?" in page
+    assert frequency(reader, radar) == Subscription.Frequency.DAILY
+    # The page's button is the same one-click POST.
+    assert mail_client().post(path).status_code == 200
+    assert frequency(reader, radar) == Subscription.Frequency.OFF
+    again = mail_client().post(path)
+    assert again.status_code == 200 and frequency(reader, radar) == Subscription.Frequency.OFF
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_tampered_token_changes_nothing(
+    method: str, radar: Radar, reader: User, bob: User
+) -> None:
+    follow(bob, radar)
+    token = unsubscribe_token(user_id=reader.pk, radar_id=radar.pk)
+    forged = token.replace(
+        token.split(":")[0], unsubscribe_token(user_id=bob.pk, radar_id=radar.pk).split(":")[0]
+    )
+
+    for bad in (forged, token[:-2] + "xx", "not-a-token"):
+        response = getattr(mail_client(), method)(f"/unsubscribe/{bad}/")
+        assert response.status_code == 400
+        assert "This link is not valid" in response.content.decode()
+    assert frequency(reader, radar) == frequency(bob, radar) == Subscription.Frequency.DAILY
+
+
+def test_a_token_over_400_days_old_changes_nothing(radar: Radar, reader: User) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        token = unsubscribe_token(user_id=reader.pk, radar_id=radar.pk)
+    with time_machine.travel(MORNING + timedelta(days=401), tick=False):
+        response = mail_client().post(f"/unsubscribe/{token}/")
+    assert response.status_code == 400
+    assert frequency(reader, radar) == Subscription.Frequency.DAILY
+
+
+def test_unsubscribing_between_the_row_and_the_send_sends_nothing(
+    mail: Settings, smtp_sink: Sink, radar: Radar, reader: User
+) -> None:
+    smtp_sink.stop()  # the first attempt is deferred: the row waits, pending
+    dispatch(MORNING)
+    delivery = Delivery.objects.get(user=reader)
+    assert delivery.state == Delivery.State.PENDING
+    token = unsubscribe_token(user_id=reader.pk, radar_id=radar.pk)
+    assert mail_client().post(f"/unsubscribe/{token}/").status_code == 200
+    smtp_sink.start()
+
+    dispatch(MORNING + timedelta(hours=1))
+
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.SKIPPED
+    assert smtp_sink.messages == []
