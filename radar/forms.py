@@ -34,7 +34,7 @@ class RadarForm(forms.Form):
         widget=forms.TextInput(attrs={"maxlength": 120, "autocomplete": "off"}),
     )
     description = forms.CharField(
-        label=_("What are you interested in?"),
+        label=_("Your interest"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(

@@ -793,8 +793,10 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     unless the user rated them.
     """
     # The first radar on an install finds the window not yet embedded (papers are embedded
-    # only once some radar exists); later ones find it done.
-    papers_embed(_window(days).values_list("id", flat=True))
+    # only once some radar exists); later ones find it done. A radar of phrases and authors
+    # alone has no profile and needs no vectors.
+    if radar.description.strip() or radar.examples or radar.feedback.exists():
+        papers_embed(_window(days).values_list("id", flat=True))
     radar_profile_update(radar)
     radar.refresh_from_db()
     profile = None if radar.profile is None else np.asarray(radar.profile, dtype=np.float32)
