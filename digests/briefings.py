@@ -727,6 +727,8 @@ def briefing_build(briefing: Briefing, *, now: datetime | None = None) -> str:
             briefing.refresh_from_db()
             return "pending"
         fallback = briefing_extract(items, briefing.language, mode="fallback")
+        # What readers are told: the analysis is pending (budget) or could not be made.
+        fallback["reason"] = exc.kind
         _store(briefing.pk, status=Briefing.Status.FAILED, content=fallback, attempts=attempts,
                last_error=reason, next_attempt_at=None, model=settings.LLM_MODEL,
                prompt_version=PROMPT_VERSION, generated_at=now, **base, **tokens)  # fmt: skip

@@ -67,6 +67,8 @@ class BriefingView:
     briefing: Briefing
     mode: str
     headline: str
+    # Why a `fallback` briefing has no analysis (an LLMError kind: budget, bad_output, …).
+    reason: str = ""
     themes: list[ThemeView] = field(default_factory=list)
     links: list[LinkView] = field(default_factory=list)
     picks: list[PickView] = field(default_factory=list)
@@ -142,6 +144,7 @@ def _view(briefing: Briefing, papers: dict[int, Paper]) -> BriefingView:
         briefing=briefing,
         mode=str(content.get("mode", "")),
         headline=str(content.get("headline", "")),
+        reason=str(content.get("reason", "")),
         papers=list(numbered.values()),
         more=max(0, briefing.match_count - len(briefing.paper_ids)),
     )

@@ -375,3 +375,22 @@ def test_two_openers_of_one_briefing_share_one_row(no_llm: Settings, radar: Rada
         now=NOW + timedelta(hours=1),
     )
     assert one.pk == two.pk and two.window_end == one.window_end
+
+
+def test_a_spent_token_budget_lists_the_papers_and_says_the_analysis_is_pending(
+    briefing_llm: FakeLLM, settings: Settings, radar: Radar, papers: list[Paper]
+) -> None:
+    settings.LLM_DAILY_TOKEN_BUDGET = 100  # less than one request's bound
+
+    briefing = build(radar)
+
+    assert briefing.status == Briefing.Status.FAILED
+    assert briefing.last_error.startswith("budget")
+    assert (briefing.content["mode"], briefing.content["reason"]) == ("fallback", "budget")
+    assert briefing_requests(briefing_llm) == []
+    from django.template.loader import render_to_string
+
+    from digests.display import briefing_view
+
+    note = render_to_string("digests/_briefing_mode.html", {"view": briefing_view(briefing)})
+    assert "The analysis is pending: today's language model budget is spent" in note
