@@ -326,7 +326,7 @@ def test_the_load_more_partial_has_a_fixed_query_count(client: Client) -> None:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, HTTP_HX_REQUEST="true")
     assert card_numbers(response.content.decode())[0] == "26."
-    assert len(queries) == 2  # papers and their sightings
+    assert len(queries) == 3  # papers, their sightings, their summary cards
 
 
 def test_odd_parameters_are_ignored_not_errors(client: Client) -> None:
