@@ -10,6 +10,7 @@ from ninja import NinjaAPI, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.security import HttpBearer
 
+from api.briefings import briefings
 from api.radars import radars, topics
 from api.ratelimit import rate_limit_hit
 from api.schemas import ErrorOut, PaperOut, PaperPageOut, PaperQuery
@@ -62,6 +63,7 @@ api = NinjaAPI(
 
 api.add_router("/radars", radars)
 api.add_router("/topics", topics)
+api.add_router("/briefings", briefings)
 
 
 @api.exception_handler(AuthenticationError)
