@@ -62,12 +62,14 @@ def radars_of(*, user: AbstractBaseUser) -> QuerySet[Radar]:
 
 def radar_matches_page(*, radar: Radar, user: AbstractBaseUser, page: int = 1) -> Page[Match]:
     """One page of the radar's matches as its feed orders them, with the user's ratings."""
+    start = (page - 1) * PAGE_SIZE
     matches = (
-        radar_matches_for_user(radar=radar, user=user)
+        radar_matches_for_user(radar=radar, user=user, start=start, stop=start + PAGE_SIZE + 1)
         .prefetch_related(None)  # the feed's sightings: the API shows no sources here
         .defer("paper__abstract", "paper__abstract_html")
     )
-    return _page(matches, page)
+    found = list(matches)
+    return Page(found[:PAGE_SIZE], len(found) > PAGE_SIZE)
 
 
 def topics_page(

@@ -116,7 +116,7 @@ def _today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRe
     context: dict[str, Any] = {"my_radars": True, "day": day, "asked_day": asked_day}
     items: list[FeedItem] = []
     if day is not None:
-        found = my_radars_day(user=user, day=day)
+        found, context["radar_paper_total"] = my_radars_day(user=user, day=day)
         items = [
             FeedItem(
                 card=paper_card(row.paper, i + 1),

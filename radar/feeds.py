@@ -52,7 +52,7 @@ def radar_atom(request: HttpRequest, radar: Radar) -> Atom1Feed:
         feed_url=self_url,
         feed_guid=self_url,
     )
-    matches = radar_matches_for_user(radar=radar, user=AnonymousUser())[:FEED_ENTRIES]
+    matches = radar_matches_for_user(radar=radar, user=AnonymousUser(), stop=FEED_ENTRIES)
     for match in matches:
         paper = match.paper
         url = request.build_absolute_uri(reverse("feeds:paper", args=[paper.key]))

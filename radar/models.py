@@ -87,7 +87,10 @@ class Radar(models.Model):
 class Match(models.Model):
     """That a radar surfaced a paper, once, with its score and the reasons in plain words."""
 
-    radar = models.ForeignKey(Radar, on_delete=models.CASCADE, related_name="matches")
+    # No index of its own: the unique (radar, paper) and the feed index both lead with radar.
+    radar = models.ForeignKey(
+        Radar, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="matches")
     score = models.FloatField()
     reasons = models.JSONField(default=list, blank=True)

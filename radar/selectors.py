@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -12,6 +12,7 @@ from django.db.models import (
     Count,
     Exists,
     IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -19,6 +20,8 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from feeds.models import Paper, PaperSighting
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper, Subscription
@@ -80,16 +83,28 @@ def _with_paper_display(matches: QuerySet[Match]) -> QuerySet[Match]:
     )
 
 
+# Matches older than this many days are not counted as new on the radars list.
+NEW_WITHIN_DAYS = 14
+
+
+def _count(rows: QuerySet[Any]) -> Coalesce:
+    """A correlated COUNT(*) of `rows` (already filtered on OuterRef) as an annotation."""
+    counted = rows.order_by().values("radar_id").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
 def radars_owned(*, user: AbstractBaseUser) -> QuerySet[Radar]:
-    """The user's own radars by name, with how many matches each has and how many are new."""
-    unseen = ~Exists(SeenPaper.objects.filter(user_id=user.pk, paper_id=OuterRef("matches__paper")))
+    """The user's own radars by name, with how many matches each has and how many are new
+    (unseen, from the last NEW_WITHIN_DAYS days: counting all would read every match)."""
+    since = timezone.localdate() - timedelta(days=NEW_WITHIN_DAYS)
+    matches = Match.objects.filter(radar_id=OuterRef("pk"))
+    unseen = matches.filter(announced__gte=since).exclude(
+        Exists(SeenPaper.objects.filter(user_id=user.pk, paper_id=OuterRef("paper_id")))
+    )
     return (
         Radar.objects.filter(owner_id=user.pk)
         .defer("profile")
-        .annotate(
-            match_count=Count("matches", distinct=True),
-            unseen_count=Count("matches", filter=Q(unseen), distinct=True),
-        )
+        .annotate(match_count=_count(matches), unseen_count=_count(unseen))
         .order_by("name", "id")
     )
 
@@ -133,14 +148,20 @@ def subscription_of(*, user: AbstractBaseUser | AnonymousUser, radar: Radar) -> 
     return Subscription.objects.filter(user_id=user.pk, radar=radar).first()
 
 
-def radar_matches_for_user(
-    *, radar: Radar, user: AbstractBaseUser | AnonymousUser
-) -> QuerySet[Match]:
-    """A radar's matches, newest announcement day first, best first within a day.
+FEED_ORDER = ("-announced", "-score", "id")
 
-    Each match carries `feedback` (the user's 👍 1 / 👎 -1 / None) and `is_seen`.
+
+def radar_matches_for_user(
+    *, radar: Radar, user: AbstractBaseUser | AnonymousUser, start: int = 0, stop: int | None = None
+) -> QuerySet[Match]:
+    """The radar's matches `start:stop`, newest announcement day first, best first within a day.
+
+    Each match carries `feedback` (the user's 👍 1 / 👎 -1 / None) and `is_seen`. The page's
+    ids are picked first, from the (radar, day, score) index, so the per-user annotations
+    are worked out for those rows only, however much the user has seen.
     """
-    matches = Match.objects.filter(radar=radar)
+    page = Match.objects.filter(radar=radar).order_by(*FEED_ORDER).values("id")[start:stop]
+    matches = Match.objects.filter(id__in=page)
     if user.is_authenticated:
         matches = matches.annotate(
             feedback=Subquery(
@@ -154,7 +175,7 @@ def radar_matches_for_user(
         )
     else:
         matches = matches.annotate(feedback=Value(None, IntegerField()), is_seen=Value(True))
-    return _with_paper_display(matches).order_by("-announced", "-score", "id")
+    return _with_paper_display(matches).order_by(*FEED_ORDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +188,27 @@ class RadarPaper:
     reasons: list[Any]
 
 
-def my_radars_day(*, user: AbstractBaseUser, day: date) -> list[RadarPaper]:
-    """The day's papers from the user's radars and followed topics, each once, best first."""
-    radar_ids = Subscription.objects.filter(user_id=user.pk).values("radar_id")
-    matches = _with_paper_display(
-        Match.objects.filter(
-            Q(radar__owner_id=user.pk) | Q(radar_id__in=radar_ids), announced=day
-        )
-    ).order_by("-score", "id")
+MY_RADARS_LIMIT = 50
+
+
+def my_radars_day(
+    *, user: AbstractBaseUser, day: date, limit: int = MY_RADARS_LIMIT
+) -> tuple[list[RadarPaper], int]:
+    """The day's best `limit` papers from the user's radars and followed topics, each once,
+    best first; and how many papers they caught that day in all."""
+    # The ids first, so the (radar, day) index serves each radar instead of the whole day.
+    owned = Radar.objects.filter(owner_id=user.pk).values_list("id", flat=True)
+    followed = Subscription.objects.filter(user_id=user.pk).values_list("radar_id", flat=True)
+    radar_ids = set(owned.union(followed))
+    of_day = Match.objects.filter(radar_id__in=radar_ids, announced=day)
+    best = list(
+        of_day.values("paper_id")
+        .annotate(best=Max("score"))
+        .order_by("-best", "paper_id")
+        .values_list("paper_id", flat=True)[:limit]
+    )
+    total = len(best) if len(best) < limit else of_day.values("paper_id").distinct().count()
+    matches = _with_paper_display(of_day.filter(paper_id__in=best)).order_by("-score", "id")
     by_paper: dict[int, RadarPaper] = {}
     for match in matches:
         found = by_paper.get(match.paper_id)
@@ -186,7 +220,7 @@ def my_radars_day(*, user: AbstractBaseUser, day: date) -> list[RadarPaper]:
             by_paper[match.paper_id] = RadarPaper(
                 found.paper, found.score, (*found.radars, match.radar), found.reasons
             )
-    return list(by_paper.values())
+    return list(by_paper.values()), total
 
 
 def topics_directory(*, q: str = "", sort: str = "subscribers") -> QuerySet[Radar]:
@@ -195,7 +229,7 @@ def topics_directory(*, q: str = "", sort: str = "subscribers") -> QuerySet[Rada
         Radar.objects.filter(public=True)
         .select_related("owner")
         .defer("profile")
-        .annotate(subscriber_count=Count("subscriptions", distinct=True))
+        .annotate(subscriber_count=_count(Subscription.objects.filter(radar_id=OuterRef("pk"))))
     )
     q = q.strip()[:200]
     if q:

@@ -337,10 +337,13 @@ def _feed_page(
     radar: Radar, user: AbstractBaseUser | AnonymousUser, page: int
 ) -> tuple[list[FeedItem], bool]:
     """One page of the radar's matches for `user`, with day headings where the day changes."""
-    matches = radar_matches_for_user(radar=radar, user=user)
     offset = (page - 1) * FEED_PAGE_SIZE
     # One match before the page tells whether its first card starts a new day.
-    rows = list(matches[max(offset - 1, 0) : offset + FEED_PAGE_SIZE + 1])
+    rows = list(
+        radar_matches_for_user(
+            radar=radar, user=user, start=max(offset - 1, 0), stop=offset + FEED_PAGE_SIZE + 1
+        )
+    )
     previous_day = rows.pop(0).announced if offset and rows else None
     has_more = len(rows) > FEED_PAGE_SIZE
     items = []

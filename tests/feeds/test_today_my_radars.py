@@ -112,6 +112,6 @@ def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> Non
         for _ in range(3):
             Match.objects.create(radar=radar, paper=arxiv_paper(), score=1.0)
     assert _count(client, "/?view=radars") == few
-    # session, user, profile, latest day, matches, sightings, days before/after, saved ids,
-    # summary cards
-    assert few == 10
+    # session, user, profile, latest day, the user's radar ids, the day's best papers,
+    # their matches, sightings, days before/after, saved ids, summary cards
+    assert few == 12

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from feeds.models import Paper
 from radar.models import Match, Radar, SeenPaper, Subscription
@@ -58,7 +59,9 @@ def test_my_radars_lists_own_radars_with_counts_and_followed_topics(alice: User,
     make_radar(bob, name="Bob's secret radar")
     topic = make_radar(bob, name="Diffusion models", public=True)
     Subscription.objects.create(user=alice, radar=topic)
-    seen, unseen = PaperFactory.create(), PaperFactory.create()
+    # "New" counts unseen matches of recent days only.
+    recent = timezone.localdate()
+    seen, unseen = PaperFactory.create(announced=recent), PaperFactory.create(announced=recent)
     Match.objects.create(radar=mine, paper=seen, score=1.0)
     Match.objects.create(radar=mine, paper=unseen, score=0.9)
     SeenPaper.objects.create(user=alice, paper=seen)
