@@ -690,7 +690,10 @@ def _candidate_ids(
             .values_list("id", flat=True)[:PHRASE_CANDIDATES]
         )
     if authors:
-        ids.update(window.filter(authors__overlap=authors).values_list("id", flat=True)[:500])
+        # Exact names, in the case written and in title case (scoring then compares the
+        # normalised names, as for new papers).
+        variants = sorted({form for a in authors for form in (a, a.title())})
+        ids.update(window.filter(authors__overlap=variants).values_list("id", flat=True)[:500])
     if profile is not None:
         nearest = PaperEmbedding.objects.filter(paper__in=window).order_by(
             CosineDistance("vector", profile.tolist())
@@ -722,6 +725,34 @@ def profile_for(
     return (profile / norm).astype(np.float32) if norm else None
 
 
+RESCORE_CHUNK = 5000
+
+
+def _score_papers(
+    radar_in: RadarIn, profile: NDArray[np.float32] | None, ids: Iterable[int]
+) -> list[tuple[Paper, MatchIn]]:
+    """One radar's matches among these papers, in no particular order."""
+    papers = list(
+        Paper.objects.filter(id__in=list(ids))
+        .defer("search_vector")
+        .order_by("id")
+        .prefetch_related(
+            Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
+        )
+    )
+    if not papers:
+        return []
+    vectors = _vectors(p.pk for p in papers)
+    zero = np.zeros(DIM, dtype=np.float32)
+    paper_matrix = np.stack([vectors.get(p.pk, zero) for p in papers])
+    radar_matrix = (profile if profile is not None else zero).reshape(1, DIM)
+    found = radars_score_batch(
+        [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix
+    )
+    by_id = {p.pk: p for p in papers}
+    return [(by_id[m.paper_id], m) for m in found]
+
+
 def radar_window_score(
     radar_in: RadarIn,
     profile: NDArray[np.float32] | None,
@@ -729,7 +760,9 @@ def radar_window_score(
     authors: list[str],
     days: int,
 ) -> list[tuple[Paper, MatchIn]]:
-    """This radar's matches among the papers of the last `days` days (0: all), best first."""
+    """The likely best matches among the papers of the last `days` days (0: all), best first:
+    only candidates are scored (term hits, followed authors, the nearest by embedding), which
+    is quick enough for a live preview."""
     ids = _candidate_ids(radar_in, profile, authors, days)
     if not ids:
         return []
@@ -800,11 +833,18 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     radar_profile_update(radar)
     radar.refresh_from_db()
     profile = None if radar.profile is None else np.asarray(radar.profile, dtype=np.float32)
-    found = radar_window_score(
-        RadarIn.from_radar(radar), profile, authors=list(radar.authors), days=days
-    )
+    # Every paper of the window is scored, as `papers_match` would score it (the preview's
+    # shortcut of scoring likely candidates only would drop matches it never looked at).
+    radar_in = RadarIn.from_radar(radar)
+    window_ids = list(_window(days).order_by("id").values_list("id", flat=True))
+    found: list[tuple[Paper, MatchIn]] = []
+    for start in range(0, len(window_ids), RESCORE_CHUNK):
+        found += _score_papers(radar_in, profile, window_ids[start : start + RESCORE_CHUNK])
     keep = {paper.pk for paper, _match in found}
-    rated = Feedback.objects.filter(radar=radar).values_list("paper_id", flat=True)
+    # Only the owner's ratings steer the radar, and only they keep a match in it.
+    rated = Feedback.objects.filter(radar=radar, user_id=radar.owner_id).values_list(
+        "paper_id", flat=True
+    )
     removed, _by_model = (
         Match.objects.filter(radar=radar, paper__in=_window(days))
         .exclude(paper_id__in=keep)

@@ -156,3 +156,31 @@ def test_only_public_radars_can_be_followed_by_others(alice: User, bob: User) ->
     # Made private again, the topic keeps no strangers.
     radar_update(topic, fields={"public": False})
     assert not Subscription.objects.filter(user=bob, radar=topic).exists()
+
+
+def test_rescore_keeps_matches_the_preview_shortcut_would_miss(alice: User) -> None:
+    # A lower-case author name: new papers match on normalised names, and so must a rescore
+    # after an edit (it must not delete what matching made).
+    day = date(2024, 11, 28)
+    by_ada = PaperFactory.create(
+        title="Analytical engines", authors=["Ada Lovelace"], announced=day
+    )
+    radar = Radar.objects.create(owner=alice, name="r", authors=["ada lovelace"])
+    radar_rescore(radar)
+    assert Match.objects.filter(radar=radar, paper=by_ada).exists()
+    radar_update(radar, fields={"name": "renamed"})
+    radar_rescore(radar)
+    assert Match.objects.filter(radar=radar, paper=by_ada).exists()
+
+
+def test_a_strangers_rating_does_not_keep_a_match_in_the_owners_radar(
+    alice: User, bob: User
+) -> None:
+    day = date(2024, 11, 28)
+    paper = PaperFactory.create(title="A jailbreak benchmark", announced=day)
+    radar = Radar.objects.create(owner=alice, name="r", include="jailbreak", public=True)
+    radar_rescore(radar)
+    Feedback.objects.create(user=bob, radar=radar, paper=paper, value=1)
+    radar_update(radar, fields={"include": "folding"})
+    radar_rescore(radar)
+    assert not Match.objects.filter(radar=radar, paper=paper).exists()
