@@ -37,7 +37,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Profile
@@ -605,7 +605,8 @@ def deliveries_retry(delivery_ids: Iterable[int]) -> int:
     that did arrive can be recognised by mail clients)."""
     return (
         Delivery.objects.filter(id__in=list(delivery_ids))
-        .filter(state__in=[Delivery.State.FAILED, Delivery.State.SENDING])
+        # A row being sent right now is not flagged yet: resetting it would send it twice.
+        .filter(Q(state=Delivery.State.FAILED) | Q(state=Delivery.State.SENDING, flagged=True))
         .update(
             state=Delivery.State.PENDING,
             flagged=False,

@@ -323,6 +323,24 @@ def test_the_admin_sends_a_flagged_delivery_again_with_its_message_id(
     assert (row.state, row.flagged, row.message_id) == ("pending", False, "<same@x>")
 
 
+def test_the_admin_leaves_a_delivery_being_sent_right_now_alone(
+    no_llm: Settings, alice: User, radar: Radar, papers: list[Paper]
+) -> None:
+    briefing = build(radar)
+    row = Delivery.objects.create(
+        user=alice, radar=radar, cadence="day", period_start=DAY, briefing_en=briefing,
+        state="sending", flagged=False, message_id="<busy@x>",
+    )  # fmt: skip
+    admin = UserFactory.create(name="admin", is_staff=True, is_superuser=True)
+
+    logged_in(admin).post(
+        "/admin/digests/delivery/", {"action": "send_again", "_selected_action": [row.pk]}
+    )
+
+    row.refresh_from_db()
+    assert row.state == "sending"  # resetting it would send the message a second time
+
+
 # --- Command ---------------------------------------------------------------------------------
 
 
