@@ -526,6 +526,8 @@ def _loaded(ids: Sequence[int]) -> tuple[list[Delivery], set[tuple[int, int]]]:
             user_id__in={d.user_id for d in rows}, radar_id__in={d.radar_id for d in rows}
         )
         .exclude(frequency=Subscription.Frequency.OFF)
+        # The settings page's "off" stops every briefing email, also one already queued.
+        .exclude(user__profile__digest_frequency="off")
         .values_list("user_id", "radar_id")
     )
     return rows, wanted

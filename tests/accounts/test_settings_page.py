@@ -172,3 +172,24 @@ def test_the_settings_page_uses_a_fixed_number_of_queries(
     # session, user, profile
     with django_assert_num_queries(3):
         client.get("/settings/")
+
+
+def test_the_briefing_settings_apply_to_every_followed_radar(
+    client: Client, alice: User, bob: User
+) -> None:
+    from radar.models import Radar, Subscription
+
+    mine = Radar.objects.create(owner=alice, name="mine", include="x")
+    topic = Radar.objects.create(owner=bob, name="topic", include="y", public=True)
+    Subscription.objects.create(user=alice, radar=mine, frequency="daily", language="both")
+    # Unsubscribed earlier with the one-click link in an email.
+    Subscription.objects.create(user=alice, radar=topic, frequency="off", language="both")
+    Subscription.objects.create(user=bob, radar=topic, frequency="daily", language="en")
+    client.force_login(alice)
+
+    _post(client, digest_frequency="weekly", card_language="zh")
+
+    assert set(
+        Subscription.objects.filter(user=alice).values_list("frequency", "language")
+    ) == {("weekly", "zh")}
+    assert Subscription.objects.get(user=bob).frequency == "daily"  # nobody else's
