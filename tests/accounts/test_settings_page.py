@@ -189,7 +189,7 @@ def test_the_briefing_settings_apply_to_every_followed_radar(
 
     _post(client, digest_frequency="weekly", card_language="zh")
 
-    assert set(
-        Subscription.objects.filter(user=alice).values_list("frequency", "language")
-    ) == {("weekly", "zh")}
+    assert set(Subscription.objects.filter(user=alice).values_list("frequency", "language")) == {
+        ("weekly", "zh")
+    }
     assert Subscription.objects.get(user=bob).frequency == "daily"  # nobody else's

@@ -178,7 +178,9 @@ def test_chinese_description_ranks_an_english_prompt_injection_paper_first(owner
     assert r.profile is not None and r.profile_updated_at is not None
     match = Match.objects.get(radar=r, paper=pi)
     assert not Match.objects.filter(radar=r, paper=folding).exists()
-    assert match.reasons and reasons_text(match.reasons)[0].startswith("close to your description (0.")
+    assert match.reasons and reasons_text(match.reasons)[0].startswith(
+        "close to your description (0."
+    )
     # Embedded once: a second run embeds nothing.
     assert papers_embed([pi.pk, folding.pk]) == 0
 
