@@ -100,14 +100,18 @@ def radars_list(request: HttpRequest) -> dict[str, Any]:
 
 @radars.post(
     "",
-    response={201: RadarOut, 422: ValidationErrorOut, **COMMON},
+    response={201: RadarOut, 409: ErrorOut, 422: ValidationErrorOut, **COMMON},
     operation_id="radar_create",
     summary="Create a radar",
 )
 def radars_create(request: HttpRequest, payload: RadarIn) -> Status[Radar]:
     """A new radar (its owner is subscribed to it); recent papers are scored in the background."""
     fields = _clean(payload.model_dump(exclude_unset=True))
-    return Status(201, radar_create(owner=_owner(request), fields=fields))
+    try:
+        radar = radar_create(owner=_owner(request), fields=fields)
+    except DjangoValidationError as exc:
+        raise HttpError(409, exc.messages[0]) from exc
+    return Status(201, radar)
 
 
 @radars.post(

@@ -160,8 +160,21 @@ def _example_key(text: str) -> str:
     return text
 
 
+# Each radar costs a rescoring task and briefing calls: one account must not use the
+# workers and the shared LLM budget up on its own.
+MAX_RADARS_PER_USER = 50
+
+
 def radar_create(*, owner: AbstractBaseUser, fields: dict[str, Any]) -> Radar:
-    """A new radar from cleaned `fields`; its owner is subscribed; recent papers are scored."""
+    """A new radar from cleaned `fields`; its owner is subscribed; recent papers are scored.
+
+    Raises ValidationError when the owner already has MAX_RADARS_PER_USER radars.
+    """
+    if Radar.objects.filter(owner_id=owner.pk).count() >= MAX_RADARS_PER_USER:
+        raise ValidationError(
+            _("You have %(n)d radars, the most an account can keep. Delete one first.")
+            % {"n": MAX_RADARS_PER_USER}
+        )
     with transaction.atomic():
         radar = Radar.objects.create(owner_id=owner.pk, **fields)
         profile = Profile.objects.filter(user_id=owner.pk).first()

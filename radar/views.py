@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.exceptions import ValidationError
 from django.http import (
     Http404,
     HttpRequest,
@@ -223,7 +224,11 @@ def radar_new(request: AuthedRequest) -> HttpResponse:
         return _form_page(request, form, None, _preview(form))
     if not form.is_valid():
         return _form_page(request, form, None, None)
-    radar = radar_create(owner=request.user, fields=form.radar_fields)
+    try:
+        radar = radar_create(owner=request.user, fields=form.radar_fields)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _form_page(request, form, None, None)
     messages.success(
         request,
         _("Radar “%(name)s” created. Matches from the last days appear in a moment.")

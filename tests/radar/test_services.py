@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from radar.matching import radar_preview, radar_rescore, reasons_text, window_since
@@ -184,3 +185,17 @@ def test_a_strangers_rating_does_not_keep_a_match_in_the_owners_radar(
     radar_update(radar, fields={"include": "folding"})
     radar_rescore(radar)
     assert not Match.objects.filter(radar=radar, paper=paper).exists()
+
+
+def test_an_account_keeps_at_most_the_radar_limit(alice: User, client: Client) -> None:
+    from radar.services import MAX_RADARS_PER_USER
+
+    Radar.objects.bulk_create(
+        Radar(owner=alice, name=f"r{i}", include="x") for i in range(MAX_RADARS_PER_USER)
+    )
+    with pytest.raises(ValidationError):
+        radar_create(owner=alice, fields=radar_clean({"name": "one more", "include": "y"}))
+    client.force_login(alice)
+    page = client.post("/radars/new/", {"name": "one more", "include": "y", "threshold": "0.5"})
+    assert page.status_code == 200 and "the most an account can keep" in page.content.decode()
+    assert Radar.objects.filter(owner=alice).count() == MAX_RADARS_PER_USER
