@@ -270,10 +270,12 @@ def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: i
             [SeenPaper(user_id=user.pk, paper=paper)], ignore_conflicts=True
         )
     if radar.owner_id == user.pk:
-        from radar.matching import radar_profile_update
+        from radar.tasks import radar_profile_refresh
 
-        # Later papers are scored against the moved profile.
-        radar_profile_update(radar)
+        # Later papers are scored against the moved profile; recomputing it embeds the
+        # description and rated papers, so a worker does it rather than this request.
+        radar_id = radar.pk
+        transaction.on_commit(lambda: radar_profile_refresh.delay(radar_id))
     return value
 
 

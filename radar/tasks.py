@@ -48,6 +48,14 @@ def radar_rescore(radar_id: int) -> dict[str, int] | None:
     return matching.radar_rescore(radar)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def radar_profile_refresh(radar_id: int) -> None:
+    """Recompute a radar's profile after its owner rated a paper."""
+    radar = Radar.objects.filter(id=radar_id).first()
+    if radar is not None:
+        matching.radar_profile_update(radar)
+
+
 def papers_match_on_commit(paper_ids: Sequence[int]) -> None:
     """Enqueue matching of new or changed papers, in chunks, once the transaction commits."""
     ids = sorted(set(paper_ids))

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from api.tokens import token_create
 from feeds.models import Paper
 from radar.models import Feedback, Match, Radar, Subscription
+from radar.tasks import radar_profile_refresh
 from tests.api.conftest import bearer
 from tests.factories import PaperFactory
 
@@ -470,7 +471,9 @@ def test_preview_refuses_an_empty_or_broken_definition(api_client: Client) -> No
 # --- feedback --------------------------------------------------------------------------------
 
 
-def test_feedback_is_stored_changed_and_cleared(alice: Any, api_client: Client) -> None:
+def test_feedback_is_stored_changed_and_cleared(
+    alice: Any, api_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     radar = make_radar(alice)
     paper = PaperFactory.create(title="Jailbreak attacks on chat models")
     url = f"/api/v1/radars/{radar.pk}/feedback"
@@ -478,12 +481,15 @@ def test_feedback_is_stored_changed_and_cleared(alice: Any, api_client: Client) 
     def rate(value: int) -> Any:
         return api_client.post(url, {"key": paper.key, "value": value}, "application/json")
 
-    up = rate(1)
+    with django_capture_on_commit_callbacks() as refreshes:
+        up = rate(1)
     assert (up.status_code, up.json()) == (200, {"key": paper.key, "value": 1})
     assert list(Feedback.objects.values_list("user", "radar", "paper", "value")) == [
         (alice.pk, radar.pk, paper.pk, 1)
     ]
-    # The owner's 👍 moved the radar's profile onto the rated paper.
+    # The owner's 👍 queued a refresh that moves the radar's profile onto the rated paper.
+    assert len(refreshes) == 1
+    radar_profile_refresh(radar.pk)  # what the worker runs
     radar.refresh_from_db()
     assert radar.profile is not None
 

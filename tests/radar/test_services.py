@@ -4,6 +4,7 @@ window after an edit, the preview, feedback steering the profile, following topi
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,6 +21,7 @@ from radar.services import (
     radar_update,
     subscription_set,
 )
+from radar.tasks import radar_profile_refresh
 from tests.factories import PaperFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,9 +58,9 @@ def test_clean_normalises_lists_examples_and_threshold() -> None:
 
 
 def test_create_subscribes_the_owner_and_queues_a_rescore(
-    alice: User, django_capture_on_commit_callbacks: pytest.FixtureRequest
+    alice: User, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
+    with django_capture_on_commit_callbacks() as callbacks:
         radar = radar_create(owner=alice, fields=radar_clean({"name": "r", "include": "x"}))
     assert Subscription.objects.filter(user=alice, radar=radar).exists()
     assert len(callbacks) == 1
@@ -119,7 +121,9 @@ def test_preview_ranks_title_hits_first_and_says_why() -> None:
     assert reasons_text(found[1][1].reasons) == ["abstract contains 'prompt injection'"]
 
 
-def test_a_thumbs_down_moves_the_profile_away_from_that_paper(alice: User) -> None:
+def test_a_thumbs_down_moves_the_profile_away_from_that_paper(
+    alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
     import numpy as np
 
     day = date(2024, 11, 28)
@@ -133,8 +137,11 @@ def test_a_thumbs_down_moves_the_profile_away_from_that_paper(alice: User) -> No
     radar_rescore(radar)
     radar.refresh_from_db()
     before = np.asarray(radar.profile)
-    feedback_set(user=alice, radar=radar, paper=folding, value=-1)
-    feedback_set(user=alice, radar=radar, paper=pi, value=1)
+    with django_capture_on_commit_callbacks() as refreshes:
+        feedback_set(user=alice, radar=radar, paper=folding, value=-1)
+        feedback_set(user=alice, radar=radar, paper=pi, value=1)
+    assert len(refreshes) == 2  # each vote queues a profile refresh for a worker
+    radar_profile_refresh(radar.pk)  # what the worker runs
     radar.refresh_from_db()
     after = np.asarray(radar.profile)
     from radar.models import PaperEmbedding
