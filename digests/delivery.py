@@ -306,6 +306,9 @@ def deliver_group(
     mailer: Mailer | None = None,
 ) -> Counter[str]:
     """Build one radar's briefings for one period and send them to its due subscribers."""
+    # The task's time runs from here: building may take several LLM calls, and what is left
+    # of the limit afterwards is all the sending gets (the rest waits for the next dispatch).
+    started = time.monotonic()
     now = now or timezone.now()
     due = [
         d
@@ -316,7 +319,15 @@ def deliver_group(
     if due:
         counts["created"] = deliveries_create(due, _briefings_for(due, now), now=now)
     ids = _pending_ids(radar_id, cadence, period_start, now)
-    counts.update(deliveries_send(ids, now=now, mailer=mailer))
+    counts.update(
+        deliveries_send(
+            ids,
+            now=now,
+            mailer=mailer,
+            started=started,
+            budget=GROUP_TIME_FACTOR * _batch_seconds(),
+        )
+    )
     return counts
 
 
@@ -533,13 +544,22 @@ def _loaded(ids: Sequence[int]) -> tuple[list[Delivery], set[tuple[int, int]]]:
     return rows, wanted
 
 
+# briefing_deliver's limits are this many times the default task's (digests/tasks.py).
+GROUP_TIME_FACTOR = 3
+
+
 def _batch_seconds() -> float:
     # Stop well inside the task's soft time limit; what is left waits for the next run.
     return max(5.0, 0.6 * float(settings.CELERY_TASK_SOFT_TIME_LIMIT))
 
 
 def deliveries_send(
-    delivery_ids: Iterable[int], *, now: datetime | None = None, mailer: Mailer | None = None
+    delivery_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    mailer: Mailer | None = None,
+    started: float | None = None,
+    budget: float | None = None,
 ) -> Counter[str]:
     """Send these deliveries over one connection (`mailer`'s, if given: it is left open);
     returns counts by outcome. When the server cannot be reached, the rest of the batch is
@@ -550,14 +570,17 @@ def deliveries_send(
     mailer = mailer or Mailer()
     views: dict[int, BriefingView] = {}
     sections: SectionCache = {}
-    started = time.monotonic()
+    # Sending stops `budget` seconds after `started` (time.monotonic()), inside the task's
+    # soft time limit; what is left stays pending for the next run.
+    started = time.monotonic() if started is None else started
+    budget = _batch_seconds() if budget is None else budget
     try:
         for chunk in batched(ids, LOAD_CHUNK):
             rows, wanted = _loaded(chunk)
             if len(rows) < len(chunk):
                 counts["skipped"] += len(chunk) - len(rows)
             for delivery in rows:
-                if time.monotonic() - started > _batch_seconds() or mailer.down:
+                if time.monotonic() - started > budget or mailer.down:
                     counts["left"] += 1
                     continue
                 subscribed = (delivery.user_id, delivery.radar_id) in wanted

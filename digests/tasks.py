@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 
 from digests import cards
+from digests.delivery import GROUP_TIME_FACTOR
 
 # Cards per task: two rounds of LLM_CONCURRENCY calls, each round at most two calls of at
 # most LLM_TIMEOUT (60 s), stays inside the task's soft time limit (300 s).
@@ -72,8 +73,8 @@ def digests_dispatch_due() -> dict[str, int]:
     reject_on_worker_lost=True,
     ignore_result=True,
     # Building may take a few LLM calls (each under LLM_TIMEOUT) before the emails go.
-    soft_time_limit=3 * settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    time_limit=3 * settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=GROUP_TIME_FACTOR * settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=GROUP_TIME_FACTOR * settings.CELERY_TASK_TIME_LIMIT,
 )
 def briefing_deliver(radar_id: int, cadence: str, period_start: str) -> dict[str, int]:
     """Build one radar's briefings of a period and send them to its due subscribers."""

@@ -413,3 +413,23 @@ def test_the_briefing_page_needs_as_many_queries_for_twelve_papers_as_for_three(
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+def test_sending_stops_when_the_tasks_time_is_spent_and_leaves_the_rest_pending(
+    no_llm: Settings, alice: User, radar: Radar, papers: list[Paper]
+) -> None:
+    import time
+
+    from digests.delivery import deliveries_send
+
+    briefing = build(radar)
+    row = Delivery.objects.create(
+        user=alice, radar=radar, cadence="day", period_start=DAY, briefing_en=briefing,
+        message_id="<late@x>",
+    )  # fmt: skip
+    # Building took the whole budget (e.g. a staged briefing with slow LLM calls).
+    counts = deliveries_send([row.pk], started=time.monotonic() - 600, budget=540)
+
+    assert counts["left"] == 1
+    row.refresh_from_db()
+    assert row.state == "pending"  # sent at the next dispatch, not cut off mid-conversation
