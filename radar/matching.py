@@ -29,7 +29,6 @@ time. Each (radar, paper) is stored once; a replacement never resurfaces a paper
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -202,22 +201,23 @@ class _PaperIndex:
                 words = term.split(" ")
                 needed.update(words)
                 needed.update((words[-1] + "s", words[-1] + "es"))
-        title_words: dict[str, list[int]] = defaultdict(list)
-        abstract_words: dict[str, list[int]] = defaultdict(list)
-        self._categories: dict[str, list[int]] = defaultdict(list)
-        self._sources: dict[str, list[int]] = defaultdict(list)
-        self._authors: dict[str, list[int]] = defaultdict(list)
+        # Every index maps a key to the bitmask of the papers that have it.
+        title_words: dict[str, int] = {}
+        abstract_words: dict[str, int] = {}
+        self._categories: dict[str, int] = {}
+        self._sources: dict[str, int] = {}
+        self._authors: dict[str, int] = {}
         for p, paper in enumerate(papers):
-            for word in needed.intersection(paper.title_norm.split()):
-                title_words[word].append(p)
-            for word in needed.intersection(paper.abstract_norm.split()):
-                abstract_words[word].append(p)
-            for category in paper.categories:
-                self._categories[category].append(p)
-            for source in paper.sources:
-                self._sources[source].append(p)
-            for author in paper.authors:
-                self._authors[author].append(p)
+            bit = 1 << p
+            for index, keys in (
+                (title_words, needed.intersection(paper.title_norm.split())),
+                (abstract_words, needed.intersection(paper.abstract_norm.split())),
+                (self._categories, paper.categories),
+                (self._sources, paper.sources),
+                (self._authors, paper.authors),
+            ):
+                for key in keys:
+                    index[key] = index.get(key, 0) | bit
         # term → (title mask, abstract mask, either)
         self.terms: dict[str, tuple[int, int, int]] = {}
         for term in terms:
@@ -228,15 +228,10 @@ class _PaperIndex:
 
     def mask(self, positions: Iterable[int]) -> int:
         """A bitmask with the given bits set."""
-        positions = list(positions)
-        if len(positions) < 32:
-            mask = 0
-            for p in positions:
-                mask |= 1 << p
-            return mask
-        bits = np.zeros(self.n, dtype=np.uint8)
-        bits[positions] = 1
-        return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+        mask = 0
+        for p in positions:
+            mask |= 1 << p
+        return mask
 
     def bools(self, mask: int) -> NDArray[np.bool_]:
         """`mask` as one boolean per paper."""
@@ -244,30 +239,32 @@ class _PaperIndex:
         return np.unpackbits(raw, bitorder="little")[: self.n].view(np.bool_)
 
     def _term_mask(
-        self, term: str, words: dict[str, list[int]], text_of: Callable[[PaperIn], str]
+        self, term: str, words: dict[str, int], text_of: Callable[[PaperIn], str]
     ) -> int:
         if is_substring_term(term):
-            candidates: Iterable[int] = range(self.n)
+            candidates = self.universe
         else:
             # Papers with every word (the last one may be plural), then the exact phrase.
             parts = term.split(" ")
             last = parts[-1]
-            sets = [set(words.get(w, ())) for w in parts[:-1]]
-            sets.append(
-                {*words.get(last, ()), *words.get(last + "s", ()), *words.get(last + "es", ())}
-            )
-            candidates = set.intersection(*sets)
+            candidates = words.get(last, 0) | words.get(last + "s", 0) | words.get(last + "es", 0)
+            for word in parts[:-1]:
+                candidates &= words.get(word, 0)
             if len(parts) == 1:
-                return self.mask(candidates)
-        return self.mask(p for p in candidates if term_found(term, f" {text_of(self.papers[p])} "))
+                return candidates
+        return self.mask(
+            p
+            for p in self.positions(candidates).tolist()
+            if term_found(term, f" {text_of(self.papers[p])} ")
+        )
 
     def allowed(self, radar: RadarIn) -> int:
         """The papers the radar's hard filters let through: categories, sources, excludes."""
         allowed = self.universe
         if radar.categories:
-            allowed &= self.mask(p for c in radar.categories for p in self._categories.get(c, ()))
+            allowed &= self._any(self._categories, radar.categories)
         if radar.sources and allowed:
-            allowed &= self.mask(p for s in radar.sources for p in self._sources.get(s, ()))
+            allowed &= self._any(self._sources, radar.sources)
         if radar.exclude is not None and allowed:
             excluded = self._excludes.get(radar.exclude)
             if excluded is None:
@@ -283,7 +280,14 @@ class _PaperIndex:
 
     def followed(self, authors: Iterable[str]) -> int:
         """The papers by any of these (normalised) authors."""
-        return self.mask(p for a in authors for p in self._authors.get(a, ()))
+        return self._any(self._authors, authors)
+
+    @staticmethod
+    def _any(index: dict[str, int], keys: Iterable[str]) -> int:
+        mask = 0
+        for key in keys:
+            mask |= index.get(key, 0)
+        return mask
 
     def positions(self, mask: int) -> NDArray[np.int64]:
         """The set bits of `mask` as an index array, lowest first."""
