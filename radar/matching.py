@@ -225,6 +225,7 @@ class _PaperIndex:
             abstract = self._term_mask(term, abstract_words, lambda paper: paper.abstract_norm)
             self.terms[term] = (title, abstract, title | abstract)
         self._excludes: dict[Query, int] = {}
+        self._term_sets: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
 
     def mask(self, positions: Iterable[int]) -> int:
         """A bitmask with the given bits set."""
@@ -288,6 +289,19 @@ class _PaperIndex:
         for key in keys:
             mask |= index.get(key, 0)
         return mask
+
+    def term_papers(self, term: str) -> tuple[frozenset[int], frozenset[int]]:
+        """The papers with `term` in the title, and in the abstract, as sets: testing one
+        paper's bit in a 5,000-bit int costs a shift of the whole int."""
+        found = self._term_sets.get(term)
+        if found is None:
+            title, abstract, _either = self.terms[term]
+            found = (
+                frozenset(self.positions(title).tolist()),
+                frozenset(self.positions(abstract).tolist()),
+            )
+            self._term_sets[term] = found
+        return found
 
     def positions(self, mask: int) -> NDArray[np.int64]:
         """The set bits of `mask` as an index array, lowest first."""
@@ -462,10 +476,10 @@ def _phrase_reasons(index: _PaperIndex, query: Query, p: int) -> list[Reason]:
     abstract: list[Reason] = []
     for i in query.positive:
         term = query.all_terms[i]
-        in_title, in_abstract, _either = index.terms[term]
-        if in_title >> p & 1:
+        in_title, in_abstract = index.term_papers(term)
+        if p in in_title:
             title.append(("title", term))
-        elif in_abstract >> p & 1:
+        elif p in in_abstract:
             abstract.append(("abstract", term))
     return title or abstract
 
