@@ -330,22 +330,6 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
 _DECORATION = [re.compile(r"\*\*|__|`+"), re.compile(r"^\s*#{1,6}\s+", re.M)]
 
 
-def _json_object(text: str) -> Any:
-    """The JSON object in `text`, tolerating a code fence or words around it."""
-    stripped = text.strip()
-    fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", stripped, flags=re.S)
-    if fence:
-        stripped = fence.group(1)
-    start = stripped.find("{")
-    if start < 0:
-        raise llm.LLMBadOutput("the answer is not JSON (no object found)")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(stripped, start)
-    except json.JSONDecodeError as exc:
-        raise llm.LLMBadOutput(f"the answer is not valid JSON: {exc.msg} at {exc.pos}") from exc
-    return value
-
-
 class _Checker:
     """Collects the problems of one answer while turning it into stored content."""
 
@@ -406,7 +390,7 @@ def briefing_parse(
     if not completion.text.strip():
         raise llm.LLMBadOutput(f"empty answer (finish reason {completion.finish_reason or '?'})")
     try:
-        parsed = _BriefingOut.model_validate(_json_object(completion.text))
+        parsed = _BriefingOut.model_validate(llm.json_object(completion.text))
     except ValidationError as exc:
         errors = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"

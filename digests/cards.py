@@ -281,22 +281,6 @@ def is_english(text: str) -> bool:
     return any(w.lower() in _EN_COMMON for w in words)
 
 
-def _json_object(text: str) -> Any:
-    """The JSON object in `text`, tolerating a code fence or words around it."""
-    stripped = text.strip()
-    fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", stripped, flags=re.S)
-    if fence:
-        stripped = fence.group(1)
-    start = stripped.find("{")
-    if start < 0:
-        raise llm.LLMBadOutput("the answer is not JSON (no object found)")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(stripped, start)
-    except json.JSONDecodeError as exc:
-        raise llm.LLMBadOutput(f"the answer is not valid JSON: {exc.msg} at {exc.pos}") from exc
-    return value
-
-
 def card_parse(completion: llm.Completion) -> CardContent:
     """The validated card in a completion; raises LLMBadOutput naming the first problems."""
     if completion.refusal:
@@ -304,7 +288,7 @@ def card_parse(completion: llm.Completion) -> CardContent:
     if not completion.text.strip():
         raise llm.LLMBadOutput(f"empty answer (finish reason {completion.finish_reason or '?'})")
     try:
-        parsed = _CardOut.model_validate(_json_object(completion.text))
+        parsed = _CardOut.model_validate(llm.json_object(completion.text))
     except ValidationError as exc:
         errors = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"

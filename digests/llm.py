@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -419,3 +420,19 @@ def _completion(response: Any, model: str) -> Completion:
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         model=str(getattr(response, "model", None) or model),
     )
+
+
+def json_object(text: str) -> Any:
+    """The JSON object in `text`, tolerating a code fence or words around it."""
+    stripped = text.strip()
+    fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", stripped, flags=re.S)
+    if fence:
+        stripped = fence.group(1)
+    start = stripped.find("{")
+    if start < 0:
+        raise LLMBadOutput("the answer is not JSON (no object found)")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(stripped, start)
+    except json.JSONDecodeError as exc:
+        raise LLMBadOutput(f"the answer is not valid JSON: {exc.msg} at {exc.pos}") from exc
+    return value
