@@ -748,8 +748,8 @@ RESCORE_CHUNK = 5000
 
 def _score_papers(
     radar_in: RadarIn, profile: NDArray[np.float32] | None, ids: Iterable[int]
-) -> list[tuple[Paper, MatchIn]]:
-    """One radar's matches among these papers, in no particular order."""
+) -> list[tuple[Paper, MatchIn, float]]:
+    """One radar's matches among these papers with their raw cosine, in no particular order."""
     papers = list(
         Paper.objects.filter(id__in=list(ids))
         .defer("search_vector")
@@ -767,8 +767,9 @@ def _score_papers(
     found = radars_score_batch(
         [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix
     )
-    by_id = {p.pk: p for p in papers}
-    return [(by_id[m.paper_id], m) for m in found]
+    cosine = paper_matrix @ radar_matrix[0]
+    index = {p.pk: i for i, p in enumerate(papers)}
+    return [(papers[index[m.paper_id]], m, float(cosine[index[m.paper_id]])) for m in found]
 
 
 def radar_window_score(
@@ -782,33 +783,10 @@ def radar_window_score(
     only candidates are scored (term hits, followed authors, the nearest by embedding), which
     is quick enough for a live preview."""
     ids = _candidate_ids(radar_in, profile, authors, days)
-    if not ids:
-        return []
-    papers = list(
-        Paper.objects.filter(id__in=ids)
-        .defer("search_vector")
-        .order_by("id")
-        .prefetch_related(
-            Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
-        )
-    )
-    vectors = _vectors(ids)
-    zero = np.zeros(DIM, dtype=np.float32)
-    paper_matrix = np.stack([vectors.get(p.pk, zero) for p in papers])
-    radar_matrix = (profile if profile is not None else zero).reshape(1, DIM)
-    found = radars_score_batch(
-        [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix
-    )
-    by_id = {p.pk: p for p in papers}
-    cosine = dict(
-        zip((p.pk for p in papers), (paper_matrix @ radar_matrix[0]).tolist(), strict=True)
-    )
+    found = _score_papers(radar_in, profile, ids)
     # Closeness is capped at 1, so the closest papers tie on score: the raw cosine breaks it.
-    ranked = sorted(
-        found,
-        key=lambda m: (-m.score, -cosine[m.paper_id], -by_id[m.paper_id].announced.toordinal()),
-    )
-    return [(by_id[m.paper_id], m) for m in ranked]
+    found.sort(key=lambda f: (-f[1].score, -f[2], -f[0].announced.toordinal()))
+    return [(paper, match) for paper, match, _cosine in found]
 
 
 def radar_preview(
@@ -843,28 +821,30 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     hence "new", is unchanged), and window matches that no longer qualify are removed
     unless the user rated them.
     """
+    window = _window(days)
     # The first radar on an install finds the window not yet embedded (papers are embedded
     # only once some radar exists); later ones find it done. A radar of phrases and authors
     # alone has no profile and needs no vectors.
     if radar.description.strip() or radar.examples or radar.feedback.exists():
-        papers_embed(_window(days).values_list("id", flat=True))
+        papers_embed(window.values_list("id", flat=True))
     radar_profile_update(radar)
     radar.refresh_from_db()
     profile = None if radar.profile is None else np.asarray(radar.profile, dtype=np.float32)
     # Every paper of the window is scored, as `papers_match` would score it (the preview's
     # shortcut of scoring likely candidates only would drop matches it never looked at).
     radar_in = RadarIn.from_radar(radar)
-    window_ids = list(_window(days).order_by("id").values_list("id", flat=True))
+    window_ids = list(window.order_by("id").values_list("id", flat=True))
     found: list[tuple[Paper, MatchIn]] = []
     for start in range(0, len(window_ids), RESCORE_CHUNK):
-        found += _score_papers(radar_in, profile, window_ids[start : start + RESCORE_CHUNK])
+        chunk = window_ids[start : start + RESCORE_CHUNK]
+        found += [(paper, match) for paper, match, _cos in _score_papers(radar_in, profile, chunk)]
     keep = {paper.pk for paper, _match in found}
     # Only the owner's ratings steer the radar, and only they keep a match in it.
     rated = Feedback.objects.filter(radar=radar, user_id=radar.owner_id).values_list(
         "paper_id", flat=True
     )
     removed, _by_model = (
-        Match.objects.filter(radar=radar, paper__in=_window(days))
+        Match.objects.filter(radar=radar, paper__in=window)
         .exclude(paper_id__in=keep)
         .exclude(paper_id__in=rated)
         .delete()
