@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from api.schemas import ErrorOut
+from api.tokens import token_owner
 from digests.display import briefing_export, briefing_summary
 from digests.selectors import briefing_for_user, briefings_for_user
 
@@ -27,12 +27,6 @@ class BriefingListOut(Schema):
     next_page: int | None
 
 
-def _owner(request: HttpRequest) -> AbstractBaseUser:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, AbstractBaseUser)
-    return user
-
-
 @briefings.get(
     "",
     response={200: BriefingListOut, **COMMON},
@@ -43,7 +37,9 @@ def briefings_list(request: HttpRequest, radar: int | None = None, page: int = 1
     """Briefings of the owner's radars and followed topics (of one radar with `radar`)."""
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
-    rows = list(briefings_for_user(_owner(request), radar_id=radar)[start : start + PAGE_SIZE + 1])
+    rows = list(
+        briefings_for_user(token_owner(request), radar_id=radar)[start : start + PAGE_SIZE + 1]
+    )
     return {
         "briefings": [briefing_summary(b) for b in rows[:PAGE_SIZE]],
         "page": page,
@@ -59,7 +55,7 @@ def briefings_list(request: HttpRequest, radar: int | None = None, page: int = 1
 )
 def briefing_detail(request: HttpRequest, briefing_id: int) -> dict[str, Any]:
     """Themes, links between fields and read-first picks, citing papers by `key`."""
-    briefing = briefing_for_user(_owner(request), briefing_id)
+    briefing = briefing_for_user(token_owner(request), briefing_id)
     if briefing is None:
         raise HttpError(404, "Briefing not found.")
     return briefing_export(briefing)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -28,6 +27,7 @@ from api.schemas import (
     ValidationErrorOut,
 )
 from api.selectors import radar_matches_page, radars_of, topic_public, topics_page
+from api.tokens import token_owner
 from feeds.selectors import paper_by_key
 from radar.matching import radar_preview, reasons_text
 from radar.models import Radar
@@ -50,14 +50,8 @@ COMMON: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
 NOT_FOUND: dict[int, Any] = {**COMMON, 404: ErrorOut}
 
 
-def _owner(request: HttpRequest) -> AbstractBaseUser:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, AbstractBaseUser)
-    return user
-
-
 def _own_radar(request: HttpRequest, radar_id: int) -> Radar:
-    radar = radar_owned(user=_owner(request), radar_id=radar_id)
+    radar = radar_owned(user=token_owner(request), radar_id=radar_id)
     if radar is None:
         # Another user's radar is indistinguishable from one that does not exist.
         raise HttpError(404, "Radar not found.")
@@ -95,7 +89,7 @@ def _definition(radar: Radar) -> dict[str, Any]:
 )
 def radars_list(request: HttpRequest) -> dict[str, Any]:
     """The token owner's radars, by name."""
-    return {"radars": list(radars_of(user=_owner(request)))}
+    return {"radars": list(radars_of(user=token_owner(request)))}
 
 
 @radars.post(
@@ -108,7 +102,7 @@ def radars_create(request: HttpRequest, payload: RadarIn) -> Status[Radar]:
     """A new radar (its owner is subscribed to it); recent papers are scored in the background."""
     fields = _clean(payload.model_dump(exclude_unset=True))
     try:
-        radar = radar_create(owner=_owner(request), fields=fields)
+        radar = radar_create(owner=token_owner(request), fields=fields)
     except DjangoValidationError as exc:
         raise HttpError(409, exc.messages[0]) from exc
     return Status(201, radar)
@@ -189,7 +183,7 @@ def radars_matches(
 ) -> dict[str, Any]:
     """Newest announcement day first, best first within a day; 50 a page."""
     radar = _own_radar(request, radar_id)
-    found = radar_matches_page(radar=radar, user=_owner(request), page=params.page)
+    found = radar_matches_page(radar=radar, user=token_owner(request), page=params.page)
     return {
         "count_on_page": len(found.rows),
         "page": params.page,
@@ -220,7 +214,7 @@ def radars_feedback(request: HttpRequest, radar_id: int, payload: FeedbackIn) ->
     paper = paper_by_key(payload.key)
     if paper is None:
         raise HttpError(404, "Paper not found.")
-    value = feedback_set(user=_owner(request), radar=radar, paper=paper, value=payload.value)
+    value = feedback_set(user=token_owner(request), radar=radar, paper=paper, value=payload.value)
     return {"key": paper.key, "value": value}
 
 
@@ -236,7 +230,7 @@ def radars_feedback(request: HttpRequest, radar_id: int, payload: FeedbackIn) ->
 def topics_list(request: HttpRequest, params: Query[TopicQuery]) -> dict[str, Any]:
     """Public radars with how many follow them and whether the token owner does."""
     found, followed = topics_page(
-        user=_owner(request), q=params.q, sort=params.sort, page=params.page
+        user=token_owner(request), q=params.q, sort=params.sort, page=params.page
     )
     for topic in found.rows:
         topic.subscribed = topic.pk in followed  # type: ignore[attr-defined]
@@ -252,7 +246,7 @@ def _subscription(request: HttpRequest, topic_id: int, *, subscribed: bool) -> d
     topic = topic_public(topic_id=topic_id)
     if topic is None:
         raise HttpError(404, "Topic not found.")
-    subscription_set(user=_owner(request), radar=topic, subscribed=subscribed)
+    subscription_set(user=token_owner(request), radar=topic, subscribed=subscribed)
     return {
         "id": topic.pk,
         "subscribed": subscribed,

@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
 from django.utils import timezone
 
 from api.models import ApiToken
@@ -69,3 +70,10 @@ def token_user(secret: str) -> AbstractBaseUser | None:
     """The user a presented token belongs to, or None for an unknown or revoked token."""
     token = token_authenticate(secret)
     return token.user if token is not None else None
+
+
+def token_owner(request: HttpRequest) -> AbstractBaseUser:
+    """The user whose API token authenticated `request` (set by the API's TokenAuth)."""
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, AbstractBaseUser)
+    return user
