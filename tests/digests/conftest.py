@@ -13,7 +13,9 @@ from pytest_django.fixtures import Settings
 from feeds.models import Paper, PaperSighting, Source
 from radar.models import Match, Radar
 from tests.accounts.factories import UserFactory
+from tests.digests.briefing_llm import answering_briefings, sources
 from tests.digests.fake_llm import FakeLLM
+from tests.digests.smtp_sink import Sink, mail_through, sink_running
 from tests.factories import PaperFactory, SourceFactory
 
 ABSTRACT = (
@@ -89,3 +91,30 @@ def match(radar: Radar, paper: Paper) -> Match:
 def carol(db: None) -> User:
     """A user with a recognisable name and email, to look for in prompts."""
     return UserFactory.create(name="carol-zhang", first_name="Carol", last_name="Zhang")
+
+
+# --- Briefings and mail ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Sink]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    yield from sink_running()
+
+
+@pytest.fixture
+def mail(settings: Settings, smtp_sink: Sink) -> Settings:
+    """Settings that send mail to `smtp_sink`."""
+    return mail_through(settings, smtp_sink)
+
+
+@pytest.fixture
+def briefing_llm(llm_settings: Settings, fake_llm: FakeLLM) -> FakeLLM:
+    """The local LLM server, answering briefing requests."""
+    return answering_briefings(fake_llm)
+
+
+@pytest.fixture
+def src() -> dict[str, Source]:
+    """An arXiv, a bioRxiv and a journal source, each of its own discipline."""
+    return sources()

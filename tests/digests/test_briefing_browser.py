@@ -5,7 +5,6 @@ most 600 px wide and keeps readable contrast in light and dark mode."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,12 @@ from digests.models import Briefing
 from radar.models import Radar
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import Sink, mail_through, sink_running
+from tests.digests.smtp_sink import Sink, mail_through
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
 
 
 @pytest.fixture

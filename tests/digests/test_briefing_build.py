@@ -20,7 +20,6 @@ from digests.models import Briefing, Card, LLMCall
 from feeds.models import Paper, Source
 from radar.models import Radar
 from tests.digests.briefing_llm import (
-    answering_briefings,
     briefing_reply,
     briefing_requests,
     follow,
@@ -29,7 +28,6 @@ from tests.digests.briefing_llm import (
     person,
     refs_in,
     request_data,
-    sources,
     valid_briefing,
 )
 from tests.digests.fake_llm import FakeLLM, Reply, text_reply
@@ -38,16 +36,6 @@ pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 DAY = date(2026, 3, 10)
-
-
-@pytest.fixture
-def briefing_llm(llm_settings: Settings, fake_llm: FakeLLM) -> FakeLLM:
-    return answering_briefings(fake_llm)
-
-
-@pytest.fixture
-def src() -> dict[str, Source]:
-    return sources()
 
 
 @pytest.fixture

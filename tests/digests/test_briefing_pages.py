@@ -7,7 +7,6 @@ and export the JSON API reads."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -29,41 +28,19 @@ from feeds.models import Paper, Source
 from radar.models import Radar
 from tests.accounts.factories import UserFactory
 from tests.digests.briefing_llm import (
-    answering_briefings,
     briefing_requests,
     follow,
     matched,
     paper,
     person,
-    sources,
 )
 from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import Sink, mail_through, sink_running
+from tests.digests.smtp_sink import Sink
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
 DAY = date(2026, 1, 12)
-
-
-@pytest.fixture
-def briefing_llm(llm_settings: Settings, fake_llm: FakeLLM) -> FakeLLM:
-    return answering_briefings(fake_llm)
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
-
-
-@pytest.fixture
-def mail(settings: Settings, smtp_sink: Sink) -> Settings:
-    return mail_through(settings, smtp_sink)
-
-
-@pytest.fixture
-def src() -> dict[str, Source]:
-    return sources()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ send each email once."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,19 +28,9 @@ from tests.digests.briefing_llm import (
     sources,
 )
 from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import Sink, mail_through, mailer_settings, sink_running
+from tests.digests.smtp_sink import Sink, mailer_settings
 
 MORNING = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
-
-
-@pytest.fixture
-def mail(settings: Settings, smtp_sink: Sink) -> Settings:
-    return mail_through(settings, smtp_sink)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ ones once a week on their day, across DST changes, and never twice."""
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,8 +17,8 @@ from digests.delivery import dispatch_due
 from digests.models import Briefing, Delivery
 from feeds.models import Paper, Source
 from radar.models import Radar
-from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import Sink, mail_through, sink_running
+from tests.digests.briefing_llm import follow, matched, paper, person
+from tests.digests.smtp_sink import Sink, mail_through
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +26,8 @@ QUARTER = timedelta(minutes=15)
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
-
-
-@pytest.fixture
 def mail(settings: Settings, smtp_sink: Sink, no_llm: Settings) -> Settings:
     return mail_through(settings, smtp_sink)
-
-
-@pytest.fixture
-def src() -> dict[str, Source]:
-    return sources()
 
 
 @pytest.fixture

@@ -24,14 +24,9 @@ from digests.models import Delivery
 from radar.models import Radar
 from tests.celery_worker import Broker, Worker, wait_until
 from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import SITE_URL, Sink, sink_running
+from tests.digests.smtp_sink import SITE_URL, Sink
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
 
 
 @pytest.fixture

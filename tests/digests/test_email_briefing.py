@@ -5,7 +5,6 @@ languages, links back to the briefing and to papers that exist, escaping, and it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -23,39 +22,17 @@ from digests.models import Briefing, Card, Delivery
 from feeds.models import Paper, Source
 from radar.models import Radar
 from tests.digests.briefing_llm import (
-    answering_briefings,
     follow,
     matched,
     paper,
     person,
-    sources,
 )
 from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import SITE_URL, Sink, mail_through, sink_running
+from tests.digests.smtp_sink import SITE_URL, Sink
 
 pytestmark = pytest.mark.django_db
 
 MORNING = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
-
-
-@pytest.fixture
-def briefing_llm(llm_settings: Settings, fake_llm: FakeLLM) -> FakeLLM:
-    return answering_briefings(fake_llm)
-
-
-@pytest.fixture
-def mail(settings: Settings, smtp_sink: Sink) -> Settings:
-    return mail_through(settings, smtp_sink)
-
-
-@pytest.fixture
-def src() -> dict[str, Source]:
-    return sources()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ a GET only shows a page with a button; a bad or expired token changes nothing.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -19,16 +18,11 @@ from digests.email import unsubscribe_token
 from digests.models import Delivery
 from radar.models import Radar, Subscription
 from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import SITE_URL, Sink, mail_through, sink_running
+from tests.digests.smtp_sink import SITE_URL, Sink, mail_through
 
 pytestmark = pytest.mark.django_db
 
 MORNING = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    yield from sink_running()
 
 
 @pytest.fixture
