@@ -579,6 +579,12 @@ def _paper_in(paper: Paper) -> PaperIn:
 def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
     """Embed, score against every active radar, store new matches; returns counts."""
     ids = sorted(set(paper_ids))
+    radars = list(Radar.objects.filter(active=True).order_by("id"))
+    if not radars:
+        # Nothing to score against (checked before loading any paper: this runs after every
+        # poll): embedding waits until a radar exists (its first rescore embeds the window).
+        papers_found = Paper.objects.filter(id__in=ids).count()
+        return {"papers": papers_found, "embedded": 0, "radars": 0, "matches": 0, "created": 0}
     papers = list(
         Paper.objects.filter(id__in=ids)
         .order_by("id")
@@ -586,11 +592,6 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
             Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
         )
     )
-    radars = list(Radar.objects.filter(active=True).order_by("id"))
-    if not radars:
-        # Nothing to score against: embedding waits until a radar exists (its first
-        # rescore embeds the recent window).
-        return {"papers": len(papers), "embedded": 0, "radars": 0, "matches": 0, "created": 0}
     embedded = papers_embed(ids)
     for radar in radars:
         # A new radar gets its profile the first time it is scored.
