@@ -43,6 +43,8 @@ def _configure(sender: Celery, **kwargs: object) -> None:
 
 
 app.autodiscover_tasks()
+# The pipeline's hand-over tasks live above the apps, in academichub/pipeline.py.
+app.autodiscover_tasks(["academichub"], related_name="pipeline")
 
 
 @task_prerun.connect

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "django_htmx",
     "ninja",
+    "academichub",
     "feeds",
     "accounts",
     "radar",

@@ -88,7 +88,7 @@ def test_matching_hands_its_matched_papers_to_the_cards(
     alice: User,
     django_capture_on_commit_callbacks: object,
 ) -> None:
-    from radar.tasks import papers_match
+    from academichub.pipeline import papers_match
 
     Radar.objects.create(owner=alice, name="Sparse", include='"sparse attention"')
     hit = make_paper(arxiv_source, title="Sparse attention for long documents")

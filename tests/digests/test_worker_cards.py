@@ -12,7 +12,7 @@ import pytest
 
 from digests.models import Card
 from radar.models import Radar
-from radar.tasks import papers_match
+from academichub.pipeline import papers_match
 from tests.accounts.factories import UserFactory
 from tests.celery_worker import Broker, Worker, wait_until
 from tests.digests.conftest import make_paper

@@ -11,7 +11,7 @@ from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
 from feeds.models import Paper, Source
-from feeds.tasks import source_poll
+from academichub.pipeline import source_poll
 from radar.matching import reasons_text
 from radar.models import Match, PaperEmbedding, Radar
 from tests.celery_worker import Broker, wait_until

@@ -5,9 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from academichub.pipeline import source_poll_now
 from feeds.models import Source
-from feeds.pipeline.poll import source_poll
-from radar.tasks import papers_match_on_commit
 
 
 class Command(BaseCommand):
@@ -32,9 +31,8 @@ class Command(BaseCommand):
             ]
         failed = 0
         for source in sources:
-            summary = source_poll(source.id, force=True)
-            if summary is not None:
-                papers_match_on_commit(summary.changed_ids)  # for the workers, if running
+            # New or changed papers go on to matching, for the workers if they run.
+            summary = source_poll_now(source.id, force=True)
             source.refresh_from_db()
             line: dict[str, Any] = {"source": source.slug}
             if summary is None:

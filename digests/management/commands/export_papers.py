@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Prefetch
 
+from digests.selectors import card_row, papers_with_cards
 from feeds.export import paper_export
 from feeds.models import Paper, PaperSighting, Source
 
@@ -27,10 +28,7 @@ class Command(BaseCommand):
             if not Source.objects.filter(slug=options["source"]).exists():
                 raise CommandError(f"no source with slug {options['source']!r}")
             papers = papers.filter(sightings__source__slug=options["source"])
-        # The command joins feeds and digests (feeds' own modules import no digests): each
-        # paper's card comes in the same query, as a subquery.
-        from digests.selectors import card_row, papers_with_cards
-
+        # Each paper's card comes in the same query, as a subquery.
         for paper in papers_with_cards(papers).iterator(chunk_size=1000):
             line = paper_export(paper, card_row(paper))
             self.stdout.write(json.dumps(line, ensure_ascii=False))

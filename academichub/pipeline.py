@@ -1,0 +1,119 @@
+"""How a paper travels through AcademicHub: the one module that knows the whole chain.
+
+    poll ──▶ embed + match ──▶ cards ──▶ briefings ──▶ mail
+   (feeds)      (radar)       (digests)   (digests)    (digests)
+
+1. **Poll.** Beat runs `sources_poll_due` every 5 minutes; it enqueues `source_poll` for
+   every enabled, unpaused source whose `next_check_at` has come. `feeds.pipeline.poll`
+   fetches, parses, sanitises and upserts the source and returns the ids of the papers that
+   are new or changed; those go on to matching, in chunks, once the poll's transaction
+   commits.
+2. **Embed and match.** `papers_match` embeds the papers (once radars exist) and scores them
+   against every active radar in one batch (`radar.matching.papers_match`), writing Match rows.
+3. **Cards.** The papers `LLM_SUMMARIZE` wants (matched ones by default) get a pending
+   summary card and a `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`).
+   Beat's `digests.tasks.cards_sweep` retries the cards that are due.
+4. **Briefings and mail.** Beat's `digests.tasks.digests_dispatch_due` (every 15 minutes)
+   builds each radar's briefing of the period from the matches created in it and mails the
+   subscribers whose local delivery hour has come (`digests.delivery`).
+
+Apps never call the next stage themselves: each does its step and returns what changed, and
+the functions here hand it on. Every hand-over waits for the transaction to commit, and every
+stage is safe to run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+
+from digests.tasks import cards_generate_on_commit
+from feeds.models import Source
+from feeds.pipeline import poll
+from feeds.pipeline.poll import IngestSummary
+from feeds.sources.base import ErrorKind, FeedError
+from radar import matching
+
+# Papers per `papers_match` task: embedding ~200 papers on one core stays well inside the
+# task's time limit, and a redelivered task redoes little.
+MATCH_CHUNK = 200
+
+
+# --- 1. Poll ---------------------------------------------------------------------------------
+
+
+def source_poll_now(
+    source_id: int, *, token: str = "", force: bool = False
+) -> IngestSummary | None:
+    """Poll one source, then hand its new or changed papers to matching. None if another
+    poll holds the source."""
+    summary = poll.source_poll(source_id, token=token, force=force)
+    if summary is not None:
+        papers_match_on_commit(summary.changed_ids)
+    return summary
+
+
+# The task names are those of the apps' modules the tasks lived in before the pipeline got
+# its own module: messages already queued, and the beat schedule, keep finding them.
+@shared_task(
+    name="feeds.tasks.sources_poll_due",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def sources_poll_due() -> int:
+    """Beat: enqueue a poll for every due source; returns how many."""
+    due = poll.sources_due()
+    for source_id in due:
+        source_poll.delay(source_id)
+    return len(due)
+
+
+@shared_task(
+    name="feeds.tasks.source_poll",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def source_poll(self: Task, source_id: int) -> None:
+    """Poll one source. Idempotent: a redelivered poll writes nothing new twice."""
+    try:
+        source_poll_now(source_id, token=self.request.id or "")
+    except SoftTimeLimitExceeded:
+        source = Source.objects.get(id=source_id)
+        poll.source_record_failure(
+            source, FeedError(ErrorKind.TIMEOUT, "the poll ran past its time limit")
+        )
+
+
+# --- 2. Embed and match ----------------------------------------------------------------------
+
+
+def papers_match_on_commit(paper_ids: Sequence[int]) -> None:
+    """Enqueue matching of new or changed papers, in chunks, once the transaction commits."""
+    ids = sorted(set(paper_ids))
+    for start in range(0, len(ids), MATCH_CHUNK):
+        chunk = ids[start : start + MATCH_CHUNK]
+        transaction.on_commit(partial(papers_match.delay, chunk))
+
+
+@shared_task(
+    name="radar.tasks.papers_match",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def papers_match(paper_ids: list[int]) -> dict[str, int]:
+    """Embed and score these papers against every active radar (idempotent), then ask for
+    the summary cards of those LLM_SUMMARIZE wants (matched ones by default)."""
+    result = matching.papers_match(paper_ids)
+    if settings.LLM_SUMMARIZE != "off":
+        # --- 3. Cards ---
+        cards_generate_on_commit(paper_ids)
+    return result
