@@ -5,7 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from academichub import views
+
 urlpatterns = [
+    path("", views.today, name="today"),
+    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("api.urls")),
@@ -16,5 +20,5 @@ urlpatterns = [
     path("", include("feeds.urls")),
 ]
 
-handler404 = "feeds.views.page_not_found"
-handler500 = "feeds.views.server_error"
+handler404 = "academichub.views.page_not_found"
+handler500 = "academichub.views.server_error"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import Profile
+from accounts.signals import briefing_preferences_changed
 
 PROFILE_FIELDS = (
     "language",
@@ -42,11 +43,5 @@ def profile_update(*, profile: Profile, **fields: Any) -> Profile:
     profile.full_clean(exclude=["user"])
     profile.save(update_fields=list(fields))
     if {"digest_frequency", "card_language"} & set(fields):
-        # The briefing email and its language are set here for every radar the user follows
-        # (this also turns back on a radar unsubscribed from with the one-click link).
-        from radar.models import Subscription  # radar builds on accounts, not the reverse
-
-        Subscription.objects.filter(user_id=profile.user_id).update(
-            frequency=profile.digest_frequency, language=profile.card_language
-        )
+        briefing_preferences_changed.send(sender=Profile, profile=profile)
     return profile

@@ -12,10 +12,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from academichub.web import safe_next
 from accounts.forms import ProfileForm
 from accounts.models import Profile
 from accounts.services import profile_for, profile_update
@@ -29,16 +29,6 @@ def _request_profile(request: HttpRequest) -> Profile:
     return profile_for(request.user)  # type: ignore[arg-type]
 
 
-def _safe_next(request: HttpRequest) -> str:
-    """`next` when it stays on this site, else the home page."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return "/"
-
-
 @require_POST
 def language_set(request: HttpRequest) -> HttpResponse:
     """Switch the interface language: the profile for users, a cookie for everyone."""
@@ -47,7 +37,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
         language = settings.LANGUAGE_CODE
     if request.user.is_authenticated:
         profile_update(profile=_request_profile(request), language=language)
-    response = HttpResponseRedirect(_safe_next(request))
+    response = HttpResponseRedirect(safe_next(request, "/"))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

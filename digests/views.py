@@ -8,7 +8,6 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -20,8 +19,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
+from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile
 from digests.display import briefing_view
 from digests.email import unsubscribe_token_read
@@ -33,16 +32,6 @@ from radar.selectors import saved_paper_ids_for_user
 from radar.services import subscription_update
 
 CARD_LANGUAGES = {"en", "zh", "both"}
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-class AuthedRequest(HtmxHttpRequest):
-    """A request behind `login_required`: the user is a real account."""
-
-    user: User
 
 
 @require_GET

@@ -3,62 +3,27 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
-from django_htmx.middleware import HtmxDetails
 
+from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wants_partial
 from feeds import citations, selectors
 from feeds.labels import announce_text, display_text, journal_title, paper_card, safe_url
 from feeds.models import Paper
-from radar.matching import reasons_text
-from radar.selectors import my_radars_day, saved_paper_ids_for_user
-from radar.views import FeedItem
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _int_param(request: HttpRequest, name: str, default: int = 0) -> int:
-    value = request.GET.get(name, "")
-    return int(value) if value.isascii() and value.isdecimal() and len(value) < 12 else default
-
-
-def _date_param(request: HttpRequest, name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.GET.get(name, ""))
-    except ValueError:
-        return None
-
-
-def _url(name: str, params: dict[str, Any], *, path: str = "") -> str:
-    """`name`'s path (or `path`, if already reversed) with the non-empty `params`."""
-    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
-    return (path or reverse(name)) + (f"?{query}" if query else "")
-
-
-def _wants_partial(request: HtmxHttpRequest) -> bool:
-    # A history restore needs the whole page, not a fragment.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def today(request: HtmxHttpRequest) -> HttpResponse:
     """One announcement day's papers (the latest by default), filtered, 25 at a time."""
-    if request.GET.get("view") == "radars" and isinstance(request.user, AbstractBaseUser):
-        return _today_my_radars(request, request.user)
     filters = selectors.PaperFilters.from_query(request.GET)
-    asked_day = _date_param(request, "date")
+    asked_day = date_param(request, "date")
     day = asked_day or selectors.latest_day(filters)
-    after = _int_param(request, "after") or None
-    start = max(_int_param(request, "n", 1), 1)
+    after = int_param(request, "after") or None
+    start = max(int_param(request, "n", 1), 1)
     context: dict[str, Any] = {"filters": filters, "day": day, "asked_day": asked_day}
 
     cards = []
@@ -67,8 +32,8 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
         page = selectors.papers_of_day(day, filters, after=after)
         cards = [paper_card(p, start + i) for i, p in enumerate(page.papers)]
         if page.has_more:
-            next_url = _url(
-                "feeds:today",
+            next_url = url_with(
+                "today",
                 {
                     **filters.params(),
                     "date": day.isoformat(),
@@ -78,69 +43,34 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
             )
     context.update(cards=cards, papers=[c.paper for c in cards], next_url=next_url)
 
-    if after and _wants_partial(request):
+    if after and wants_partial(request):
         return render(request, "feeds/today.html#paper-items", context)
 
     if day is not None:
         previous_day, next_day = selectors.adjacent_days(day, filters)
         toc = selectors.day_toc(day)
-        today_path = reverse("feeds:today")
+        today_path = reverse("today")
         context.update(
             previous_url=previous_day
-            and _url("feeds:today", {**filters.params(), "date": previous_day.isoformat()}),
+            and url_with("today", {**filters.params(), "date": previous_day.isoformat()}),
             next_day_url=next_day
-            and _url("feeds:today", {**filters.params(), "date": next_day.isoformat()}),
+            and url_with("today", {**filters.params(), "date": next_day.isoformat()}),
             previous_day=previous_day,
             next_day=next_day,
             toc=[
                 {
                     "label": entry.label,
                     "count": number_format(entry.count, force_grouping=True),
-                    "url": _url(
-                        "feeds:today", {**entry.params, "date": day.isoformat()}, path=today_path
+                    "url": url_with(
+                        "today", {**entry.params, "date": day.isoformat()}, path=today_path
                     ),
                 }
                 for entry in toc
             ],
             continued=bool(after),
-            first_page_url=_url("feeds:today", {**filters.params(), "date": day.isoformat()}),
+            first_page_url=url_with("today", {**filters.params(), "date": day.isoformat()}),
         )
     context["choices"] = selectors.filter_choices()
-    return render(request, "feeds/today.html", context)
-
-
-def _today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpResponse:
-    """The "My radars" view of a day: papers caught by the user's radars and topics, once each."""
-    asked_day = _date_param(request, "date")
-    day = asked_day or selectors.latest_day()
-    context: dict[str, Any] = {"my_radars": True, "day": day, "asked_day": asked_day}
-    items: list[FeedItem] = []
-    if day is not None:
-        found, context["radar_paper_total"] = my_radars_day(user=user, day=day)
-        items = [
-            FeedItem(
-                card=paper_card(row.paper, i + 1),
-                score=row.score,
-                reasons=reasons_text(row.reasons),
-                radars=list(row.radars),
-            )
-            for i, row in enumerate(found)
-        ]
-        previous_day, next_day = selectors.adjacent_days(day, selectors.PaperFilters())
-        context.update(
-            previous_day=previous_day,
-            next_day=next_day,
-            previous_url=previous_day
-            and _url("feeds:today", {"view": "radars", "date": previous_day.isoformat()}),
-            next_day_url=next_day
-            and _url("feeds:today", {"view": "radars", "date": next_day.isoformat()}),
-        )
-    papers = [item.card.paper for item in items]
-    context.update(
-        items=items,
-        papers=papers,
-        saved_ids=saved_paper_ids_for_user(user=user, papers=papers),
-    )
     return render(request, "feeds/today.html", context)
 
 
@@ -205,7 +135,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     q = display_text(request.GET.get("q", "")).strip()[:500]
     author = display_text(request.GET.get("author", "")).strip()[:200]
     filters = selectors.PaperFilters.from_query(request.GET)
-    page = max(_int_param(request, "page", 1), 1)
+    page = max(int_param(request, "page", 1), 1)
     result = selectors.search_papers(q=q, author=author, filters=filters, page=page)
     start = (page - 1) * selectors.SEARCH_PAGE_SIZE + 1
     cards = []
@@ -216,7 +146,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
         cards.append(card)
     next_url = ""
     if result.has_more:
-        next_url = _url(
+        next_url = url_with(
             "feeds:search", {"q": q, "author": author, **filters.params(), "page": page + 1}
         )
     context: dict[str, Any] = {
@@ -230,10 +160,12 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "asked": bool(q or author),
     }
-    if page > 1 and _wants_partial(request):
+    if page > 1 and wants_partial(request):
         return render(request, "feeds/search.html#paper-items", context)
     context["choices"] = selectors.filter_choices()
-    context["first_page_url"] = _url("feeds:search", {"q": q, "author": author, **filters.params()})
+    context["first_page_url"] = url_with(
+        "feeds:search", {"q": q, "author": author, **filters.params()}
+    )
     return render(request, "feeds/search.html", context)
 
 
@@ -241,22 +173,3 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
 def source_health(request: HttpRequest) -> HttpResponse:
     """Every source with its polling state, for staff."""
     return render(request, "feeds/source_health.html", {"sources": selectors.sources_health()})
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers and compose: the database answers."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
-
-
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """404 in the visitor's language."""
-    return render(request, "404.html", status=404)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    """500 in the visitor's language, without touching the database."""
-    return render(request, "500.html", status=500)

@@ -255,6 +255,14 @@ def subscription_update(subscription: Subscription, *, frequency: str, language:
     subscription.save(update_fields=["frequency", "language"])
 
 
+def subscriptions_follow_profile(profile: Profile) -> int:
+    """Apply the profile's briefing frequency and language to every radar the user follows
+    (this also turns back on a radar unsubscribed from with the one-click link)."""
+    return Subscription.objects.filter(user_id=profile.user_id).update(
+        frequency=profile.digest_frequency, language=profile.card_language
+    )
+
+
 def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: int) -> int:
     """Record 👍 (1), 👎 (-1) or no opinion (0); the owner's votes steer the radar's profile."""
     if value not in (-1, 0, 1):

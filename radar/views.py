@@ -21,19 +21,28 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
+from academichub.web import (
+    AuthedRequest,
+    HtmxHttpRequest,
+    date_param,
+    safe_next,
+    url_with,
+    wants_partial,
+)
 from feeds import citations
+from feeds import selectors as feeds_selectors
 from feeds.labels import PaperCard, display_text, paper_card
 from feeds.models import Paper
 from radar import feeds as atom
 from radar.forms import RadarForm
-from radar.matching import radar_preview, reasons_text
+from radar.matching import radar_preview
 from radar.models import Match, Radar, Subscription
+from radar.reasons import reasons_text
 from radar.selectors import (
+    my_radars_day,
     radar_by_feed_token,
     radar_matches_for_user,
     radar_owned,
@@ -61,31 +70,6 @@ FEED_PAGE_SIZE = 25
 TOPICS_PAGE_SIZE = 30
 PREVIEW_DAYS = 7
 PREVIEW_LIMIT = 20
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-class AuthedRequest(HtmxHttpRequest):
-    """A request behind `login_required`: the user is a real account."""
-
-    user: User
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    """The `next` parameter when it points at this site, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def _wants_partial(request: HtmxHttpRequest) -> bool:
-    # A history restore needs the whole page, not a fragment.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _page_param(request: HttpRequest) -> int:
@@ -124,7 +108,7 @@ def save_toggle(request: AuthedRequest, paper_id: int) -> HttpResponse:
         paper=paper,
         saved=None if wanted not in ("0", "1") else wanted == "1",
     )
-    next_url = _safe_next(request, reverse("radar:saved"))
+    next_url = safe_next(request, reverse("radar:saved"))
     if request.htmx:
         return render(
             request,
@@ -304,7 +288,7 @@ def feed_token(request: AuthedRequest, radar_id: int) -> HttpResponse:
     if action not in ("on", "rotate", "off"):
         return HttpResponseBadRequest("action is on, rotate or off")
     radar_feed_token_set(radar, enabled=action != "off")
-    next_url = _safe_next(request, reverse("radar:radar_edit", args=[radar.pk]))
+    next_url = safe_next(request, reverse("radar:radar_edit", args=[radar.pk]))
     if not request.htmx:
         return HttpResponseRedirect(next_url)
     context = {"radar": radar, "feed_next": next_url, **_feed_token_context(request, radar)}
@@ -368,6 +352,44 @@ def _feed_page(
     return items, has_more
 
 
+# --- Today's "My radars" view ---------------------------------------------------------------
+
+
+def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpResponse:
+    """The "My radars" view of a day: papers caught by the user's radars and topics, once each."""
+    asked_day = date_param(request, "date")
+    day = asked_day or feeds_selectors.latest_day()
+    context: dict[str, Any] = {"my_radars": True, "day": day, "asked_day": asked_day}
+    items: list[FeedItem] = []
+    if day is not None:
+        found, context["radar_paper_total"] = my_radars_day(user=user, day=day)
+        items = [
+            FeedItem(
+                card=paper_card(row.paper, i + 1),
+                score=row.score,
+                reasons=reasons_text(row.reasons),
+                radars=list(row.radars),
+            )
+            for i, row in enumerate(found)
+        ]
+        previous_day, next_day = feeds_selectors.adjacent_days(day, feeds_selectors.PaperFilters())
+        context.update(
+            previous_day=previous_day,
+            next_day=next_day,
+            previous_url=previous_day
+            and url_with("today", {"view": "radars", "date": previous_day.isoformat()}),
+            next_day_url=next_day
+            and url_with("today", {"view": "radars", "date": next_day.isoformat()}),
+        )
+    papers = [item.card.paper for item in items]
+    context.update(
+        items=items,
+        papers=papers,
+        saved_ids=saved_paper_ids_for_user(user=user, papers=papers),
+    )
+    return render(request, "feeds/today.html", context)
+
+
 def _topic_extras(request: HtmxHttpRequest, radar: Radar) -> dict[str, Any]:
     subscription = subscription_of(user=request.user, radar=radar)
     extras: dict[str, Any] = {"following": subscription is not None}
@@ -395,7 +417,7 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         "page": page,
         "saved_ids": saved_paper_ids_for_user(user=request.user, papers=papers),
     }
-    if page > 1 and _wants_partial(request):
+    if page > 1 and wants_partial(request):
         response = render(request, "radar/feed.html#match-items", context)
     else:
         context.update(_topic_extras(request, radar), as_topic=as_topic)
@@ -429,7 +451,7 @@ def feedback(request: AuthedRequest, radar_id: int, paper_id: int) -> HttpRespon
     if raw not in ("1", "-1", "0"):
         return HttpResponseBadRequest("value is 1, -1 or 0")
     value = feedback_set(user=request.user, radar=radar, paper=match.paper, value=int(raw))
-    next_url = _safe_next(request, reverse("radar:radar_feed", args=[radar.pk]))
+    next_url = safe_next(request, reverse("radar:radar_feed", args=[radar.pk]))
     if not request.htmx:
         return HttpResponseRedirect(next_url)
     context = {
@@ -514,7 +536,7 @@ def follow(request: AuthedRequest, radar_id: int) -> HttpResponse:
         following = subscription_set(user=request.user, radar=radar, subscribed=wanted == "1")
     except PermissionError as exc:
         raise Http404("no such topic") from exc
-    next_url = _safe_next(request, reverse("radar:topic", args=[radar.pk]))
+    next_url = safe_next(request, reverse("radar:topic", args=[radar.pk]))
     if not request.htmx:
         return HttpResponseRedirect(next_url)
     context = {"topic": radar, "following": following, "follow_next": next_url}
