@@ -45,7 +45,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Profile  # noqa: E402
-from digests import delivery  # noqa: E402
+from digests import delivery, schedule  # noqa: E402
 from digests.cards import text_hash  # noqa: E402
 from digests.models import Briefing, Card, Delivery, LLMCall  # noqa: E402
 from feeds.models import Paper, PaperSighting, Source  # noqa: E402
@@ -227,7 +227,7 @@ def main() -> int:
 
         with_content = args.radars - args.empty
         subs = Subscription.objects.filter(radar__in=radars[:with_content])
-        wanted = {(s.radar_id, lang) for s in subs for lang in delivery.LANGUAGES[s.language]}
+        wanted = {(s.radar_id, lang) for s in subs for lang in schedule.LANGUAGES[s.language]}
         calls = len(briefing_requests(llm))
         assert calls == len(wanted), (calls, len(wanted))
         assert LLMCall.objects.filter(purpose="briefing").count() == calls

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from digests.cards import cards_retry_now
+from digests.delivery import deliveries_retry
 from digests.models import Briefing, Card, Delivery, LLMCall
 from digests.tasks import cards_enqueue
 
@@ -92,8 +93,6 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send again (failed or flagged; check the mail log first)"))
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        from digests.delivery import deliveries_retry
-
         count = deliveries_retry(queryset.values_list("id", flat=True))
         self.message_user(
             request,

@@ -1,11 +1,10 @@
-"""Briefing emails at each subscriber's local hour, each sent at most once.
+"""The delivery state machine: one Delivery row per briefing email, each sent at most once.
 
-Every 15 minutes `dispatch_due` finds the subscriptions whose period is due: the latest day
-(or ISO week, on the user's weekday) whose local delivery hour has passed in the user's
-time zone, that began after they subscribed, that is at most a few hours late, and that has
-no Delivery row yet. For each radar and period it builds (or reuses) the briefing of each
+Every 15 minutes `dispatch_due` takes the subscriptions whose period is due (see
+`digests.schedule`). For each radar and period it builds (or reuses) the briefing of each
 language wanted, writes one Delivery row per user — unique per user, radar and period, with
-its Message-ID made before any attempt — and sends them.
+its Message-ID made before any attempt — and sends them (over `digests.mailer`). Run by the
+beat task, it only says what is due: the task enqueues the building and sending.
 
 Sending claims a row by a conditional UPDATE (pending → sending) before the SMTP
 conversation and marks it sent afterwards. A server that cannot be reached or answers 4xx
@@ -18,25 +17,17 @@ it is never sent again automatically, so nobody receives a briefing twice.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import smtplib
 import time
-import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from datetime import time as clock
-from functools import cache, partial
 from itertools import batched
-from typing import Any
+from typing import Any, Literal, overload
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core import mail
-from django.core.mail import EmailMessage
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -44,26 +35,13 @@ from accounts.models import Profile
 from digests.briefings import READY, briefing_ensure
 from digests.display import BriefingView, briefing_views
 from digests.email import SectionCache, briefing_message, message_id_new
+from digests.mailer import Mailer, SendDeferred, SendRefused, SendUnknown
 from digests.models import Briefing, Delivery
+from digests.schedule import LANGUAGES, Due, subscriptions_current, subscriptions_due, zone_named
 from radar.models import Radar, Subscription
 
 logger = logging.getLogger(__name__)
 
-CADENCE: dict[str, str] = {
-    Subscription.Frequency.DAILY: Briefing.Cadence.DAY,
-    Subscription.Frequency.WEEKLY: Briefing.Cadence.WEEK,
-}
-LANGUAGES: dict[str, tuple[str, ...]] = {
-    Subscription.Language.EN: ("en",),
-    Subscription.Language.ZH: ("zh",),
-    Subscription.Language.BOTH: ("en", "zh"),
-}
-# A period is still delivered this long after its hour (the dispatcher was down, a briefing
-# waited for the LLM); later than that it is skipped rather than arrive next to the next one.
-MAX_LATE: dict[str, timedelta] = {
-    Briefing.Cadence.DAY: timedelta(hours=12),
-    Briefing.Cadence.WEEK: timedelta(days=2),
-}
 # A row still `sending` after this was left by a worker that died mid-send: flagged, not resent.
 SENDING_TIMEOUT = timedelta(minutes=15)
 # Retries after a deferral: 5, 10, 20 … minutes, capped at 2 h; failed after MAX_SEND_ATTEMPTS.
@@ -74,146 +52,12 @@ MAX_SEND_ATTEMPTS = 8
 BATCH_SIZE = 2000
 # Deliveries loaded at once (with their users, radars and briefings) by a batch.
 LOAD_CHUNK = 200
-CHUNK = 1000
 # How long a dispatcher waits for a briefing another one is building (seconds): about two
 # LLM calls; and how often it looks.
 BUILD_WAIT = 150.0
 BUILD_POLL = 0.25
 # "Send me a test briefing now": at most one per user in this time.
 TEST_INTERVAL = timedelta(minutes=2)
-
-
-# --- Who is due ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    """A subscription due for one period: which briefings it wants, from when."""
-
-    subscription_id: int
-    user_id: int
-    radar_id: int
-    cadence: str
-    period_start: date
-    due_at: datetime
-    languages: tuple[str, ...]
-
-
-@cache
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def _at(day: date, hour: int, zone: zoneinfo.ZoneInfo) -> datetime:
-    """`hour` o'clock on `day` in `zone`. An hour a DST change skips comes an hour later in
-    wall time (02:00 → 03:00), an hour it repeats counts once (its first occurrence)."""
-    return datetime.combine(day, clock(hour)).replace(tzinfo=zone)
-
-
-def period_due(
-    *, cadence: str, zone: zoneinfo.ZoneInfo, hour: int, weekday: int, now: datetime
-) -> tuple[date, datetime]:
-    """The latest period whose local delivery time is not after `now`, and that time: the
-    local date (daily), or the Monday of the local ISO week (weekly, on `weekday`)."""
-    local = now.astimezone(zone)
-    if cadence == Briefing.Cadence.DAY:
-        day = local.date()
-        at = _at(day, hour, zone)
-        if at > now:
-            day -= timedelta(days=1)
-            at = _at(day, hour, zone)
-        return day, at
-    monday = local.date() - timedelta(days=local.weekday())
-    at = _at(monday + timedelta(days=weekday), hour, zone)
-    if at > now:
-        monday -= timedelta(days=7)
-        at = _at(monday + timedelta(days=weekday), hour, zone)
-    return monday, at
-
-
-_FIELDS = (
-    "id", "user_id", "radar_id", "frequency", "language", "created_at",
-    "user__profile__timezone", "user__profile__delivery_hour",
-    "user__profile__delivery_weekday", "user__profile__digest_frequency",
-)  # fmt: skip
-
-
-def _subscriptions(*, radar_id: int | None = None, user_id: int | None = None) -> Any:
-    """Subscriptions that want emails: frequency on (in the subscription and the profile's
-    master switch), an active radar, an active user with an address; as dicts."""
-    subs = (
-        Subscription.objects.exclude(frequency=Subscription.Frequency.OFF)
-        .filter(radar__active=True, user__is_active=True)
-        .exclude(user__email="")
-        .exclude(user__profile__digest_frequency=Profile.Frequency.OFF)
-    )
-    if radar_id is not None:
-        subs = subs.filter(radar_id=radar_id)
-    if user_id is not None:
-        subs = subs.filter(user_id=user_id)
-    return subs.values(*_FIELDS).order_by("id")
-
-
-def _due(row: dict[str, Any], now: datetime, *, any_hour: bool) -> Due:
-    zone = _zone(row["user__profile__timezone"] or "UTC")
-    cadence = CADENCE[row["frequency"]]
-    hour = row["user__profile__delivery_hour"]
-    weekday = row["user__profile__delivery_weekday"]
-    start, at = period_due(
-        cadence=cadence,
-        zone=zone,
-        # "Whatever the hour": the period that is current now.
-        hour=0 if any_hour else (7 if hour is None else hour),
-        weekday=0 if any_hour else (0 if weekday is None else weekday),
-        now=now,
-    )
-    return Due(
-        subscription_id=row["id"],
-        user_id=row["user_id"],
-        radar_id=row["radar_id"],
-        cadence=cadence,
-        period_start=start,
-        due_at=at,
-        languages=LANGUAGES[row["language"]],
-    )
-
-
-def _without_deliveries(candidates: list[Due]) -> list[Due]:
-    """The candidates whose user has no Delivery row for that radar and period yet."""
-    existing: set[tuple[int, int, str, date]] = set()
-    for chunk in batched(candidates, CHUNK):
-        existing.update(
-            Delivery.objects.filter(
-                is_test=False,
-                user_id__in={d.user_id for d in chunk},
-                period_start__in={d.period_start for d in chunk},
-            ).values_list("user_id", "radar_id", "cadence", "period_start")
-        )
-    return [
-        d for d in candidates if (d.user_id, d.radar_id, d.cadence, d.period_start) not in existing
-    ]
-
-
-def subscriptions_due(*, now: datetime, radar_id: int | None = None) -> list[Due]:
-    """Subscriptions whose period is due now: its local hour has passed, it began after they
-    subscribed, it is not more than MAX_LATE late, and it has no delivery yet."""
-    candidates = []
-    for row in _subscriptions(radar_id=radar_id):
-        due = _due(row, now, any_hour=False)
-        if due.due_at < row["created_at"] or now - due.due_at > MAX_LATE[due.cadence]:
-            continue
-        candidates.append(due)
-    return _without_deliveries(candidates)
-
-
-def subscriptions_current(*, now: datetime, radar_id: int) -> list[Due]:
-    """A radar's subscriptions (emails on) for the period that is current in each one's time
-    zone, whatever the hour, without a delivery yet (`manage.py briefings --send`)."""
-    candidates = [_due(row, now, any_hour=True) for row in _subscriptions(radar_id=radar_id)]
-    return _without_deliveries(candidates)
 
 
 # --- Briefings and Delivery rows -------------------------------------------------------------
@@ -345,7 +189,7 @@ def radar_briefings_now(
     else:
         profile = Profile.objects.filter(user_id=radar.owner_id).first()
         language = profile.card_language if profile else Subscription.Language.BOTH
-        today = now.astimezone(_zone(profile.timezone if profile else "UTC")).date()
+        today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
         briefings = {
             (radar.pk, Briefing.Cadence.DAY, today, lang): briefing_ensure(
                 radar_id=radar.pk,
@@ -365,83 +209,6 @@ def radar_briefings_now(
 
 
 # --- Sending ---------------------------------------------------------------------------------
-
-
-class SendDeferred(Exception):
-    """Nothing was accepted (unreachable server, 4xx): safe to try again later."""
-
-
-class SendRefused(Exception):
-    """The server refused the message for good (5xx)."""
-
-
-class SendUnknown(Exception):
-    """The connection failed after the message was handed over: it may have been accepted."""
-
-
-class Mailer:
-    """One connection to the mail server, reused for a batch, that tells the failures that
-    are safe to retry from those after which the message may already be on its way."""
-
-    def __init__(self) -> None:
-        self.backend: Any = None
-        self.down = False
-        self.stage = ""
-
-    def _open(self) -> None:
-        backend = mail.mailers.default
-        try:
-            backend.open()
-        except (OSError, smtplib.SMTPException) as exc:
-            self.down = True
-            raise SendDeferred(f"the mail server cannot be reached: {exc}") from exc
-        smtp = getattr(backend, "connection", None)
-        if isinstance(smtp, smtplib.SMTP):
-            data = smtp.data
-
-            def data_noted(msg: Any) -> tuple[int, bytes]:
-                # From here on the server may hold the message whatever happens next.
-                self.stage = "data"
-                return data(msg)
-
-            smtp.data = data_noted  # type: ignore[method-assign]
-        self.backend = backend
-
-    def send(self, message: EmailMessage) -> None:
-        """Send one message, or raise SendDeferred, SendRefused or SendUnknown."""
-        if self.backend is None:
-            self._open()
-        self.stage = "envelope"
-        try:
-            sent = self.backend.send_messages([message])
-        except smtplib.SMTPRecipientsRefused as exc:
-            self.close()
-            codes = [code for code, _ in exc.recipients.values()]
-            if codes and all(400 <= code < 500 for code in codes):
-                raise SendDeferred(f"recipient deferred: {exc.recipients}") from exc
-            raise SendRefused(f"recipient refused: {exc.recipients}") from exc
-        except smtplib.SMTPResponseException as exc:
-            self.close()
-            error = exc.smtp_error
-            if isinstance(error, bytes):
-                error = error.decode(errors="replace")
-            if 400 <= exc.smtp_code < 500:
-                raise SendDeferred(f"{exc.smtp_code} {error}") from exc
-            raise SendRefused(f"{exc.smtp_code} {error}") from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            self.close()
-            if self.stage == "data":
-                raise SendUnknown(f"connection lost after the message was sent: {exc!r}") from exc
-            raise SendDeferred(f"connection lost before the message was sent: {exc!r}") from exc
-        if sent != 1:
-            raise SendRefused("the mail backend sent nothing")
-
-    def close(self) -> None:
-        """Close the connection, if any (quietly: it may be dead already)."""
-        backend, self.backend = self.backend, None
-        if backend is not None:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                backend.close()
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -643,34 +410,44 @@ def deliveries_retry(delivery_ids: Iterable[int]) -> int:
     )
 
 
-def dispatch_due(*, now: datetime | None = None, inline: bool = False) -> dict[str, int]:
-    """Beat, every 15 minutes: flag stale sends, then for every radar and period with due
-    subscribers build and send (in tasks enqueued on commit, or here with `inline`), and
-    send the deliveries whose retry is due."""
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """What one dispatcher run found due, for the beat task to enqueue."""
+
+    now: datetime
+    due: int
+    flagged: int
+    # (radar id, cadence, period start) of each radar and period with due subscribers.
+    groups: list[tuple[int, str, date]]
+
+
+@overload
+def dispatch_due(*, now: datetime | None = None, inline: Literal[True]) -> dict[str, int]: ...
+
+
+@overload
+def dispatch_due(*, now: datetime | None = None, inline: Literal[False] = False) -> Dispatch: ...
+
+
+def dispatch_due(*, now: datetime | None = None, inline: bool = False) -> dict[str, int] | Dispatch:
+    """Beat, every 15 minutes: flag stale sends and find every radar and period with due
+    subscribers. With `inline`, build and send them here, then the deliveries whose retry is
+    due, and return counts; without, return what is due (the task enqueues the work)."""
     now = now or timezone.now()
     flagged = deliveries_flag_stale(now=now)
     due = subscriptions_due(now=now)
     groups = sorted({(d.radar_id, d.cadence, d.period_start) for d in due})
-    if inline:
-        # One connection for the run; once the server is found down, the rest waits.
-        mailer = Mailer()
-        try:
-            for radar_id, cadence, start in groups:
-                deliver_group(radar_id, cadence, start, now=now, mailer=mailer)
-            deliveries_send(deliveries_due(now=now), now=now, mailer=mailer)
-        finally:
-            mailer.close()
-        return {"due": len(due), "groups": len(groups), "flagged": flagged}
-    from digests import tasks
-
-    for radar_id, cadence, start in groups:
-        transaction.on_commit(
-            partial(tasks.briefing_deliver.delay, radar_id, cadence, start.isoformat())
-        )
-    retries = deliveries_due(now=now)
-    for chunk in batched(retries, 200):
-        transaction.on_commit(partial(tasks.deliveries_send.delay, list(chunk)))
-    return {"due": len(due), "groups": len(groups), "flagged": flagged, "retries": len(retries)}
+    if not inline:
+        return Dispatch(now=now, due=len(due), flagged=flagged, groups=groups)
+    # One connection for the run; once the server is found down, the rest waits.
+    mailer = Mailer()
+    try:
+        for radar_id, cadence, start in groups:
+            deliver_group(radar_id, cadence, start, now=now, mailer=mailer)
+        deliveries_send(deliveries_due(now=now), now=now, mailer=mailer)
+    finally:
+        mailer.close()
+    return {"due": len(due), "groups": len(groups), "flagged": flagged}
 
 
 # --- A test briefing on demand ---------------------------------------------------------------
@@ -713,7 +490,7 @@ def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -
             break
     if not chosen:
         profile = Profile.objects.filter(user_id=user.pk).first()
-        today = now.astimezone(_zone(profile.timezone if profile else "UTC")).date()
+        today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
         for sub in subs:
             built = [
                 briefing_ensure(

@@ -1,20 +1,25 @@
-"""Celery tasks of the digests app: make summary cards, and retry the ones that are due."""
+"""Celery tasks of the digests app: make summary cards, and retry the ones that are due;
+build and send the briefing emails that are due."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from functools import partial
+from itertools import batched
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from digests import cards
-from digests.delivery import GROUP_TIME_FACTOR
+from digests import cards, delivery
 
 # Cards per task: two rounds of LLM_CONCURRENCY calls, each round at most two calls of at
 # most LLM_TIMEOUT (60 s), stays inside the task's soft time limit (300 s).
 SWEEP_LIMIT = 200
+# Deliveries whose retry is due, sent per task.
+RETRY_CHUNK = 200
 
 
 def _chunk() -> int:
@@ -63,9 +68,20 @@ def cards_generate_on_commit(paper_ids: Sequence[int]) -> list[int]:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def digests_dispatch_due() -> dict[str, int]:
     """Beat, every 15 minutes: enqueue the briefings due at subscribers' local hours."""
-    from digests.delivery import dispatch_due
-
-    return dispatch_due()
+    found = delivery.dispatch_due()
+    for radar_id, cadence, start in found.groups:
+        transaction.on_commit(partial(briefing_deliver.delay, radar_id, cadence, start.isoformat()))
+    # Looked up after the groups are enqueued (outside a transaction they start at once):
+    # rows a group task has claimed already are not enqueued again.
+    retries = delivery.deliveries_due(now=found.now)
+    for chunk in batched(retries, RETRY_CHUNK):
+        transaction.on_commit(partial(deliveries_send.delay, list(chunk)))
+    return {
+        "due": found.due,
+        "groups": len(found.groups),
+        "flagged": found.flagged,
+        "retries": len(retries),
+    }
 
 
 @shared_task(
@@ -73,32 +89,22 @@ def digests_dispatch_due() -> dict[str, int]:
     reject_on_worker_lost=True,
     ignore_result=True,
     # Building may take a few LLM calls (each under LLM_TIMEOUT) before the emails go.
-    soft_time_limit=GROUP_TIME_FACTOR * settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    time_limit=GROUP_TIME_FACTOR * settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=delivery.GROUP_TIME_FACTOR * settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=delivery.GROUP_TIME_FACTOR * settings.CELERY_TASK_TIME_LIMIT,
 )
 def briefing_deliver(radar_id: int, cadence: str, period_start: str) -> dict[str, int]:
     """Build one radar's briefings of a period and send them to its due subscribers."""
-    from datetime import date
-
-    from digests.delivery import deliver_group
-
-    return dict(deliver_group(radar_id, cadence, date.fromisoformat(period_start)))
+    return dict(delivery.deliver_group(radar_id, cadence, date.fromisoformat(period_start)))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
     """Send these pending deliveries (each is claimed first, so a rerun sends nothing twice)."""
-    from digests.delivery import deliveries_send as send
-
-    return dict(send(delivery_ids))
+    return dict(delivery.deliveries_send(delivery_ids))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def briefing_test_send(user_id: int) -> str:
     """The settings page's "send me a test briefing now", for one user."""
-    from django.contrib.auth import get_user_model
-
-    from digests.delivery import briefing_test_send as send
-
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    return send(user) if user is not None else "nothing"
+    return delivery.briefing_test_send(user) if user is not None else "nothing"

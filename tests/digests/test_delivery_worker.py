@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from digests import tasks
 from digests.briefings import briefing_ensure
-from digests.delivery import SENDING_TIMEOUT, deliveries_create, dispatch_due, subscriptions_due
+from digests.delivery import SENDING_TIMEOUT, deliveries_create, dispatch_due
 from digests.models import Delivery
+from digests.schedule import subscriptions_due
 from radar.models import Radar
 from tests.celery_worker import Broker, Worker, wait_until
 from tests.digests.briefing_llm import follow, matched, paper, person, sources
