@@ -29,8 +29,9 @@ from api.schemas import (
 from api.selectors import radar_matches_page, radars_of, topic_public, topics_page
 from api.tokens import token_owner
 from feeds.selectors import paper_by_key
-from radar.matching import radar_preview, reasons_text
+from radar.matching import radar_preview
 from radar.models import Radar
+from radar.reasons import reasons_text
 from radar.selectors import radar_owned
 from radar.services import (
     RADAR_FIELDS,

@@ -47,8 +47,8 @@ import numpy as np  # noqa: E402
 
 from feeds.sources import arxiv_rss  # noqa: E402
 from radar.embedding import DIM, get_embedder, paper_text  # noqa: E402
-from radar.matching import PaperIn, RadarIn, radars_score_batch  # noqa: E402
 from radar.query import normalise, parse  # noqa: E402
+from radar.scoring import PaperIn, RadarIn, radars_score_batch  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "feeds" / "arxiv-rss-all-archives-2024-11-28.xml"
 N_PAPERS = 5_000

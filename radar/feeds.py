@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Profile
 from feeds.labels import display_text
-from radar.matching import reasons_text
 from radar.models import Match, Radar
+from radar.reasons import reasons_text
 from radar.selectors import radar_matches_for_user
 
 FEED_ENTRIES = 50

@@ -24,11 +24,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-__all__ = ["Hit", "Query", "QueryError", "is_substring_term", "normalise", "parse", "term_found"]
+__all__ = [
+    "Hit",
+    "Query",
+    "QueryError",
+    "exclude_query",
+    "is_substring_term",
+    "normalise",
+    "parse",
+    "term_found",
+]
 
 _NON_WORD = re.compile(r"[\W_]+")
 # Han, kana, Hangul and their punctuation/full-width blocks: scripts written without spaces.
@@ -369,3 +379,10 @@ def parse(text: str) -> Query:
     except RecursionError:
         raise QueryError(_("The query is nested too deeply.")) from None
     return Query(text, root, parser.terms)
+
+
+def exclude_query(phrases: Iterable[str]) -> Query | None:
+    """One OR query of the exclude phrases, each as an exact (normalised) phrase."""
+    terms = [normalise(p) for p in phrases]
+    quoted = [f'"{t}"' for t in terms if t]
+    return parse(" OR ".join(quoted)) if quoted else None

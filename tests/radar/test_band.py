@@ -7,16 +7,9 @@ import numpy as np
 import pytest
 
 from radar.embedding import DIM
-from radar.matching import (
-    BAND_MIN_PAPERS,
-    SIM_CEIL,
-    SIM_FLOOR,
-    PaperIn,
-    RadarIn,
-    band_for,
-    radars_score_batch,
-)
 from radar.models import PaperEmbedding
+from radar.profiles import BAND_MIN_PAPERS, band_for
+from radar.scoring import SIM_CEIL, SIM_FLOOR, PaperIn, RadarIn, radars_score_batch
 from tests.factories import PaperFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,21 +14,12 @@ from django.utils import timezone
 
 from feeds.models import Paper, PaperSighting
 from radar.embedding import DIM
-from radar.matching import (
-    SIM_CEIL,
-    SIM_FLOOR,
-    MatchIn,
-    PaperIn,
-    RadarIn,
-    exclude_query,
-    papers_embed,
-    papers_match,
-    radar_profile_update,
-    radars_score_batch,
-    reasons_text,
-)
+from radar.matching import papers_match
 from radar.models import Feedback, Match, PaperEmbedding, Radar
-from radar.query import normalise, parse
+from radar.profiles import papers_embed, radar_profile_update
+from radar.query import exclude_query, normalise, parse
+from radar.reasons import reasons_text
+from radar.scoring import SIM_CEIL, SIM_FLOOR, MatchIn, PaperIn, RadarIn, radars_score_batch
 from tests.factories import PaperFactory, SourceFactory
 
 # --- pure scoring ---------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from feeds.sources import arxiv_rss
-from radar.matching import W_ABSTRACT, W_AUTHOR, W_TITLE, PaperIn, RadarIn, radars_score_batch
 from radar.query import normalise, parse
+from radar.scoring import W_ABSTRACT, W_AUTHOR, W_TITLE, PaperIn, RadarIn, radars_score_batch
 from tests.conftest import fixture_bytes
 
 FEED = "arxiv-rss-all-archives-2024-11-28.xml"

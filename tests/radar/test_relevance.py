@@ -48,7 +48,8 @@ import pytest
 
 from feeds.models import Paper
 from feeds.pipeline.poll import body_ingest
-from radar.matching import papers_embed, radar_preview
+from radar.matching import radar_preview
+from radar.profiles import papers_embed
 from radar.services import radar_clean
 from tests.conftest import fixture_bytes
 from tests.factories import SourceFactory

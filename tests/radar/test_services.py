@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from radar.matching import radar_preview, radar_rescore, reasons_text, window_since
+from radar.matching import radar_preview, radar_rescore, window_since
 from radar.models import Feedback, Match, Radar, Subscription
+from radar.reasons import reasons_text
 from radar.services import (
     feedback_set,
     radar_clean,

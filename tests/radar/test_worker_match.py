@@ -10,10 +10,10 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from feeds.models import Paper, Source
 from academichub.pipeline import source_poll
-from radar.matching import reasons_text
+from feeds.models import Paper, Source
 from radar.models import Match, PaperEmbedding, Radar
+from radar.reasons import reasons_text
 from tests.celery_worker import Broker, wait_until
 from tests.factories import SourceFactory
 from tests.feeds.feedbuilder import arxiv_feed, arxiv_item
