@@ -1,4 +1,4 @@
-"""The JSON API's reads: pages of papers (the filters and search of `feeds.selectors`),
+"""The JSON API's reads: pages of papers (the filters of `feeds.selectors`, the search of `feeds.search`),
 the token owner's radars and their matches, and the topics directory; 50 a page."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Model, QuerySet
 
-from feeds import selectors
+from feeds import search, selectors
 from feeds.selectors import PaperFilters, PaperPage
 from radar.models import Match, Radar, Subscription
 from radar.selectors import radar_matches_for_user, topics_directory
@@ -30,7 +30,7 @@ def papers_page(
     if q:
         if day is not None:
             filters = replace(filters, date_from=day, date_to=day)
-        found = selectors.search_papers(
+        found = search.search_papers(
             q=q, filters=filters, page=page, page_size=PAGE_SIZE, highlight=False
         )
         return PaperPage(papers=list(found.papers), has_more=found.has_more)

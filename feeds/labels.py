@@ -12,6 +12,7 @@ from urllib.parse import quote
 from django.utils.translation import gettext as _
 
 from feeds.models import Paper, PaperSighting, Source
+from feeds.pipeline.sanitise import safe_url
 
 AUTHORS_SHOWN = 3
 
@@ -28,16 +29,6 @@ _UNSAFE_CHARS = re.compile(
 def display_text(value: str) -> str:
     """Feed text without control or bidi-override characters (HTML escaping stays Django's)."""
     return _UNSAFE_CHARS.sub("", value or "")
-
-
-def safe_url(value: object) -> str:
-    """`value` if it is an http(s) URL, else "" (no `javascript:` or `data:` links)."""
-    if not isinstance(value, str):
-        return ""
-    url = display_text(value).strip()
-    if re.match(r"^https?://[^\s/]", url, flags=re.IGNORECASE):
-        return url
-    return ""
 
 
 def doi_url(doi: str) -> str:
@@ -153,7 +144,7 @@ class PaperCard:
     badge_css: str = ""
     badge_text: str = ""
     links: list[Link] = field(default_factory=list)
-    # Search results: highlighted, already-escaped HTML (see feeds.selectors.headline_html).
+    # Search results: highlighted, already-escaped HTML (see feeds.search.headline_html).
     title_html: str = ""
     snippet_html: str = ""
 

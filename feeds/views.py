@@ -13,8 +13,10 @@ from django.utils.formats import number_format
 
 from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wants_partial
 from feeds import citations, selectors
-from feeds.labels import announce_text, display_text, journal_title, paper_card, safe_url
+from feeds.labels import announce_text, display_text, journal_title, paper_card
 from feeds.models import Paper
+from feeds.pipeline.sanitise import safe_url
+from feeds.search import SEARCH_PAGE_SIZE, search_papers
 
 
 def today(request: HtmxHttpRequest) -> HttpResponse:
@@ -136,8 +138,8 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     author = display_text(request.GET.get("author", "")).strip()[:200]
     filters = selectors.PaperFilters.from_query(request.GET)
     page = max(int_param(request, "page", 1), 1)
-    result = selectors.search_papers(q=q, author=author, filters=filters, page=page)
-    start = (page - 1) * selectors.SEARCH_PAGE_SIZE + 1
+    result = search_papers(q=q, author=author, filters=filters, page=page)
+    start = (page - 1) * SEARCH_PAGE_SIZE + 1
     cards = []
     for i, paper in enumerate(result.papers):
         card = paper_card(paper, start + i)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -50,13 +49,11 @@ def clean_html(value: str, cap: int) -> str:
     ).strip()
 
 
-def html_to_text(value: str, cap: int) -> str:
-    """The text of an HTML fragment."""
-    return clean_text(html.unescape(nh3.clean(value[:cap], tags=set())), cap)
-
-
-def safe_url(value: str) -> str:
-    """The URL if it is an absolute http(s) URL, else ""."""
+def safe_url(value: object) -> str:
+    """`value` if it is an absolute http(s) URL without credentials, else "" (no
+    `javascript:` or `data:` links). Checked when a link is stored and again when shown."""
+    if not isinstance(value, str):
+        return ""
     value = clean_text(value, 2_000)
     try:
         parts = urlsplit(value)

@@ -185,7 +185,7 @@ def test_the_query_count_does_not_grow_with_the_results(client: Client, q: str) 
 def test_substring_search_reads_only_the_most_recent_papers(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("feeds.selectors.SEARCH_SCAN_WINDOW", 2)
+    monkeypatch.setattr("feeds.search.SEARCH_SCAN_WINDOW", 2)
     arxiv_paper(title="旧的量子论文", announced=date(2024, 1, 1))
     arxiv_paper(title="新的量子论文", announced=date(2024, 11, 27))
     arxiv_paper(title="另一篇", announced=date(2024, 11, 28))

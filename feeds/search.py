@@ -1,0 +1,253 @@
+"""Search over papers: PostgreSQL full-text search (title weighs more than abstract), phrases,
+exclusions, OR and `author:`; a substring scan of recent papers for Chinese and other text
+full-text search cannot split; highlighted titles and snippets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import (
+    F,
+    Func,
+    Q,
+    TextField,
+    Value,
+)
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from feeds.labels import display_text
+from feeds.models import Paper
+from feeds.selectors import PaperFilters, papers_for_display
+
+SEARCH_PAGE_SIZE = 20
+# Full-text matches are ranked among the most recent this many; it bounds the work of
+# ranking (ts_rank reads every candidate's vector) whatever the query.
+SEARCH_CANDIDATES = 200
+# Substring and author searches have no index to use: they read only the most recent papers
+# (from the day of the SEARCH_SCAN_WINDOW-th newest on), newest first.
+SEARCH_SCAN_WINDOW = 20_000
+
+# Markers ts_headline puts around hits. Control characters: no real text has them, and a
+# feed that smuggled some in could at worst add a balanced, harmless <mark> (headline_html).
+HL_START = "\x02"
+HL_STOP = "\x03"
+# ts_headline's parser drops anything that looks like an HTML tag; the text is plain, so
+# angle brackets are swapped for these before and restored (then escaped) after.
+_LT = "\x04"
+_GT = "\x05"
+
+_CJK = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff00-\uffef]"
+)
+_AUTHOR_TERM = re.compile(r'(?i)\bauthor:(?:"([^"]*)"|(\S+))')
+
+
+def headline_html(raw: str) -> SafeString:
+    """A ts_headline result as safe HTML: everything escaped, only the hit markers become <mark>.
+
+    ts_headline copies the document verbatim, so its output is feed text and must be escaped
+    like any other; the markers are control characters that survive escaping unchanged.
+    """
+    out: list[str] = []
+    open_mark = False
+    for part in re.split(f"([{HL_START}{HL_STOP}])", raw or ""):
+        if part == HL_START:
+            if not open_mark:
+                out.append("<mark>")
+                open_mark = True
+        elif part == HL_STOP:
+            if open_mark:
+                out.append("</mark>")
+                open_mark = False
+        elif part:
+            part = part.replace(_LT, "<").replace(_GT, ">")
+            out.append(str(escape(display_text(part))))
+    if open_mark:
+        out.append("</mark>")
+    return mark_safe("".join(out))  # noqa: S308 - every piece of text above went through escape()
+
+
+def _snippet_html(raw: str, abstract: str) -> SafeString:
+    """A ts_headline snippet with "…" where it starts or ends inside the abstract."""
+    plain = " ".join(
+        raw.translate(
+            {ord(HL_START): None, ord(HL_STOP): None, ord(_LT): "<", ord(_GT): ">"}
+        ).split()
+    )
+    whole = " ".join(abstract.split())
+    prefix = "" if whole.startswith(plain[:40]) else "… "
+    suffix = "" if whole.endswith(plain[-40:]) else " …"
+    return mark_safe(prefix + headline_html(raw) + suffix)  # noqa: S308 - escaped in headline_html
+
+
+def substring_headline(text: str, needle: str, *, width: int = 110) -> SafeString:
+    """A window of `text` around the first hit of `needle`, escaped, every hit in <mark>."""
+    text = display_text(text)
+    if not needle:
+        return mark_safe(str(escape(text[: 2 * width])))  # noqa: S308 - escaped
+    first = text.casefold().find(needle.casefold())
+    if first < 0 or len(text.casefold()) != len(text):
+        start, end = 0, min(len(text), 2 * width)
+    else:
+        start, end = max(0, first - width), min(len(text), first + len(needle) + width)
+    window = text[start:end]
+    # Put the markers around each hit, then let headline_html escape the text and mark hits.
+    pieces: list[str] = []
+    last = 0
+    for match in re.finditer(re.escape(needle), window, flags=re.IGNORECASE):
+        pieces.append(window[last : match.start()])
+        pieces.append(HL_START + match.group(0) + HL_STOP)
+        last = match.end()
+    pieces.append(window[last:])
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    return mark_safe(prefix + headline_html("".join(pieces)) + suffix)  # noqa: S308 - escaped
+
+
+def parse_search(q: str, author: str = "") -> tuple[str, str]:
+    """Split a query into its text and an author name (`author:Name`, `author:"A Name"`)."""
+    names = [author.strip()] if author.strip() else []
+    for match in _AUTHOR_TERM.finditer(q):
+        names.append((match.group(1) or match.group(2) or "").strip())
+    text = _AUTHOR_TERM.sub(" ", q)
+    return " ".join(text.split())[:300], " ".join(n for n in names if n)[:200]
+
+
+def is_cjk(text: str) -> bool:
+    """Whether the text has Chinese, Japanese or Korean characters (no English stemming then)."""
+    return bool(_CJK.search(text))
+
+
+class _Replace(Func):
+    function = "replace"
+    output_field = TextField()
+
+
+def _brackets_hidden(field_name: str) -> Func:
+    return _Replace(_Replace(F(field_name), Value("<"), Value(_LT)), Value(">"), Value(_GT))
+
+
+def _tsquery_is_empty(text: str) -> bool:
+    # Only stop words or punctuation: websearch_to_tsquery yields nothing to match.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT numnode(websearch_to_tsquery('english', %s))", [text])
+        row = cursor.fetchone()
+    return not row or row[0] == 0
+
+
+class _ArrayToString(Func):
+    function = "array_to_string"
+    output_field = TextField()
+
+
+@dataclass
+class SearchResult:
+    """One page of search results, each paper with its highlighted title and snippet."""
+
+    papers: Sequence[Paper]
+    titles: dict[int, SafeString]
+    snippets: dict[int, SafeString]
+    has_more: bool
+    mode: str  # "fulltext", "substring", "author" or "" (nothing asked)
+    # Substring and author searches: the oldest day read, when older papers were left out.
+    scanned_since: date | None = None
+
+
+def search_papers(
+    *,
+    q: str,
+    author: str = "",
+    filters: PaperFilters | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+    highlight: bool = True,
+) -> SearchResult:
+    """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author.
+
+    Without `highlight`, `titles` and `snippets` stay empty and no headline is computed.
+    """
+    filters = filters or PaperFilters()
+    text, author = parse_search(display_text(q), display_text(author))
+    empty = SearchResult([], {}, {}, has_more=False, mode="")
+    if not text and not author:
+        return empty
+    offset = (max(page, 1) - 1) * page_size
+    if offset >= SEARCH_CANDIDATES:
+        return empty
+    stop = min(offset + page_size + 1, SEARCH_CANDIDATES)
+
+    papers = filters.apply(Paper.objects.all())
+    if author:
+        papers = papers.annotate(author_text=_ArrayToString(F("authors"), Value(" "))).filter(
+            author_text__icontains=author
+        )
+
+    if text and not is_cjk(text) and not _tsquery_is_empty(text):
+        query = SearchQuery(text, search_type="websearch", config="english")
+        candidates = (
+            papers.filter(search_vector=query)
+            .order_by("-announced", "id")
+            .values("id")[:SEARCH_CANDIDATES]
+        )
+        hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
+        headlines: dict[str, Any] = {}
+        if highlight:
+            headlines = {
+                "title_hl": SearchHeadline(
+                    _brackets_hidden("title"), query, highlight_all=True, **hl
+                ),
+                "snippet_hl": SearchHeadline(
+                    _brackets_hidden("abstract"),
+                    query,
+                    max_words=45,
+                    min_words=20,
+                    max_fragments=2,
+                    fragment_delimiter=" … ",
+                    **hl,
+                ),
+            }
+        ranked: list[Any] = list(
+            papers_for_display(Paper.objects.filter(id__in=candidates))
+            # ts_rank's default weights (A 1.0, B 0.4) rank a title hit above an abstract hit.
+            .annotate(rank=SearchRank(F("search_vector"), query), **headlines)
+            .order_by("-rank", "-announced", "id")[offset:stop]
+        )
+        shown = ranked if highlight else []
+        return SearchResult(
+            papers=ranked[:page_size],
+            titles={p.id: headline_html(p.title_hl) for p in shown},
+            snippets={p.id: _snippet_html(p.snippet_hl, p.abstract) for p in shown},
+            has_more=len(ranked) > page_size,
+            mode="fulltext",
+        )
+
+    # No index serves a substring or author match: read only the most recent papers, newest
+    # first, so a query that matches nothing still stops after SEARCH_SCAN_WINDOW rows.
+    cutoff = list(
+        filters.apply(Paper.objects.all())
+        .order_by("-announced")
+        .values_list("announced", flat=True)[SEARCH_SCAN_WINDOW : SEARCH_SCAN_WINDOW + 1]
+    )
+    if cutoff:
+        papers = papers.filter(announced__gte=cutoff[0])
+    if text:
+        # Chinese, Japanese and Korean have no case: a plain LIKE is several times faster.
+        lookup = "contains" if is_cjk(text) else "icontains"
+        papers = papers.filter(Q(**{f"title__{lookup}": text}) | Q(**{f"abstract__{lookup}": text}))
+    rows = list(papers_for_display(papers).order_by("-announced", "id")[offset:stop])
+    shown = rows if highlight else []
+    return SearchResult(
+        papers=rows[:page_size],
+        titles={p.id: substring_headline(p.title, text, width=10_000) for p in shown},
+        snippets={p.id: substring_headline(p.abstract, text) for p in shown},
+        has_more=len(rows) > page_size,
+        mode="substring" if text else "author",
+        scanned_since=cutoff[0] if cutoff else None,
+    )
