@@ -3,9 +3,9 @@
 A throwaway database gets 50 radars (40 with new matches, 10 without), 12 matched papers
 per radar with summary cards, and 1,000 users each following one radar in English, Chinese or
 both. One `dispatch_due` (the beat task's work, run in this process) builds the briefings
-against a local OpenAI-compatible server (tests/digests/fake_llm.py, answering at once, so
+against a local OpenAI-compatible server (testkit/fake_llm.py, answering at once, so
 the figures are our own cost, not a model's) and hands every email to a local SMTP server
-(aiosmtpd, tests/digests/smtp_sink.py) over one connection.
+(aiosmtpd, testkit/smtp_sink.py) over one connection.
 
 Checked: LLM calls = radars with content × languages wanted (not users); one email per
 subscriber of a radar with content, none for the others; HTML under 100 KB.
@@ -50,9 +50,9 @@ from digests.cards import text_hash  # noqa: E402
 from digests.models import Briefing, Card, Delivery, LLMCall  # noqa: E402
 from feeds.models import Paper, PaperSighting, Source  # noqa: E402
 from radar.models import Match, Radar, Subscription  # noqa: E402
-from tests.digests.briefing_llm import answering_briefings, briefing_requests  # noqa: E402
-from tests.digests.fake_llm import FakeLLM  # noqa: E402
-from tests.digests.smtp_sink import Sink, mailer_settings  # noqa: E402
+from testkit.briefing_llm import answering_briefings, briefing_requests  # noqa: E402
+from testkit.fake_llm import FakeLLM  # noqa: E402
+from testkit.smtp_sink import Sink, mailer_settings  # noqa: E402
 
 SEED = 20260112
 PAPERS_PER_RADAR = 12

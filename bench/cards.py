@@ -1,5 +1,5 @@
 """Cards benchmark: the real card pipeline (digests.cards, the openai client) against an
-OpenAI-compatible server on loopback (tests/digests/fake_llm.py), on recorded arXiv papers.
+OpenAI-compatible server on loopback (testkit/fake_llm.py), on recorded arXiv papers.
 
 Figures: LLM calls per paper for a fresh batch (must be exactly 1.0) and after re-ingesting
 the same feed and a replacement with an unchanged abstract (must be 0), prompt and
@@ -40,7 +40,7 @@ from digests.models import Card  # noqa: E402
 from feeds.models import Paper, Source  # noqa: E402
 from feeds.pipeline.poll import body_ingest  # noqa: E402
 from radar.models import Match, Radar  # noqa: E402
-from tests.digests.fake_llm import Captured, FakeLLM, Reply, card_reply, valid_card  # noqa: E402
+from testkit.fake_llm import Captured, FakeLLM, Reply, card_reply, valid_card  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "feeds" / "arxiv-rss-all-archives-2024-11-28.xml"
 BATCH = 120

@@ -1,5 +1,4 @@
-"""Briefing answers for the fake OpenAI-compatible server (tests/digests/fake_llm.py), and
-the people, radars and papers the briefing tests build.
+"""Briefing answers for the local OpenAI-compatible server (testkit/fake_llm.py).
 
 `briefing_default` answers a briefing request with a valid briefing of exactly the papers in
 its <briefing_data> block, in the language the prompt asks for, citing them by their refs;
@@ -10,17 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import User
-
-from accounts.models import Profile
-from feeds.models import Paper, PaperSighting, Source
-from radar.models import Match, Radar, Subscription
-from tests.accounts.factories import UserFactory
-from tests.digests.fake_llm import Captured, FakeLLM, Reply, card_reply, completion, valid_card
-from tests.factories import PaperFactory, SourceFactory
+from testkit.fake_llm import Captured, FakeLLM, Reply, card_reply, completion, valid_card
 
 EN = {
     "headline": "Sparse attention methods cut the memory of long-document models this week.",
@@ -121,109 +112,8 @@ def refs_in(value: Any) -> set[str]:
     return set(re.findall(r"\bP\d+\b", json.dumps(value)))
 
 
-# --- People, radars, papers ------------------------------------------------------------------
-
-
 def answering_briefings(fake: FakeLLM) -> FakeLLM:
-    """`fake` answering briefings (and cards); test modules wrap it in a `briefing_llm`
-    fixture over tests/digests/conftest.py's `llm_settings` and `fake_llm`."""
+    """`fake` answering briefings (and cards); tests/digests/conftest.py wraps it in the
+    `briefing_llm` fixture, bench/briefings.py uses it as it is."""
     fake.default = briefing_default
     return fake
-
-
-def person(
-    name: str,
-    *,
-    zone: str = "UTC",
-    hour: int = 7,
-    weekday: int = 0,
-    language: str = "en",
-    digest_frequency: str = "daily",
-) -> User:
-    """A user with a confirmed address and a profile."""
-    user = UserFactory.create(name=name)
-    Profile.objects.create(
-        user=user,
-        timezone=zone,
-        delivery_hour=hour,
-        delivery_weekday=weekday,
-        language=language,
-        digest_frequency=digest_frequency,
-    )
-    return user
-
-
-def follow(
-    user: User,
-    radar: Radar,
-    *,
-    frequency: str = "daily",
-    language: str = "en",
-    since: datetime | None = None,
-) -> Subscription:
-    """`user` subscribed to `radar` (long ago unless `since`)."""
-    return Subscription.objects.create(
-        user=user,
-        radar=radar,
-        frequency=frequency,
-        language=language,
-        created_at=since or datetime(2020, 1, 1, tzinfo=UTC),
-    )
-
-
-def sources() -> dict[str, Source]:
-    """An arXiv, a bioRxiv and a journal source, each of its own discipline."""
-    return {
-        "cs": SourceFactory.create(
-            slug="arxiv-cs", kind=Source.Kind.ARXIV_RSS, label="arXiv cs",
-            discipline="Computer Science",
-        ),
-        "bio": SourceFactory.create(
-            slug="biorxiv", kind=Source.Kind.BIORXIV_API, label="bioRxiv",
-            discipline="Biology", url="https://api.biorxiv.org/details/biorxiv",
-        ),
-        "med": SourceFactory.create(
-            slug="plos-med", kind=Source.Kind.RSS, label="PLOS Medicine",
-            discipline="Medicine", url="https://journals.plos.org/plosmedicine/feed/atom",
-        ),
-    }  # fmt: skip
-
-
-def paper(source: Source, title: str, **fields: Any) -> Paper:
-    """A paper seen by `source`."""
-    fields.setdefault(
-        "abstract",
-        "We propose a sparse attention scheme for long inputs. It keeps a few global tokens "
-        "and attends locally. On two benchmarks it matches full attention with a third of "
-        "the memory.",
-    )
-    if source.kind == Source.Kind.ARXIV_RSS:
-        fields.setdefault("primary_category", "cs.CL")
-        fields.setdefault("categories", ["cs.CL", "cs.LG"])
-    else:
-        fields.setdefault("primary_category", "bioinformatics" if source.kind != "rss" else "")
-        fields.setdefault(
-            "categories", [fields["primary_category"]] if fields["primary_category"] else []
-        )
-    if source.kind != Source.Kind.ARXIV_RSS:
-        n = Paper.objects.count()
-        fields.setdefault("key", f"10.1101/2026.{n:06d}")
-        fields.setdefault("arxiv_id", "")
-        fields.setdefault("doi", fields["key"])
-    made = PaperFactory.create(title=title, **fields)
-    PaperSighting.objects.create(source=source, paper=made, announce_type="new")
-    return made
-
-
-def matched(
-    radar: Radar, papers: list[Paper], *, at: datetime, step: timedelta | None = None
-) -> None:
-    """Match rows for `papers` created at `at` (best first: falling scores)."""
-    for n, item in enumerate(papers):
-        Match.objects.create(
-            radar=radar,
-            paper=item,
-            score=1.0 - n * 0.01,
-            reasons=[["phrase", "sparse attention"]],
-            created_at=at + (step or timedelta(0)) * n,
-        )

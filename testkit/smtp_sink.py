@@ -13,10 +13,12 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
-from pytest_django.fixtures import Settings
+
+if TYPE_CHECKING:
+    from pytest_django.fixtures import Settings
 
 # Longest a held answer waits for the test to release it: every wait here is bounded.
 MAX_HOLD = 30.0

@@ -16,7 +16,7 @@ from digests.briefings import briefing_ensure
 from digests.models import Briefing
 from radar.models import Radar
 from tests.api.conftest import bearer
-from tests.digests.briefing_llm import follow, matched, paper, sources
+from tests.factories import follow, matched, paper, sources
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,11 @@ from pytest_django.fixtures import Settings
 
 from feeds.models import Paper, PaperSighting, Source
 from radar.models import Match, Radar
+from testkit.briefing_llm import answering_briefings
+from testkit.fake_llm import FakeLLM
+from testkit.smtp_sink import Sink, mail_through, sink_running
 from tests.accounts.factories import UserFactory
-from tests.digests.briefing_llm import answering_briefings, sources
-from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import Sink, mail_through, sink_running
-from tests.factories import PaperFactory, SourceFactory
+from tests.factories import PaperFactory, SourceFactory, sources
 
 ABSTRACT = (
     "Summarising long scientific documents is expensive because full attention grows as "

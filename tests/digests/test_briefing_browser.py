@@ -18,9 +18,9 @@ from pytest_django.fixtures import Settings
 from digests.delivery import dispatch_due
 from digests.models import Briefing
 from radar.models import Radar
+from testkit.smtp_sink import Sink, mail_through
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import Sink, mail_through
+from tests.factories import follow, matched, paper, person, sources
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium"),

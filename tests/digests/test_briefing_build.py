@@ -19,18 +19,15 @@ from digests.cards import is_chinese, text_hash
 from digests.models import Briefing, Card, LLMCall
 from feeds.models import Paper, Source
 from radar.models import Radar
-from tests.digests.briefing_llm import (
+from testkit.briefing_llm import (
     briefing_reply,
     briefing_requests,
-    follow,
-    matched,
-    paper,
-    person,
     refs_in,
     request_data,
     valid_briefing,
 )
-from tests.digests.fake_llm import FakeLLM, Reply, text_reply
+from testkit.fake_llm import FakeLLM, Reply, text_reply
+from tests.factories import follow, matched, paper, person
 
 pytestmark = pytest.mark.django_db
 

@@ -26,16 +26,11 @@ from digests.models import Briefing, Delivery
 from digests.selectors import briefing_for_user, briefings_for_user
 from feeds.models import Paper, Source
 from radar.models import Radar
+from testkit.briefing_llm import briefing_requests
+from testkit.fake_llm import FakeLLM
+from testkit.smtp_sink import Sink
 from tests.accounts.factories import UserFactory
-from tests.digests.briefing_llm import (
-    briefing_requests,
-    follow,
-    matched,
-    paper,
-    person,
-)
-from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import Sink
+from tests.factories import follow, matched, paper, person
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +147,7 @@ def test_empty_and_pending_briefings_have_no_page(
 def test_a_failed_briefing_shows_the_papers_and_says_why_only_to_staff(
     briefing_llm: FakeLLM, alice: User, radar: Radar, papers: list[Paper]
 ) -> None:
-    from tests.digests.fake_llm import text_reply
+    from testkit.fake_llm import text_reply
 
     briefing_llm.script(text_reply("nonsense"), text_reply("nonsense"))
     failed = build(radar)

@@ -13,10 +13,10 @@ from pytest_django.fixtures import Settings
 
 from digests.cards import cards_generate, cards_request
 from digests.models import Card
+from testkit.fake_llm import FakeLLM
 from tests.accounts.factories import UserFactory
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.digests.conftest import make_paper, match, radar_of
-from tests.digests.fake_llm import FakeLLM
 from tests.factories import SourceFactory
 
 

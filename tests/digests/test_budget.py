@@ -20,8 +20,8 @@ from digests import llm
 from digests.cards import CARD_MAX_TOKENS, CARD_SCHEMA, card_messages, cards_generate
 from digests.models import Card, LLMCall
 from feeds.models import Paper, Source
+from testkit.fake_llm import FakeLLM
 from tests.digests.conftest import make_paper, match, radar_of
-from tests.digests.fake_llm import FakeLLM
 
 
 def matched_papers(source: Source, user: User, n: int) -> list[Paper]:

@@ -17,8 +17,8 @@ from digests.cards import cards_generate, text_hash
 from digests.models import Card, LLMCall
 from digests.selectors import card_for_paper
 from feeds.models import Paper, Source
+from testkit.fake_llm import FakeLLM, Reply, card_reply, error_reply, text_reply, valid_card
 from tests.digests.conftest import make_paper, match, radar_of
-from tests.digests.fake_llm import FakeLLM, Reply, card_reply, error_reply, text_reply, valid_card
 
 pytestmark = pytest.mark.django_db
 

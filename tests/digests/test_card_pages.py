@@ -23,9 +23,9 @@ from digests.cards import text_hash
 from digests.models import Card
 from digests.selectors import cards_for_papers
 from feeds.models import Paper, Source
+from testkit.fake_llm import valid_card
 from tests.accounts.factories import UserFactory
 from tests.digests.conftest import make_paper
-from tests.digests.fake_llm import valid_card
 
 pytestmark = pytest.mark.django_db
 

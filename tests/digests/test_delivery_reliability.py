@@ -18,17 +18,10 @@ from pytest_django.fixtures import Settings
 from digests.delivery import SENDING_TIMEOUT, dispatch_due
 from digests.models import Briefing, Delivery
 from radar.models import Radar
-from tests.digests.briefing_llm import (
-    answering_briefings,
-    briefing_requests,
-    follow,
-    matched,
-    paper,
-    person,
-    sources,
-)
-from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import Sink, mailer_settings
+from testkit.briefing_llm import answering_briefings, briefing_requests
+from testkit.fake_llm import FakeLLM
+from testkit.smtp_sink import Sink, mailer_settings
+from tests.factories import follow, matched, paper, person, sources
 
 MORNING = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
 

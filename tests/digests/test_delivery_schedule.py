@@ -17,8 +17,8 @@ from digests.delivery import dispatch_due
 from digests.models import Briefing, Delivery
 from feeds.models import Paper, Source
 from radar.models import Radar
-from tests.digests.briefing_llm import follow, matched, paper, person
-from tests.digests.smtp_sink import Sink, mail_through
+from testkit.smtp_sink import Sink, mail_through
+from tests.factories import follow, matched, paper, person
 
 pytestmark = pytest.mark.django_db
 

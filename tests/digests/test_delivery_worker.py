@@ -23,9 +23,9 @@ from digests.delivery import SENDING_TIMEOUT, deliveries_create, dispatch_due
 from digests.models import Delivery
 from digests.schedule import subscriptions_due
 from radar.models import Radar
+from testkit.smtp_sink import SITE_URL, Sink
 from tests.celery_worker import Broker, Worker, wait_until
-from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import SITE_URL, Sink
+from tests.factories import follow, matched, paper, person, sources
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -21,14 +21,9 @@ from digests.email import unsubscribe_token_read
 from digests.models import Briefing, Card, Delivery
 from feeds.models import Paper, Source
 from radar.models import Radar
-from tests.digests.briefing_llm import (
-    follow,
-    matched,
-    paper,
-    person,
-)
-from tests.digests.fake_llm import FakeLLM
-from tests.digests.smtp_sink import SITE_URL, Sink
+from testkit.fake_llm import FakeLLM
+from testkit.smtp_sink import SITE_URL, Sink
+from tests.factories import follow, matched, paper, person
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from digests.cards import cards_generate
 from digests.models import Card
 from digests.tasks import cards_generate_on_commit
 from feeds.models import Source
+from testkit.fake_llm import FakeLLM, card_reply, valid_card
 from tests.digests.conftest import make_paper, match, radar_of
-from tests.digests.fake_llm import FakeLLM, card_reply, valid_card
 
 pytestmark = pytest.mark.django_db
 

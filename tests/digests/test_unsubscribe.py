@@ -17,8 +17,8 @@ from digests.delivery import dispatch_due
 from digests.email import unsubscribe_token
 from digests.models import Delivery
 from radar.models import Radar, Subscription
-from tests.digests.briefing_llm import follow, matched, paper, person, sources
-from tests.digests.smtp_sink import SITE_URL, Sink, mail_through
+from testkit.smtp_sink import SITE_URL, Sink, mail_through
+from tests.factories import follow, matched, paper, person, sources
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,8 @@ from digests.selectors import card_for_paper
 from digests.tasks import cards_generate_on_commit
 from feeds.models import Paper, Source
 from radar.models import Radar
+from testkit.fake_llm import FakeLLM
 from tests.digests.conftest import ABSTRACT, make_paper, match, radar_of
-from tests.digests.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.django_db
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from academichub.pipeline import papers_match
 from digests.models import Card
 from radar.models import Radar
-from academichub.pipeline import papers_match
+from testkit.fake_llm import FakeLLM
 from tests.accounts.factories import UserFactory
 from tests.celery_worker import Broker, Worker, wait_until
 from tests.digests.conftest import make_paper
-from tests.digests.fake_llm import FakeLLM
 from tests.factories import SourceFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
