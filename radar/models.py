@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
+from accounts.models import Profile
 from feeds.models import Paper
 from radar.embedding import DIM
 
@@ -147,15 +148,9 @@ class Feedback(models.Model):
 class Subscription(models.Model):
     """A user following a radar (their own, or a public topic), and how its briefing reaches them."""
 
-    class Frequency(models.TextChoices):
-        OFF = "off", _("Off")
-        DAILY = "daily", _("Daily")
-        WEEKLY = "weekly", _("Weekly")
-
-    class Language(models.TextChoices):
-        EN = "en", _("English")
-        ZH = "zh", _("中文")
-        BOTH = "both", _("Both")
+    # The same choices as the profile's preferences, which settings apply to every subscription.
+    Frequency = Profile.Frequency
+    Language = Profile.CardLanguage
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
