@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.accounts.factories import UserFactory, fresh_client
+from tests.factories import UserFactory, fresh_client
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
-from tests.accounts.factories import PASSWORD, fresh_client
+from tests.factories import PASSWORD, fresh_client
 
 pytestmark = pytest.mark.django_db
 

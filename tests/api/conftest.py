@@ -6,19 +6,10 @@ from typing import Any
 
 import pytest
 import redis
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from api.tokens import token_create
-
-
-def make_user(email: str) -> Any:
-    """A user signed up with `email` (whatever the user model's login field)."""
-    user_model = get_user_model()
-    fields: dict[str, Any] = {"email": email, "password": "a long passphrase 42"}
-    if user_model.USERNAME_FIELD != "email":
-        fields[user_model.USERNAME_FIELD] = email.split("@")[0]
-    return user_model.objects.create_user(**fields)
+from tests.factories import make_user
 
 
 def bearer(secret: str) -> dict[str, str]:

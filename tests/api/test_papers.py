@@ -271,7 +271,7 @@ def test_a_search_page_costs_the_same_queries_for_5_or_30_matches(api_client: Cl
 def test_a_paper_with_a_summary_card_carries_it_in_both_routes(
     api_client: Client, catalogue: dict[str, Any]
 ) -> None:
-    from tests.digests.test_card_pages import card_for
+    from tests.factories import card_for
 
     paper = catalogue["new"]
     card_for(paper)

@@ -15,7 +15,7 @@ from feeds.models import Paper
 from radar.models import Feedback, Match, Radar, Subscription
 from radar.tasks import radar_profile_refresh
 from tests.api.conftest import bearer
-from tests.factories import PaperFactory
+from tests.factories import PaperFactory, RadarFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,9 @@ def bob_client(bob: Any) -> Client:
     return Client(headers=bearer(secret))
 
 
-def make_radar(owner: Any, **fields: Any) -> Radar:
-    return Radar.objects.create(
+def jailbreak_radar(owner: Any, **fields: Any) -> Radar:
+    """A radar on jailbreaks (its owner does not follow it)."""
+    return RadarFactory.create(
         owner=owner, **{"name": "Jailbreaks", "include": "jailbreak", **fields}
     )
 
@@ -97,7 +98,7 @@ def test_a_new_radar_gets_the_defaults_of_fields_left_out(alice: Any, api_client
 
 
 def test_it_never_shows_the_feed_token_or_the_profile(alice: Any, api_client: Client) -> None:
-    radar = make_radar(alice, feed_token="s3cret-feed-token", profile=[0.1] * 384)
+    radar = jailbreak_radar(alice, feed_token="s3cret-feed-token", profile=[0.1] * 384)
 
     listed = api_client.get("/api/v1/radars").content.decode()
     one = api_client.get(f"/api/v1/radars/{radar.pk}").content.decode()
@@ -110,9 +111,9 @@ def test_it_never_shows_the_feed_token_or_the_profile(alice: Any, api_client: Cl
 def test_it_lists_only_the_token_owners_radars_by_name(
     alice: Any, bob: Any, api_client: Client
 ) -> None:
-    second = make_radar(alice, name="Robots")
-    first = make_radar(alice, name="Agents")
-    make_radar(bob, name="Bob's own")
+    second = jailbreak_radar(alice, name="Robots")
+    first = jailbreak_radar(alice, name="Agents")
+    jailbreak_radar(bob, name="Bob's own")
 
     response = api_client.get("/api/v1/radars")
 
@@ -124,7 +125,7 @@ def test_it_lists_only_the_token_owners_radars_by_name(
 
 
 def test_it_reads_one_radar(alice: Any, api_client: Client) -> None:
-    radar = make_radar(alice, description="jailbreaks", categories=["cs.CL"])
+    radar = jailbreak_radar(alice, description="jailbreaks", categories=["cs.CL"])
 
     body = api_client.get(f"/api/v1/radars/{radar.pk}").json()
 
@@ -133,7 +134,7 @@ def test_it_reads_one_radar(alice: Any, api_client: Client) -> None:
 
 
 def test_patch_changes_only_the_fields_it_sends(alice: Any, api_client: Client) -> None:
-    radar = make_radar(alice, description="jailbreaks", categories=["cs.CL"])
+    radar = jailbreak_radar(alice, description="jailbreaks", categories=["cs.CL"])
     before = stored(radar)
 
     response = api_client.patch(
@@ -154,7 +155,7 @@ def test_patch_changes_only_the_fields_it_sends(alice: Any, api_client: Client) 
 def test_patch_refuses_to_leave_a_radar_with_nothing_to_look_for(
     alice: Any, api_client: Client
 ) -> None:
-    radar = make_radar(alice, description="")
+    radar = jailbreak_radar(alice, description="")
     before = stored(radar)
 
     response = api_client.patch(
@@ -166,7 +167,7 @@ def test_patch_refuses_to_leave_a_radar_with_nothing_to_look_for(
 
 
 def test_delete_removes_the_radar_with_its_matches(alice: Any, api_client: Client) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     paper = PaperFactory.create()
     Match.objects.create(radar=radar, paper=paper, score=0.7)
 
@@ -225,7 +226,7 @@ def test_it_refuses_wrong_types_and_unknown_fields(api_client: Client, body: Any
 
 
 def test_an_invalid_patch_changes_nothing(alice: Any, api_client: Client) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     before = stored(radar)
 
     response = api_client.patch(
@@ -260,7 +261,7 @@ def send(client: Client, method: str, path: str, body: dict[str, Any] | None) ->
 def test_another_users_radar_is_404_on_every_route_and_nothing_changes(
     alice: Any, bob: Any, bob_client: Client
 ) -> None:
-    radar = make_radar(alice, public=True)  # even a public topic is not bob's to change
+    radar = jailbreak_radar(alice, public=True)  # even a public topic is not bob's to change
     paper = PaperFactory.create(key="2411.99999")
     Match.objects.create(radar=radar, paper=paper, score=0.9, reasons=[["title", "jailbreak"]])
     before = stored(radar)
@@ -281,7 +282,7 @@ def test_a_radar_id_that_does_not_exist_is_404(api_client: Client) -> None:
 
 
 def test_without_a_token_every_route_is_401(alice: Any) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     routes = [
         *radar_routes(radar.pk),
         ("get", "/api/v1/radars", None),
@@ -297,7 +298,7 @@ def test_without_a_token_every_route_is_401(alice: Any) -> None:
 
 
 def test_a_signed_in_browser_session_is_not_an_api_credential(alice: Any) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     browser = Client()
     browser.force_login(alice)
 
@@ -324,7 +325,7 @@ def test_token_writes_need_no_csrf_token(alice: Any, alice_secret: str) -> None:
 def test_matches_carry_score_reasons_and_my_rating_newest_day_first(
     alice: Any, api_client: Client
 ) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     older = PaperFactory.create(title="Jailbreaks, older", announced=DAY - timedelta(days=1))
     best = PaperFactory.create(title="Jailbreak attacks", announced=DAY)
     weaker = PaperFactory.create(title="Safer chat", announced=DAY)
@@ -377,7 +378,7 @@ def test_matches_carry_score_reasons_and_my_rating_newest_day_first(
 
 
 def test_only_the_owners_ratings_show_on_matches(alice: Any, bob: Any, api_client: Client) -> None:
-    radar = make_radar(alice, public=True)
+    radar = jailbreak_radar(alice, public=True)
     paper = PaperFactory.create()
     Match.objects.create(radar=radar, paper=paper, score=0.7)
     Feedback.objects.create(user=bob, radar=radar, paper=paper, value=-1)
@@ -388,7 +389,7 @@ def test_only_the_owners_ratings_show_on_matches(alice: Any, bob: Any, api_clien
 
 
 def test_matches_page_by_fifty_in_a_fixed_number_of_queries(alice: Any, api_client: Client) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     papers = PaperFactory.create_batch(55, announced=DAY)
     for rank, paper in enumerate(papers):
         Match.objects.create(radar=radar, paper=paper, score=1.0 - rank / 100)
@@ -474,7 +475,7 @@ def test_preview_refuses_an_empty_or_broken_definition(api_client: Client) -> No
 def test_feedback_is_stored_changed_and_cleared(
     alice: Any, api_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     paper = PaperFactory.create(title="Jailbreak attacks on chat models")
     url = f"/api/v1/radars/{radar.pk}/feedback"
 
@@ -503,7 +504,7 @@ def test_feedback_is_stored_changed_and_cleared(
 def test_feedback_on_an_unknown_paper_is_404_and_a_bad_value_422(
     alice: Any, api_client: Client
 ) -> None:
-    radar = make_radar(alice)
+    radar = jailbreak_radar(alice)
     paper = PaperFactory.create()
     url = f"/api/v1/radars/{radar.pk}/feedback"
 

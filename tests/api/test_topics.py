@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from api.tokens import token_create
 from radar.models import Radar, Subscription
-from tests.api.conftest import bearer, make_user
+from tests.api.conftest import bearer
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

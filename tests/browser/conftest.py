@@ -42,7 +42,7 @@ from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import fixture_bytes
-from tests.feeds.factories_pages import arxiv_paper, biorxiv_paper, journal_paper
+from tests.factories import arxiv_paper, biorxiv_paper, journal_paper
 
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
 DESKTOP = ViewportSize(width=1280, height=900)

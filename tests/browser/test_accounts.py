@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Inbox, OpenTab, Tab
-from tests.feeds.factories_pages import arxiv_paper
+from tests.factories import arxiv_paper
 
 PASSWORD = "a long browser passphrase 31"
 ZH_MO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.mo"

@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 
 from feeds.models import Paper
 from radar.models import SavedPaper
-from tests.accounts.factories import UserFactory
 from tests.browser.conftest import ARXIV_DAY, OpenTab, ReadingDay, Tab
-from tests.feeds.factories_pages import arxiv_paper
+from tests.factories import UserFactory, arxiv_paper
 
 
 def _card_ids(tab: Tab) -> list[int]:

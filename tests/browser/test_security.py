@@ -8,9 +8,8 @@ from playwright.sync_api import Response, expect
 from feeds.models import Paper
 from feeds.pipeline.sanitise import MAX_ABSTRACT, clean_html
 from radar.models import SavedPaper
-from tests.accounts.factories import UserFactory
 from tests.browser.conftest import OpenTab, Tab
-from tests.feeds.factories_pages import arxiv_paper, journal_paper
+from tests.factories import UserFactory, arxiv_paper, journal_paper
 
 HOSTILE_TITLE = "<img src=x onerror=window.__pwned=1>"
 HOSTILE_ABSTRACT = "A hostile abstract <script>window.__pwned=1</script> \u202egnp.exe"

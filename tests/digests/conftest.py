@@ -1,4 +1,5 @@
-"""Fixtures for card tests: the fake LLM on loopback, settings pointing at it, matched papers."""
+"""Fixtures for digest tests: the fake LLM on loopback and settings pointing at it, an SMTP
+sink and mail settings, sources."""
 
 from __future__ import annotations
 
@@ -7,24 +8,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 from pytest_django.fixtures import Settings
 
-from feeds.models import Paper, PaperSighting, Source
-from radar.models import Match, Radar
+from feeds.models import Source
 from testkit.briefing_llm import answering_briefings
 from testkit.fake_llm import FakeLLM
 from testkit.smtp_sink import Sink, mail_through, sink_running
-from tests.accounts.factories import UserFactory
-from tests.factories import PaperFactory, SourceFactory, sources
-
-ABSTRACT = (
-    "Summarising long scientific documents is expensive because full attention grows as "
-    "$O(n^2)$ with the input length. We propose a sparse attention scheme that keeps a few "
-    "global tokens and attends locally within fixed windows. On two benchmarks it matches "
-    "full attention while using a third of the memory. Sparse attention is therefore a "
-    "practical default for long inputs."
-)
+from tests.factories import SourceFactory, UserFactory, sources
 
 
 @pytest.fixture
@@ -63,28 +53,6 @@ def no_llm(settings: Settings, redis_client: Any) -> Settings:
 @pytest.fixture
 def arxiv_source(db: None) -> Source:
     return SourceFactory.create(slug="arxiv-cs", kind=Source.Kind.ARXIV_RSS, label="arXiv cs")
-
-
-def make_paper(source: Source | None = None, **fields: Any) -> Paper:
-    """A paper with a realistic abstract, seen by `source`."""
-    fields.setdefault("abstract", ABSTRACT)
-    fields.setdefault("primary_category", "cs.CL")
-    fields.setdefault("categories", ["cs.CL", "cs.LG"])
-    fields.setdefault("announced", timezone.localdate())
-    paper = PaperFactory.create(**fields)
-    if source is not None:
-        PaperSighting.objects.create(source=source, paper=paper, announce_type="new")
-    return paper
-
-
-def radar_of(user: User, name: str = "Long documents", active: bool = True) -> Radar:
-    return Radar.objects.create(owner=user, name=name, description="summarising", active=active)
-
-
-def match(radar: Radar, paper: Paper) -> Match:
-    return Match.objects.create(
-        radar=radar, paper=paper, score=0.9, reasons=[["title", "x"]], announced=paper.announced
-    )
 
 
 @pytest.fixture

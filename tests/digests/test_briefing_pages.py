@@ -29,8 +29,7 @@ from radar.models import Radar
 from testkit.briefing_llm import briefing_requests
 from testkit.fake_llm import FakeLLM
 from testkit.smtp_sink import Sink
-from tests.accounts.factories import UserFactory
-from tests.factories import follow, matched, paper, person
+from tests.factories import UserFactory, follow, matched, paper, person, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -70,19 +69,13 @@ def briefing(briefing_llm: FakeLLM, radar: Radar, papers: list[Paper]) -> Briefi
     return build(radar)
 
 
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 # --- The briefing page -----------------------------------------------------------------------
 
 
 def test_the_owner_reads_the_briefing_with_its_themes_links_and_papers_as_cards(
     alice: User, briefing: Briefing, papers: list[Paper]
 ) -> None:
-    response = logged_in(alice).get(f"/briefings/{briefing.pk}/")
+    response = signed_in(alice).get(f"/briefings/{briefing.pk}/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -107,13 +100,13 @@ def test_a_subscriber_of_a_public_topic_reads_its_briefing(
     radar.save()
     follow(bob, radar)
 
-    assert logged_in(bob).get(f"/briefings/{briefing.pk}/").status_code == 200
+    assert signed_in(bob).get(f"/briefings/{briefing.pk}/").status_code == 200
 
 
 def test_another_user_gets_404_and_sees_nothing(
     bob: User, radar: Radar, briefing: Briefing
 ) -> None:
-    client = logged_in(bob)
+    client = signed_in(bob)
 
     for path in (f"/briefings/{briefing.pk}/", f"/briefings/radar/{radar.pk}/"):
         response = client.get(path)
@@ -140,7 +133,7 @@ def test_empty_and_pending_briefings_have_no_page(
     empty = build(radar)
     assert empty.status == Briefing.Status.EMPTY
 
-    assert logged_in(alice).get(f"/briefings/{empty.pk}/").status_code == 404
+    assert signed_in(alice).get(f"/briefings/{empty.pk}/").status_code == 404
     assert briefing_for_user(alice, empty.pk) is None
 
 
@@ -153,12 +146,12 @@ def test_a_failed_briefing_shows_the_papers_and_says_why_only_to_staff(
     failed = build(radar)
     assert failed.status == Briefing.Status.FAILED
 
-    page = logged_in(alice).get(f"/briefings/{failed.pk}/").content.decode()
+    page = signed_in(alice).get(f"/briefings/{failed.pk}/").content.decode()
     assert "could not be used this time" in page
     assert "not JSON" not in page
     staff = UserFactory.create(name="staff", is_staff=True)
     follow(staff, radar)
-    assert "not JSON" in logged_in(staff).get(f"/briefings/{failed.pk}/").content.decode()
+    assert "not JSON" in signed_in(staff).get(f"/briefings/{failed.pk}/").content.decode()
 
 
 # --- Archives --------------------------------------------------------------------------------
@@ -175,7 +168,7 @@ def test_the_archive_lists_the_users_briefings_newest_first_in_fixed_queries(
         matched(other, [paper(src["bio"], f"Genome {n}")], at=at - timedelta(hours=1))
         build(radar, day=DAY + timedelta(days=n), now=at)
         build(other, day=DAY + timedelta(days=n), now=at)
-    client = logged_in(alice)
+    client = signed_in(alice)
     client.get("/briefings/")  # the first request makes alice's profile
 
     with CaptureQueriesContext(connection) as queries:
@@ -201,9 +194,9 @@ def test_the_per_radar_archive_is_for_its_subscribers(
     radar.public = True
     radar.save()
 
-    assert logged_in(bob).get(f"/briefings/radar/{radar.pk}/").status_code == 404
+    assert signed_in(bob).get(f"/briefings/radar/{radar.pk}/").status_code == 404
     follow(bob, radar)
-    assert logged_in(bob).get(f"/briefings/radar/{radar.pk}/").status_code == 200
+    assert signed_in(bob).get(f"/briefings/radar/{radar.pk}/").status_code == 200
 
 
 # --- Send me a test briefing now -------------------------------------------------------------
@@ -212,7 +205,7 @@ def test_the_per_radar_archive_is_for_its_subscribers(
 def test_the_settings_button_queues_a_test_briefing_once_in_two_minutes(
     alice: User, radar: Radar, django_capture_on_commit_callbacks: object
 ) -> None:
-    client = logged_in(alice)
+    client = signed_in(alice)
     with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
         response = client.post("/briefings/test/", follow=True)
     assert "A test briefing is on its way to" in response.content.decode()
@@ -225,7 +218,7 @@ def test_the_settings_button_queues_a_test_briefing_once_in_two_minutes(
 
 
 def test_the_settings_page_has_the_button(alice: User) -> None:
-    page = logged_in(alice).get("/settings/").content.decode()
+    page = signed_in(alice).get("/settings/").content.decode()
     assert 'action="/briefings/test/"' in page
 
 
@@ -252,7 +245,7 @@ def test_a_test_briefing_is_mailed_marked_as_a_test_and_does_not_count_for_the_p
 
 
 def test_the_test_button_with_no_radar_says_so(bob: User) -> None:
-    response = logged_in(bob).post("/briefings/test/", follow=True)
+    response = signed_in(bob).post("/briefings/test/", follow=True)
     assert "Follow a radar or a topic first" in response.content.decode()
 
 
@@ -269,9 +262,9 @@ def test_staff_see_recent_flagged_and_failed_deliveries(
     )  # fmt: skip
     staff = UserFactory.create(name="staff", is_staff=True)
 
-    page = logged_in(staff).get("/ops/deliveries/").content.decode()
+    page = signed_in(staff).get("/ops/deliveries/").content.decode()
     assert "&lt;flagged@x&gt;" in page and "lost after DATA" in page
-    assert logged_in(alice).get("/ops/deliveries/").status_code == 302
+    assert signed_in(alice).get("/ops/deliveries/").status_code == 302
 
 
 def test_the_admin_sends_a_flagged_delivery_again_with_its_message_id(
@@ -284,7 +277,7 @@ def test_the_admin_sends_a_flagged_delivery_again_with_its_message_id(
     )  # fmt: skip
     admin = UserFactory.create(name="admin", is_staff=True, is_superuser=True)
 
-    response = logged_in(admin).post(
+    response = signed_in(admin).post(
         "/admin/digests/delivery/",
         {"action": "send_again", "_selected_action": [row.pk]},
         follow=True,
@@ -305,7 +298,7 @@ def test_the_admin_leaves_a_delivery_being_sent_right_now_alone(
     )  # fmt: skip
     admin = UserFactory.create(name="admin", is_staff=True, is_superuser=True)
 
-    logged_in(admin).post(
+    signed_in(admin).post(
         "/admin/digests/delivery/", {"action": "send_again", "_selected_action": [row.pk]}
     )
 
@@ -375,7 +368,7 @@ def test_the_briefing_page_needs_as_many_queries_for_twelve_papers_as_for_three(
         other, [paper(src["bio"], f"Genome {n}") for n in range(12)], at=NOW - timedelta(hours=2)
     )
     large = build(other)
-    client = logged_in(alice)
+    client = signed_in(alice)
     client.get(f"/briefings/{small.pk}/")
 
     counts = []

@@ -14,10 +14,8 @@ from pytest_django.fixtures import Settings
 from digests.cards import cards_generate, cards_request
 from digests.models import Card
 from testkit.fake_llm import FakeLLM
-from tests.accounts.factories import UserFactory
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.digests.conftest import make_paper, match, radar_of
-from tests.factories import SourceFactory
+from tests.factories import MatchFactory, SourceFactory, UserFactory, make_paper, radar_of
 
 
 def in_thread(fn: Any, *args: Any) -> Any:
@@ -41,7 +39,7 @@ def test_a_pending_card_fills_in_by_itself(
 
     source = SourceFactory.create(slug="arxiv-browser", kind="arxiv_rss")
     paper = make_paper(source, title="Sparse attention for long documents")
-    match(radar_of(UserFactory.create(name="reader")), paper)
+    MatchFactory.create(radar=radar_of(UserFactory.create(name="reader")), paper=paper)
     cards_request([paper.pk])
     assert Card.objects.get(paper=paper).status == "pending"
 

@@ -21,14 +21,14 @@ from digests.cards import CARD_MAX_TOKENS, CARD_SCHEMA, card_messages, cards_gen
 from digests.models import Card, LLMCall
 from feeds.models import Paper, Source
 from testkit.fake_llm import FakeLLM
-from tests.digests.conftest import make_paper, match, radar_of
+from tests.factories import MatchFactory, make_paper, radar_of
 
 
 def matched_papers(source: Source, user: User, n: int) -> list[Paper]:
     radar = radar_of(user)
     papers = [make_paper(source, title=f"Sparse attention study {i}") for i in range(n)]
     for paper in papers:
-        match(radar, paper)
+        MatchFactory.create(radar=radar, paper=paper)
     return papers
 
 
@@ -67,8 +67,7 @@ def test_a_spent_budget_leaves_cards_pending_until_tomorrow(
 def test_concurrent_workers_never_spend_more_than_the_budget(
     llm_settings: Settings, fake_llm: FakeLLM
 ) -> None:
-    from tests.accounts.factories import UserFactory
-    from tests.factories import SourceFactory
+    from tests.factories import SourceFactory, UserFactory
 
     source = SourceFactory.create(slug="arxiv-b", kind=Source.Kind.ARXIV_RSS)
     papers = matched_papers(source, UserFactory.create(name="budget"), 16)

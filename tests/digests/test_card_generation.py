@@ -18,7 +18,7 @@ from digests.models import Card, LLMCall
 from digests.selectors import card_for_paper
 from feeds.models import Paper, Source
 from testkit.fake_llm import FakeLLM, Reply, card_reply, error_reply, text_reply, valid_card
-from tests.digests.conftest import make_paper, match, radar_of
+from tests.factories import MatchFactory, make_paper, radar_of
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def paper(arxiv_source: Source, alice: User) -> Paper:
     paper = make_paper(arxiv_source, title="Sparse attention for long documents")
-    match(radar_of(alice), paper)
+    MatchFactory.create(radar=radar_of(alice), paper=paper)
     return paper
 
 

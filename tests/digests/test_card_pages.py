@@ -19,47 +19,20 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.services import profile_for
-from digests.cards import text_hash
 from digests.models import Card
 from digests.selectors import cards_for_papers
 from feeds.models import Paper, Source
 from testkit.fake_llm import valid_card
-from tests.accounts.factories import UserFactory
-from tests.digests.conftest import make_paper
+from tests.factories import UserFactory, card_for, make_paper, signed_in
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 
 
-def card_for(paper: Paper, status: str = "done", **fields: Any) -> Card:
-    content = valid_card() if status == "done" else {}
-    defaults: dict[str, Any] = {
-        "title_zh": content.get("title_zh", ""),
-        "en": content.get("en", {}),
-        "zh": content.get("zh", {}),
-        "keywords": content.get("keywords", []),
-    }
-    defaults.update(fields)
-    return Card.objects.create(
-        paper=paper,
-        text_hash=text_hash(paper.title, paper.abstract),
-        prompt_version=defaults.pop("prompt_version", "card-v1"),
-        model=defaults.pop("model", "gpt-4o-mini"),
-        status=status,
-        **defaults,
-    )
-
-
 @pytest.fixture
 def paper(arxiv_source: Source) -> Paper:
     return make_paper(arxiv_source, title="Sparse attention for long documents")
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_everyone_reads_the_same_card(paper: Paper, alice: User, bob: User, client: Client) -> None:

@@ -14,7 +14,7 @@ from digests.models import Card
 from digests.tasks import cards_generate_on_commit
 from feeds.models import Source
 from testkit.fake_llm import FakeLLM, card_reply, valid_card
-from tests.digests.conftest import make_paper, match, radar_of
+from tests.factories import MatchFactory, make_paper, radar_of
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_an_injected_abstract_gets_a_card_that_fits_and_carries_none_of_the_payl
     llm_settings: Settings, fake_llm: FakeLLM, arxiv_source: Source, alice: User, client: Client
 ) -> None:
     paper = make_paper(arxiv_source, title="Hard negatives for dense retrieval", abstract=INJECTED)
-    match(radar_of(alice), paper)
+    MatchFactory.create(radar=radar_of(alice), paper=paper)
     fake_llm.script(card_reply(echoed_card()))
 
     cards_generate([paper.pk])
@@ -76,7 +76,7 @@ def test_the_paper_reaches_the_model_as_escaped_data_in_a_block_called_untrusted
     llm_settings: Settings, fake_llm: FakeLLM, arxiv_source: Source, alice: User
 ) -> None:
     paper = make_paper(arxiv_source, abstract=INJECTED)
-    match(radar_of(alice), paper)
+    MatchFactory.create(radar=radar_of(alice), paper=paper)
 
     cards_generate([paper.pk])
 
@@ -100,8 +100,8 @@ def test_prompts_hold_no_personal_data_and_two_users_radars_share_one_request(
     carol: User,
 ) -> None:
     paper = make_paper(arxiv_source, title="Sparse attention for long documents")
-    match(radar_of(alice, "Alice's long documents"), paper)
-    match(radar_of(carol, "Carol Zhang's reading list"), paper)
+    MatchFactory.create(radar=radar_of(alice, "Alice's long documents"), paper=paper)
+    MatchFactory.create(radar=radar_of(carol, "Carol Zhang's reading list"), paper=paper)
 
     # Matching hands the paper over once, whoever's radars matched it; running the hand-over
     # twice (a redelivered task) still makes one request.
@@ -135,5 +135,5 @@ def test_the_prompt_is_the_same_whoever_is_reading(
 
     paper = make_paper(arxiv_source)
     first = card_messages(paper)
-    match(radar_of(bob), paper)
+    MatchFactory.create(radar=radar_of(bob), paper=paper)
     assert card_messages(paper) == first

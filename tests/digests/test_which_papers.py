@@ -22,7 +22,7 @@ from digests.tasks import cards_generate_on_commit
 from feeds.models import Paper, Source
 from radar.models import Radar
 from testkit.fake_llm import FakeLLM
-from tests.digests.conftest import ABSTRACT, make_paper, match, radar_of
+from tests.factories import ABSTRACT, MatchFactory, make_paper, radar_of
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +39,9 @@ def test_matched_mode_asks_only_for_papers_an_active_radar_matched(
     unmatched = make_paper(arxiv_source)
     paused_only = make_paper(arxiv_source)
     no_abstract = make_paper(arxiv_source, abstract="")
-    match(radar_of(alice), matched)
-    match(radar_of(alice), no_abstract)
-    match(radar_of(alice, "paused", active=False), paused_only)
+    MatchFactory.create(radar=radar_of(alice), paper=matched)
+    MatchFactory.create(radar=radar_of(alice), paper=no_abstract)
+    MatchFactory.create(radar=radar_of(alice, "paused", active=False), paper=paused_only)
 
     ids = cards_request([matched.pk, unmatched.pk, paused_only.pk, no_abstract.pk])
 
@@ -69,7 +69,7 @@ def test_the_hand_over_creates_pending_cards_and_enqueues_one_task_after_commit(
 ) -> None:
     papers = [make_paper(arxiv_source) for _ in range(3)]
     for paper in papers[:2]:
-        match(radar_of(alice), paper)
+        MatchFactory.create(radar=radar_of(alice), paper=paper)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:  # type: ignore[operator]
         ids = cards_generate_on_commit([p.pk for p in papers])
@@ -105,7 +105,7 @@ def test_without_an_llm_a_matched_paper_gets_an_extractive_card(
     no_llm: Settings, arxiv_source: Source, alice: User, client: Client
 ) -> None:
     paper = make_paper(arxiv_source)
-    match(radar_of(alice), paper)
+    MatchFactory.create(radar=radar_of(alice), paper=paper)
 
     counts = cards_generate([paper.pk])
 
@@ -145,7 +145,7 @@ def test_once_an_llm_is_configured_extractive_cards_are_replaced(
     no_llm: Settings, fake_llm: FakeLLM, arxiv_source: Source, alice: User
 ) -> None:
     paper = make_paper(arxiv_source)
-    match(radar_of(alice), paper)
+    MatchFactory.create(radar=radar_of(alice), paper=paper)
     cards_generate([paper.pk])
     assert card_for_paper(paper.pk).status == Card.Status.EXTRACTIVE  # type: ignore[union-attr]
 
@@ -168,7 +168,7 @@ def test_due_cards_are_retries_whose_time_came_then_matched_papers_without_a_car
     radar = radar_of(alice)
     later, ready, never, fresh, done = (make_paper(arxiv_source) for _ in range(5))
     for paper in (later, ready, never, fresh, done):
-        match(radar, paper)
+        MatchFactory.create(radar=radar, paper=paper)
     now = timezone.now()
 
     def card(paper: Paper, **fields: object) -> None:
@@ -190,7 +190,7 @@ def test_the_cards_command_generates_due_cards_and_prints_one_json_line(
     radar = radar_of(alice)
     papers = [make_paper(arxiv_source) for _ in range(3)]
     for paper in papers:
-        match(radar, paper)
+        MatchFactory.create(radar=radar, paper=paper)
     out = StringIO()
 
     call_command("cards", "--limit", "2", stdout=out)
@@ -210,7 +210,7 @@ def test_a_new_prompt_or_model_regenerates_done_cards_only_on_demand(
     llm_settings: Settings, fake_llm: FakeLLM, arxiv_source: Source, alice: User
 ) -> None:
     paper = make_paper(arxiv_source)
-    match(radar_of(alice), paper)
+    MatchFactory.create(radar=radar_of(alice), paper=paper)
     Card.objects.create(paper=paper, text_hash=text_hash(paper.title, paper.abstract),
                         prompt_version="card-v0", model="old-model", status="done")  # fmt: skip
 

@@ -14,10 +14,8 @@ from academichub.pipeline import papers_match
 from digests.models import Card
 from radar.models import Radar
 from testkit.fake_llm import FakeLLM
-from tests.accounts.factories import UserFactory
 from tests.celery_worker import Broker, Worker, wait_until
-from tests.digests.conftest import make_paper
-from tests.factories import SourceFactory
+from tests.factories import SourceFactory, UserFactory, make_paper
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
@@ -17,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from feeds.models import PaperSighting, Source
-from tests.factories import PaperFactory, SourceFactory
+from tests.factories import PaperFactory, SourceFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -59,18 +57,9 @@ def health_rows(html: str) -> dict[str, dict[str, str]]:
     return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
-def make_user(email: str, *, staff: bool) -> Any:
-    """A user signed up with `email`, staff or not (whatever the user model's login field)."""
-    user_model = get_user_model()
-    fields: dict[str, Any] = {"email": email, "password": "a long passphrase 42", "is_staff": staff}
-    if user_model.USERNAME_FIELD != "email":
-        fields[user_model.USERNAME_FIELD] = email.split("@")[0]
-    return user_model.objects.create_user(**fields)
-
-
 @pytest.fixture
 def staff_client(client: Client) -> Client:
-    staff = make_user("operator@example.org", staff=True)
+    staff = make_user("operator@example.org", is_staff=True)
     staff.user_permissions.add(
         Permission.objects.get(codename="change_source", content_type__app_label="feeds")
     )
@@ -164,7 +153,7 @@ def test_others_are_sent_to_the_admin_login_and_see_no_source_data(
     client: Client, sources: dict[str, Source], visitor: str
 ) -> None:
     if visitor == "another_user":
-        client.force_login(make_user("reader@example.org", staff=False))
+        client.force_login(make_user("reader@example.org"))
     response = client.get(HEALTH_URL)
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('admin:login')}?next={HEALTH_URL}"
@@ -195,7 +184,7 @@ def test_the_admin_action_unpauses_a_source_and_makes_it_due_now(
 def test_someone_who_is_not_staff_cannot_run_the_admin_action(
     client: Client, sources: dict[str, Source]
 ) -> None:
-    client.force_login(make_user("reader@example.org", staff=False))
+    client.force_login(make_user("reader@example.org"))
     paused = sources["paused"]
     response = client.post(
         reverse("admin:feeds_source_changelist"),

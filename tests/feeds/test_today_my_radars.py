@@ -11,38 +11,23 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from radar.models import Match, Radar, Subscription
-from tests.feeds.factories_pages import arxiv_paper, text_of
+from radar.models import Match, Subscription
+from tests.factories import arxiv_paper, make_radar, signed_in
+from tests.pages import card_titles, text_of
 
 pytestmark = pytest.mark.django_db
 
 EARLIER = date(2024, 11, 27)
 
 
-def card_titles(html: str) -> list[str]:
-    return re.findall(r'<h2 class="paper-card__title"><a [^>]*>(.*?)</a></h2>', html)
-
-
-def radar_of(user: User, name: str, *, public: bool = False) -> Radar:
-    radar = Radar.objects.create(owner=user, name=name, include="x", public=public)
-    Subscription.objects.create(user=user, radar=radar)
-    return radar
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_a_paper_caught_by_two_radars_is_listed_once_with_both_names(
     alice: User, bob: User
 ) -> None:
-    agents = radar_of(alice, "Agents")
-    safety = radar_of(alice, "Safety")
-    topic = radar_of(bob, "Diffusion (topic)", public=True)
+    agents = make_radar(alice, name="Agents", include="x")
+    safety = make_radar(alice, name="Safety", include="x")
+    topic = make_radar(bob, name="Diffusion (topic)", include="x", public=True)
     Subscription.objects.create(user=alice, radar=topic)
-    private_of_bob = radar_of(bob, "Bob only")
+    private_of_bob = make_radar(bob, name="Bob only", include="x")
     both = arxiv_paper(title="Caught twice")
     single = arxiv_paper(title="From a followed topic")
     other_day = arxiv_paper(title="Another day", announced=EARLIER)
@@ -69,7 +54,7 @@ def test_a_paper_caught_by_two_radars_is_listed_once_with_both_names(
 
 
 def test_the_view_follows_the_day_navigation(alice: User) -> None:
-    radar = radar_of(alice, "Agents")
+    radar = make_radar(alice, name="Agents", include="x")
     arxiv_paper(title="Today's unmatched")
     older = arxiv_paper(title="Older match", announced=EARLIER)
     Match.objects.create(radar=radar, paper=older, score=1.0)
@@ -103,12 +88,12 @@ def _count(client: Client, url: str) -> int:
 
 def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> None:
     client = signed_in(alice)
-    first = radar_of(alice, "First")
+    first = make_radar(alice, name="First", include="x")
     Match.objects.create(radar=first, paper=arxiv_paper(), score=1.0)
     client.get("/?view=radars")  # the first visit creates the profile
     few = _count(client, "/?view=radars")
     for i in range(5):
-        radar = radar_of(alice, f"Radar {i}")
+        radar = make_radar(alice, name=f"Radar {i}", include="x")
         for _ in range(3):
             Match.objects.create(radar=radar, paper=arxiv_paper(), score=1.0)
     assert _count(client, "/?view=radars") == few

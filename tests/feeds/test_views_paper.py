@@ -11,17 +11,17 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from radar.models import SavedPaper
-from tests.feeds.factories_pages import (
+from tests.factories import (
     SightingFactory,
     arxiv_paper,
     arxiv_source,
     biorxiv_paper,
     journal_paper,
     journal_source,
-    signed_in,
-    text_of,
+    signed_in_reader,
 )
 from tests.feeds.test_citations import braces_balanced
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +147,7 @@ def test_hostile_content_on_the_paper_page_is_inert(client: Client) -> None:
 
 def test_a_signed_in_reader_sees_the_saved_state(client: Client) -> None:
     paper = arxiv_paper()
-    user = signed_in(client)
+    user = signed_in_reader(client)
     SavedPaper.objects.create(user=user, paper=paper)
     html = client.get(f"/papers/{paper.key}/").content.decode()
     assert 'class="save-button" aria-pressed="true"' in html

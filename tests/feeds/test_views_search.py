@@ -11,13 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from radar.models import SavedPaper
-from tests.feeds.factories_pages import (
-    arxiv_paper,
-    arxiv_source,
-    biorxiv_paper,
-    signed_in,
-    text_of,
-)
+from tests.factories import arxiv_paper, arxiv_source, biorxiv_paper, signed_in_reader
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +152,7 @@ def test_more_results_load_with_and_without_htmx(client: Client) -> None:
 def test_a_signed_in_reader_sees_saved_state_in_results(client: Client) -> None:
     saved = arxiv_paper(title="Saved graph paper")
     arxiv_paper(title="Other graph paper")
-    user = signed_in(client)
+    user = signed_in_reader(client)
     SavedPaper.objects.create(user=user, paper=saved)
     html = client.get("/search/?q=graph").content.decode()
     assert len(re.findall(r'class="save-button" aria-pressed="true"', html)) == 1

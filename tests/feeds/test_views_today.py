@@ -13,23 +13,19 @@ from django.test.utils import CaptureQueriesContext
 
 from feeds.models import Paper
 from radar.models import SavedPaper
-from tests.factories import PaperFactory
-from tests.feeds.factories_pages import (
+from tests.factories import (
     DAY,
+    PaperFactory,
     SightingFactory,
     arxiv_paper,
     arxiv_source,
     biorxiv_paper,
     journal_paper,
-    signed_in,
-    text_of,
+    signed_in_reader,
 )
+from tests.pages import card_titles, text_of
 
 pytestmark = pytest.mark.django_db
-
-
-def card_titles(html: str) -> list[str]:
-    return re.findall(r'<h2 class="paper-card__title"><a [^>]*>(.*?)</a></h2>', html)
 
 
 def card_numbers(html: str) -> list[str]:
@@ -263,7 +259,7 @@ def test_titles_and_abstracts_are_marked_for_katex(client: Client) -> None:
 def test_a_signed_in_reader_sees_which_papers_they_saved(client: Client) -> None:
     saved = arxiv_paper(title="Saved one")
     arxiv_paper(title="Not saved")
-    user = signed_in(client)
+    user = signed_in_reader(client)
     SavedPaper.objects.create(user=user, paper=saved)
     html = client.get("/").content.decode()
     buttons = re.findall(r'class="save-button" aria-pressed="(true|false)"', html)
@@ -298,7 +294,7 @@ def _make_papers(n: int) -> list[Paper]:
 @pytest.mark.parametrize("signed", [False, True])
 def test_the_query_count_does_not_grow_with_the_papers(client: Client, signed: bool) -> None:
     if signed:
-        user = signed_in(client)
+        user = signed_in_reader(client)
     few = _make_papers(5)
     if signed:
         SavedPaper.objects.create(user=user, paper=few[0])

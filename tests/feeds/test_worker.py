@@ -17,8 +17,8 @@ from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from feeds.models import Paper, PaperSighting, Source
 from academichub.pipeline import source_poll, sources_poll_due
+from feeds.models import Paper, PaperSighting, Source
 from tests.celery_worker import Broker, Worker, wait_until
 from tests.conftest import fixture_bytes
 from tests.factories import SourceFactory

@@ -12,8 +12,7 @@ from django.test import Client
 from accounts.models import Profile
 from radar.models import Match, Radar
 from radar.services import radar_feed_token_set
-from tests.feeds.factories_pages import arxiv_paper
-from tests.radar.test_radar_pages import make_radar
+from tests.factories import arxiv_paper, make_radar
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,8 @@ from django.test import Client
 
 from radar.matching import radar_rescore
 from radar.models import Feedback, Radar, Subscription
-from tests.accounts.factories import UserFactory
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import PaperFactory
+from tests.factories import PaperFactory, UserFactory
 
 
 def in_thread[T](call: Callable[[], T]) -> T:

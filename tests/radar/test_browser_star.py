@@ -10,9 +10,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from radar.models import SavedPaper
-from tests.accounts.factories import UserFactory
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import PaperFactory
+from tests.factories import PaperFactory, UserFactory
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium")

@@ -13,19 +13,10 @@ from django.utils import timezone
 
 from feeds.models import Paper
 from radar.models import Match, Radar, SeenPaper, Subscription
-from tests.factories import PaperFactory, SourceFactory
-from tests.feeds.factories_pages import text_of
+from tests.factories import PaperFactory, SourceFactory, make_radar, signed_in
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
-
-
-def make_radar(owner: User, **fields: Any) -> Radar:
-    """A radar stored directly (no rescoring task), as the pages find it."""
-    fields.setdefault("name", "Prompt injection")
-    fields.setdefault("include", '"prompt injection"')
-    radar = Radar.objects.create(owner=owner, **fields)
-    Subscription.objects.create(user=owner, radar=radar)
-    return radar
 
 
 def form_data(**fields: Any) -> dict[str, Any]:
@@ -42,12 +33,6 @@ def form_data(**fields: Any) -> dict[str, Any]:
     }
     data.update(fields)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- the list -------------------------------------------------------------------------------

@@ -14,18 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from feeds.models import Paper
 from radar import views
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper
-from tests.factories import PaperFactory
-from tests.feeds.factories_pages import arxiv_paper, text_of
-from tests.radar.test_radar_pages import make_radar, signed_in
+from tests.factories import PaperFactory, arxiv_paper, make_radar, signed_in
+from tests.pages import card_titles, text_of
 
 pytestmark = pytest.mark.django_db
 
 DAY = date(2024, 11, 28)
 EARLIER = date(2024, 11, 27)
-
-
-def card_titles(html: str) -> list[str]:
-    return re.findall(r'<h2 class="paper-card__title"><a [^>]*>(.*?)</a></h2>', html)
 
 
 def match(

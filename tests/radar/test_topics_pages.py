@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from radar.models import Radar, Subscription
-from tests.feeds.factories_pages import text_of
-from tests.radar.test_radar_pages import make_radar, signed_in
+from tests.factories import make_radar, signed_in
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
 
