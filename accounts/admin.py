@@ -6,7 +6,7 @@ from accounts.models import Profile
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(admin.ModelAdmin[Profile]):
     list_display = ("user", "language", "timezone", "card_language", "digest_frequency")
     list_filter = ("language", "card_language", "digest_frequency")
     search_fields = ("user__email",)

@@ -30,7 +30,7 @@ def hour_choices() -> list[tuple[int, str]]:
     return [(hour, f"{hour:02d}:00") for hour in range(24)]
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(forms.ModelForm[Profile]):
     """A researcher's preferences; the view hands the cleaned data to `profile_update`."""
 
     language = forms.ChoiceField(label=_("Interface language"), choices=settings.LANGUAGES)

@@ -6,7 +6,7 @@ from api.models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Tokens are listed and revoked here; they are created by their owners (secret shown once)."""
 
     list_display = ("prefix", "name", "user", "created_at", "last_used_at")

@@ -10,7 +10,7 @@ from feeds.pipeline.poll import source_reset
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(admin.ModelAdmin[Source]):
     list_display = [
         "label", "kind", "enabled", "checked_at", "next_check_at", "items_last_time",
         "error_count", "last_error_kind",
@@ -30,7 +30,7 @@ class SourceAdmin(admin.ModelAdmin):
         self.message_user(request, _("Sources unpaused."), messages.SUCCESS)
 
 
-class SightingInline(admin.TabularInline):
+class SightingInline(admin.TabularInline[PaperSighting, Paper]):
     model = PaperSighting
     extra = 0
     readonly_fields = ["source", "announce_type", "version", "first_seen", "last_seen"]
@@ -38,7 +38,7 @@ class SightingInline(admin.TabularInline):
 
 
 @admin.register(Paper)
-class PaperAdmin(admin.ModelAdmin):
+class PaperAdmin(admin.ModelAdmin[Paper]):
     list_display = ["key", "title", "version", "announce_type", "announced", "primary_category"]
     list_filter = ["announce_type", "announced"]
     search_fields = ["key", "title", "doi", "journal_doi"]

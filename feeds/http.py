@@ -305,7 +305,7 @@ def _turn_lock_ttl() -> float:
     """How long a host's request slot is held at most, in seconds."""
     # The lock must outlive the request: a read started just before the deadline may
     # block for up to one more read timeout (itself at most the deadline).
-    return 3 * settings.FETCH_DEADLINE
+    return 3 * float(settings.FETCH_DEADLINE)
 
 
 @contextmanager

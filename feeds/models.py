@@ -56,7 +56,7 @@ class Source(models.Model):
     @property
     def paused(self) -> bool:
         """At the error limit the source leaves the polling batches until reset."""
-        return self.error_count >= settings.SOURCE_ERROR_LIMIT
+        return self.error_count >= int(settings.SOURCE_ERROR_LIMIT)
 
 
 class Paper(models.Model):

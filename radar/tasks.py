@@ -8,6 +8,7 @@ from celery import shared_task
 
 from radar import matching
 from radar.models import Radar
+from radar.profiles import radar_profile_update
 
 
 # The first radar on an install embeds the recent window (thousands of papers at a few per
@@ -32,4 +33,4 @@ def radar_profile_refresh(radar_id: int) -> None:
     """Recompute a radar's profile after its owner rated a paper."""
     radar = Radar.objects.filter(id=radar_id).first()
     if radar is not None:
-        matching.radar_profile_update(radar)
+        radar_profile_update(radar)
