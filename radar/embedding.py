@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 from django.conf import settings
 
+from academichub.openai_client import openai_client
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -110,6 +112,7 @@ class OpenAIEmbedder:
 
     No e5 prefixes are added: the endpoint's model decides how it treats input. `dimensions`
     is sent only when given (models that can shorten their vectors, e.g. text-embedding-3).
+    `base_url` and `api_key` default to LLM_BASE_URL and LLM_API_KEY (`openai_client`).
     """
 
     dim = DIM
@@ -119,22 +122,17 @@ class OpenAIEmbedder:
         *,
         model: str,
         base_url: str | None = None,
-        api_key: str = "",
+        api_key: str | None = None,
         dimensions: int | None = None,
         timeout: float = 30.0,
         max_retries: int = 2,
     ) -> None:
-        from openai import OpenAI
-
         self.name = f"openai:{model}"
         self.model = model
         self.dimensions = dimensions
-        # Local servers need no key, but the client refuses to start without one.
-        self._client = OpenAI(
-            base_url=base_url or None,
-            api_key=api_key or "not-needed",
-            timeout=timeout,
-            max_retries=max_retries,
+        # The SDK retries failed requests itself here (unlike chat, which retries on its own).
+        self._client = openai_client(
+            base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries
         )
 
     def embed(self, texts: list[str], *, kind: Kind) -> NDArray[np.float32]:
@@ -181,10 +179,9 @@ def get_embedder() -> Embedder:
         model = getattr(settings, "EMBEDDINGS_MODEL", "") or "original"
         return LocalEmbedder(variant=_LOCAL_ALIASES.get(model, model))
     if backend == "openai":
+        # The endpoint and key are the ones configured for every OpenAI-compatible call.
         return OpenAIEmbedder(
             model=getattr(settings, "EMBEDDINGS_MODEL", "") or "text-embedding-3-small",
-            base_url=getattr(settings, "LLM_BASE_URL", "") or None,
-            api_key=getattr(settings, "LLM_API_KEY", ""),
             dimensions=getattr(settings, "EMBEDDINGS_DIMENSIONS", None),
             timeout=float(getattr(settings, "LLM_TIMEOUT", 30.0)),
             max_retries=int(getattr(settings, "LLM_MAX_RETRIES", 2)),
