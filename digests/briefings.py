@@ -28,16 +28,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Max, Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from digests import llm
 from digests.cards import is_chinese, is_english
@@ -51,7 +49,6 @@ from radar.models import Match, Radar
 logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "briefing-v1"
-PROMPTS = Path(__file__).resolve().parent / "prompts"
 NO_LLM_MODEL = "no-llm"
 NO_LLM_VERSION = "grouped-v1"
 
@@ -185,14 +182,6 @@ def briefing_items(briefing: Briefing) -> tuple[list[Item], int]:
 # --- The prompt ------------------------------------------------------------------------------
 
 
-@cache
-def prompt_parts(version: str = PROMPT_VERSION) -> dict[str, str]:
-    """`digests/prompts/<version>.md` split at its `=== part ===` lines."""
-    text = (PROMPTS / f"{version.replace('-', '_')}.md").read_text(encoding="utf-8")
-    parts = re.findall(r"^=== (\w+) ===\n(.*?)(?=^=== \w+ ===\n|\Z)", text, flags=re.S | re.M)
-    return {name: body.strip() for name, body in parts}
-
-
 _CITES: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
 
 
@@ -252,7 +241,7 @@ def briefing_messages(
     part: str, data: Any, language: str, **fill: int | str
 ) -> list[dict[str, str]]:
     """The chat messages for one stage (`part`: user, group or merge) of a briefing."""
-    parts = prompt_parts()
+    parts = llm.prompt_parts(PROMPT_VERSION)
     name = LANGUAGE_NAMES[language]
     schema_note = ""
     if settings.LLM_JSON_MODE != "json_schema":
@@ -385,18 +374,7 @@ def briefing_parse(
     completion: llm.Completion, items: Sequence[Item], language: str
 ) -> dict[str, Any]:
     """The validated content of a completion; raises LLMBadOutput naming the first problems."""
-    if completion.refusal:
-        raise llm.LLMBadOutput(f"the model refused: {completion.refusal[:300]}")
-    if not completion.text.strip():
-        raise llm.LLMBadOutput(f"empty answer (finish reason {completion.finish_reason or '?'})")
-    try:
-        parsed = _BriefingOut.model_validate(llm.json_object(completion.text))
-    except ValidationError as exc:
-        errors = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
-            for e in exc.errors()[:6]
-        )
-        raise llm.LLMBadOutput(f"the JSON does not fit the briefing schema: {errors}") from exc
+    parsed = llm.answer_parse(completion, _BriefingOut, "briefing")
     check = _Checker(items, language)
     headline = check.text(parsed.headline, "headline", "headline")
     wanted = min(THEMES_MIN, len(items))
@@ -454,52 +432,26 @@ def briefing_parse(
 # --- With the LLM ----------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: int = 0
-
-    def add(self, completion: llm.Completion) -> None:
-        self.prompt_tokens += completion.prompt_tokens
-        self.completion_tokens += completion.completion_tokens
-        self.calls += 1
-
-
 def _ask(
     messages: list[dict[str, str]],
     items: Sequence[Item],
     language: str,
-    usage: _Usage,
+    usage: llm.Usage,
     subject: str,
 ) -> dict[str, Any]:
-    """One call, and one repair call if the answer does not validate."""
-    ask: dict[str, Any] = {
-        "schema": BRIEFING_SCHEMA,
-        "schema_name": "briefing",
-        "max_tokens": MAX_TOKENS,
-        "purpose": "briefing",
-        "subject": subject,
-    }
-    first = llm.chat_json(messages, **ask)
-    usage.add(first)
-    try:
-        return briefing_parse(first, items, language)
-    except llm.LLMBadOutput as exc:
-        if first.refusal:
-            raise
-        problem = str(exc)
-    repair = [
-        *messages,
-        {"role": "assistant", "content": first.text[:REPAIR_ECHO_CHARS] or "(empty)"},
-        {"role": "user", "content": prompt_parts()["repair"].replace("{{error}}", problem)},
-    ]
-    second = llm.chat_json(repair, **ask)
-    usage.add(second)
-    try:
-        return briefing_parse(second, items, language)
-    except llm.LLMBadOutput as exc:
-        raise llm.LLMBadOutput(f"{exc} (after one repair; first answer: {problem})") from exc
+    """One stage's briefing from the LLM: one call, and one repair call if needed."""
+    return llm.ask_validated(
+        messages,
+        parse=lambda completion: briefing_parse(completion, items, language),
+        repair=llm.prompt_parts(PROMPT_VERSION)["repair"],
+        echo_chars=REPAIR_ECHO_CHARS,
+        usage=usage,
+        schema=BRIEFING_SCHEMA,
+        schema_name="briefing",
+        max_tokens=MAX_TOKENS,
+        purpose="briefing",
+        subject=subject,
+    )
 
 
 def _groups(items: Sequence[Item]) -> list[list[Item]]:
@@ -531,7 +483,7 @@ def _as_refs(content: dict[str, Any], ref_of: dict[int, str]) -> dict[str, Any]:
 
 
 def briefing_write(
-    items: Sequence[Item], language: str, usage: _Usage, subject: str
+    items: Sequence[Item], language: str, usage: llm.Usage, subject: str
 ) -> dict[str, Any]:
     """The briefing written by the LLM: one call, or groups then a combining call."""
     if len(items) <= GROUP_SIZE:
@@ -657,46 +609,30 @@ def briefing_open(
         )
 
 
-def _claim(briefing_id: int, now: datetime) -> bool:
-    """Take a pending, due briefing for this worker (a conditional UPDATE: one wins)."""
-    return (
-        Briefing.objects.filter(id=briefing_id, status=Briefing.Status.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(claimed_until=now + CLAIM)
-        == 1
-    )
-
-
-def _store(briefing_id: int, **fields: Any) -> None:
-    Briefing.objects.filter(id=briefing_id).update(
-        claimed_until=None, updated_at=timezone.now(), **fields
-    )
-
-
 def briefing_build(briefing: Briefing, *, now: datetime | None = None) -> str:
     """Build a pending briefing if it is due and no one else is: returns what happened
     (done, extractive, failed, empty, pending, skipped). `briefing` is refreshed."""
     now = now or timezone.now()
-    if not _claim(briefing.pk, now):
+    due = Briefing.objects.filter(id=briefing.pk, status=Briefing.Status.PENDING)
+    if not llm.job_claim(due, now=now, hold=CLAIM):
         briefing.refresh_from_db()
         return "skipped"
     briefing.refresh_from_db()
     items, total = briefing_items(briefing)
     if not items:
-        _store(briefing.pk, status=Briefing.Status.EMPTY, content={}, paper_ids=[],
-               match_count=0, generated_at=now)  # fmt: skip
+        llm.job_store(Briefing, briefing.pk, status=Briefing.Status.EMPTY, content={},
+                      paper_ids=[], match_count=0, generated_at=now)  # fmt: skip
         briefing.refresh_from_db()
         return "empty"
     base: dict[str, Any] = {"paper_ids": [i.paper_id for i in items], "match_count": total}
     if not llm.llm_configured():
         content = briefing_extract(items, briefing.language, mode="no_llm")
-        _store(briefing.pk, status=Briefing.Status.EXTRACTIVE, content=content,
-               model=NO_LLM_MODEL, prompt_version=NO_LLM_VERSION, last_error="",
-               generated_at=now, **base)  # fmt: skip
+        llm.job_store(Briefing, briefing.pk, status=Briefing.Status.EXTRACTIVE, content=content,
+                      model=NO_LLM_MODEL, prompt_version=NO_LLM_VERSION, last_error="",
+                      generated_at=now, **base)  # fmt: skip
         briefing.refresh_from_db()
         return "extractive"
-    usage = _Usage()
+    usage = llm.Usage()
     subject = f"briefing:{briefing.pk}"
     try:
         content = briefing_write(items, briefing.language, usage, subject)
@@ -706,27 +642,29 @@ def briefing_build(briefing: Briefing, *, now: datetime | None = None) -> str:
         reason = f"{exc.kind}: {exc}"[:2000]
         logger.info("briefing %s: %s", briefing.pk, reason)
         if exc.transient and not isinstance(exc, llm.BudgetExhausted) and attempts < MAX_ATTEMPTS:
-            _store(briefing.pk, attempts=attempts, last_error=reason,
-                   next_attempt_at=now + RETRY_BASE * 2 ** (attempts - 1), **tokens)  # fmt: skip
+            llm.job_store(Briefing, briefing.pk, attempts=attempts, last_error=reason,
+                          next_attempt_at=now + llm.retry_delay(attempts, base=RETRY_BASE),
+                          **tokens)  # fmt: skip
             briefing.refresh_from_db()
             return "pending"
         fallback = briefing_extract(items, briefing.language, mode="fallback")
         # What readers are told: the analysis is pending (budget) or could not be made.
         fallback["reason"] = exc.kind
-        _store(briefing.pk, status=Briefing.Status.FAILED, content=fallback, attempts=attempts,
-               last_error=reason, next_attempt_at=None, model=settings.LLM_MODEL,
-               prompt_version=PROMPT_VERSION, generated_at=now, **base, **tokens)  # fmt: skip
+        llm.job_store(Briefing, briefing.pk, status=Briefing.Status.FAILED, content=fallback,
+                      attempts=attempts, last_error=reason, next_attempt_at=None,
+                      model=settings.LLM_MODEL, prompt_version=PROMPT_VERSION, generated_at=now,
+                      **base, **tokens)  # fmt: skip
         briefing.refresh_from_db()
         return "failed"
-    _store(briefing.pk, status=Briefing.Status.DONE, content=content,
-           attempts=briefing.attempts + 1, last_error="", next_attempt_at=None,
-           model=settings.LLM_MODEL, prompt_version=PROMPT_VERSION, generated_at=now,
-           **base, **_tokens(briefing, usage))  # fmt: skip
+    llm.job_store(Briefing, briefing.pk, status=Briefing.Status.DONE, content=content,
+                  attempts=briefing.attempts + 1, last_error="", next_attempt_at=None,
+                  model=settings.LLM_MODEL, prompt_version=PROMPT_VERSION, generated_at=now,
+                  **base, **_tokens(briefing, usage))  # fmt: skip
     briefing.refresh_from_db()
     return "done"
 
 
-def _tokens(briefing: Briefing, usage: _Usage) -> dict[str, int]:
+def _tokens(briefing: Briefing, usage: llm.Usage) -> dict[str, int]:
     return {
         "llm_calls": briefing.llm_calls + usage.calls,
         "prompt_tokens": briefing.prompt_tokens + usage.prompt_tokens,

@@ -27,15 +27,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from digests import llm
 from digests.models import SECTIONS, Card
@@ -46,7 +44,6 @@ from radar.models import Match
 logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "card-v1"
-PROMPTS = Path(__file__).resolve().parent / "prompts"
 EXTRACTIVE_VERSION = "extractive-v1"
 EXTRACTIVE_MODEL = "extractive"
 
@@ -101,29 +98,6 @@ def current_key() -> tuple[str, str]:
 # --- The prompt ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """A versioned prompt file's parts."""
-
-    version: str
-    system: str
-    user: str
-    repair: str
-
-
-@cache
-def prompt_load(version: str = PROMPT_VERSION) -> Prompt:
-    """`digests/prompts/<version>.md` (card-v1 → card_v1.md), split at its `=== part ===` lines."""
-    text = (PROMPTS / f"{version.replace('-', '_')}.md").read_text(encoding="utf-8")
-    parts = dict(re.findall(r"^=== (\w+) ===\n(.*?)(?=^=== \w+ ===\n|\Z)", text, flags=re.S | re.M))
-    return Prompt(
-        version=version,
-        system=parts["system"].strip(),
-        user=parts["user"].strip(),
-        repair=parts["repair"].strip(),
-    )
-
-
 def _part_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -158,7 +132,7 @@ def paper_data(paper: Paper) -> dict[str, Any]:
 
 def card_messages(paper: Paper) -> list[dict[str, str]]:
     """The chat messages for one paper (`sightings` prefetched with their sources)."""
-    prompt = prompt_load()
+    prompt = llm.prompt_parts(PROMPT_VERSION)
     schema_note = ""
     if settings.LLM_JSON_MODE != "json_schema":
         schema_note = "\nThe JSON object must follow this JSON Schema:\n" + json.dumps(CARD_SCHEMA)
@@ -166,8 +140,8 @@ def card_messages(paper: Paper) -> list[dict[str, str]]:
     data = json.dumps(paper_data(paper), ensure_ascii=False, indent=1)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e")
     return [
-        {"role": "system", "content": prompt.system.replace("{{schema}}", schema_note)},
-        {"role": "user", "content": prompt.user.replace("{{data}}", data)},
+        {"role": "system", "content": prompt["system"].replace("{{schema}}", schema_note)},
+        {"role": "user", "content": prompt["user"].replace("{{data}}", data)},
     ]
 
 
@@ -283,18 +257,7 @@ def is_english(text: str) -> bool:
 
 def card_parse(completion: llm.Completion) -> CardContent:
     """The validated card in a completion; raises LLMBadOutput naming the first problems."""
-    if completion.refusal:
-        raise llm.LLMBadOutput(f"the model refused: {completion.refusal[:300]}")
-    if not completion.text.strip():
-        raise llm.LLMBadOutput(f"empty answer (finish reason {completion.finish_reason or '?'})")
-    try:
-        parsed = _CardOut.model_validate(llm.json_object(completion.text))
-    except ValidationError as exc:
-        errors = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
-            for e in exc.errors()[:6]
-        )
-        raise llm.LLMBadOutput(f"the JSON does not fit the card schema: {errors}") from exc
+    parsed = llm.answer_parse(completion, _CardOut, "card")
     flags: set[str] = set()
     problems: list[str] = []
     content = CardContent(
@@ -408,102 +371,56 @@ def card_extract(paper: Paper) -> CardContent:
 # --- Generating ------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: int = 0
-
-    def add(self, completion: llm.Completion) -> None:
-        self.prompt_tokens += completion.prompt_tokens
-        self.completion_tokens += completion.completion_tokens
-        self.calls += 1
-
-
-def _ask(paper: Paper, usage: _Usage) -> CardContent:
-    """One call, and one repair call if the answer does not validate."""
-    messages = card_messages(paper)
-    subject = f"paper:{paper.pk}"
-    ask = {
-        "schema": CARD_SCHEMA,
-        "schema_name": "paper_card",
-        "max_tokens": CARD_MAX_TOKENS,
-        "purpose": "card",
-        "subject": subject,
-    }
-    first = llm.chat_json(messages, **ask)  # type: ignore[arg-type]
-    usage.add(first)
-    try:
-        return card_parse(first)
-    except llm.LLMBadOutput as exc:
-        if first.refusal:
-            raise
-        problem = str(exc)
-    repair = [
-        *messages,
-        {"role": "assistant", "content": first.text[:REPAIR_ECHO_CHARS] or "(empty)"},
-        {"role": "user", "content": prompt_load().repair.replace("{{error}}", problem)},
-    ]
-    second = llm.chat_json(repair, **ask)  # type: ignore[arg-type]
-    usage.add(second)
-    try:
-        return card_parse(second)
-    except llm.LLMBadOutput as exc:
-        raise llm.LLMBadOutput(f"{exc} (after one repair; first answer: {problem})") from exc
-
-
-def _backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
-
-
-def _claim(card_id: int) -> bool:
-    """Take a due card for this worker (a conditional UPDATE: one worker wins)."""
-    now = timezone.now()
-    return (
-        Card.objects.filter(id=card_id, status__in=[Card.Status.PENDING, Card.Status.FAILED])
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(attempts__lt=MAX_ATTEMPTS)
-        .update(claimed_until=now + CLAIM)
-        == 1
+def _ask(paper: Paper, usage: llm.Usage) -> CardContent:
+    """The card of a paper from the LLM: one call, and one repair call if needed."""
+    return llm.ask_validated(
+        card_messages(paper),
+        parse=card_parse,
+        repair=llm.prompt_parts(PROMPT_VERSION)["repair"],
+        echo_chars=REPAIR_ECHO_CHARS,
+        usage=usage,
+        schema=CARD_SCHEMA,
+        schema_name="paper_card",
+        max_tokens=CARD_MAX_TOKENS,
+        purpose="card",
+        subject=f"paper:{paper.pk}",
     )
-
-
-def _store(card_id: int, **fields: Any) -> None:
-    now = timezone.now()
-    Card.objects.filter(id=card_id).update(claimed_until=None, updated_at=now, **fields)
 
 
 def card_generate(card: Card, paper: Paper) -> str:
     """Make one claimed-if-due card; returns what happened (done, extractive, failed, pending,
     skipped). Raises BudgetExhausted (after deferring the card) when today's budget is spent."""
-    if not _claim(card.pk):
+    due = Card.objects.filter(
+        id=card.pk, status__in=[Card.Status.PENDING, Card.Status.FAILED], attempts__lt=MAX_ATTEMPTS
+    )
+    if not llm.job_claim(due, now=timezone.now(), hold=CLAIM):
         return "skipped"
     now = timezone.now()
     if card.model == EXTRACTIVE_MODEL:
         content = card_extract(paper)
-        _store(card.pk, status=Card.Status.EXTRACTIVE, title_zh=content.title_zh, en=content.en,
-               zh=content.zh, keywords=content.keywords, last_error="", next_attempt_at=None,
-               generated_at=now)  # fmt: skip
+        llm.job_store(Card, card.pk, status=Card.Status.EXTRACTIVE, title_zh=content.title_zh,
+                      en=content.en, zh=content.zh, keywords=content.keywords, last_error="",
+                      next_attempt_at=None, generated_at=now)  # fmt: skip
         return "extractive"
     card.refresh_from_db(fields=["attempts"])
-    usage = _Usage()
+    usage = llm.Usage()
     try:
         content = _ask(paper, usage)
     except llm.BudgetExhausted as exc:
-        _store(card.pk, next_attempt_at=exc.resets_at, last_error=f"{exc.kind}: {exc}",
-               **_tokens(usage))  # fmt: skip
+        llm.job_store(Card, card.pk, next_attempt_at=exc.resets_at,
+                      last_error=f"{exc.kind}: {exc}", **_tokens(usage))  # fmt: skip
         raise
     except llm.LLMError as exc:
         attempts = card.attempts + 1
-        wait = _backoff(attempts)
+        wait = llm.retry_delay(attempts, base=BACKOFF_BASE, cap=BACKOFF_CAP)
         if isinstance(exc, llm.LLMRateLimited) and exc.retry_after:
             wait = max(wait, timedelta(seconds=exc.retry_after))
         gave_up = attempts >= MAX_ATTEMPTS
         # Busy or unreachable endpoints leave the card pending ("summary pending"); answers
         # that never validated, refused requests and exhausted retries make it failed.
         failed = gave_up or not exc.transient
-        _store(
+        llm.job_store(
+            Card,
             card.pk,
             status=Card.Status.FAILED if failed else Card.Status.PENDING,
             attempts=attempts,
@@ -513,7 +430,8 @@ def card_generate(card: Card, paper: Paper) -> str:
         )
         logger.info("card %s for paper %s: %s: %s", card.pk, paper.pk, exc.kind, exc)
         return "failed" if failed else "pending"
-    _store(
+    llm.job_store(
+        Card,
         card.pk,
         status=Card.Status.DONE,
         title_zh=content.title_zh,
@@ -530,7 +448,7 @@ def card_generate(card: Card, paper: Paper) -> str:
     return "done"
 
 
-def _tokens(usage: _Usage) -> dict[str, Any]:
+def _tokens(usage: llm.Usage) -> dict[str, Any]:
     return {
         "llm_calls": F("llm_calls") + usage.calls,
         "prompt_tokens": F("prompt_tokens") + usage.prompt_tokens,

@@ -1,5 +1,6 @@
 """The only LLM client: chat completions that must answer JSON, from any OpenAI-compatible
-endpoint, under one deadline, with typed errors, recorded usage and a daily token budget.
+endpoint, under one deadline, with typed errors, recorded usage and a daily token budget;
+and the one skeleton of the jobs that ask it (cards, briefings).
 
 Retries are ours, not the SDK's (it is built with `max_retries=0`): the SDK would retry a
 timed-out request twice more (3 x LLM_TIMEOUT), while here LLM_TIMEOUT bounds the whole call,
@@ -10,6 +11,11 @@ before a call, an upper bound of its tokens is reserved by a Lua script that ref
 past the cap; afterwards the reservation is settled to the usage the endpoint reported. The
 bound (prompt bytes + per-message overhead + max_tokens) is never below the real count for
 byte-level BPE tokenisers, so concurrent workers together never spend more than the cap.
+
+A job (a card, a briefing) is a row claimed by one worker, whose prompt comes from
+`digests/prompts/`, whose answer is validated by the caller's code and repaired once, whose
+tokens are added to the row, and which is retried later with a doubling wait. The callers
+keep only their schema, prompt and validation rules.
 """
 
 from __future__ import annotations
@@ -21,15 +27,18 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
 from django.conf import settings
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
+from pydantic import BaseModel, ValidationError
 
-from academichub.openai_client import openai_client
 from digests.models import LLMCall
 
 if TYPE_CHECKING:
@@ -47,9 +56,16 @@ __all__ = [
     "LLMRequestError",
     "LLMServerError",
     "LLMTimeout",
+    "Usage",
+    "answer_parse",
+    "ask_validated",
     "budget_spent",
     "chat_json",
+    "job_claim",
+    "job_store",
     "llm_configured",
+    "prompt_parts",
+    "retry_delay",
 ]
 
 # DESIGN §6 caps: a request never waits longer than this, and is retried at most twice.
@@ -59,6 +75,8 @@ MAX_RETRIES = 2
 MESSAGE_OVERHEAD = 16
 BUDGET_KEY = "llm:tokens:{day}"
 BUDGET_TTL = 3 * 24 * 3600
+# The versioned prompt files of the jobs (card_v1.md, briefing_v1.md).
+PROMPTS = Path(__file__).resolve().parent / "prompts"
 
 _RESERVE = """
 local cap = tonumber(ARGV[2])
@@ -160,8 +178,10 @@ def _max_retries() -> int:
 
 @functools.lru_cache(maxsize=4)
 def _client(base_url: str, api_key: str) -> OpenAI:
-    # No SDK retries and no client timeout: chat_json retries itself, under one deadline.
-    return openai_client(base_url=base_url, api_key=api_key, max_retries=0)
+    from openai import OpenAI
+
+    # Local servers need no key, but the SDK refuses to start without one.
+    return OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", max_retries=0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -435,3 +455,119 @@ def json_object(text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise LLMBadOutput(f"the answer is not valid JSON: {exc.msg} at {exc.pos}") from exc
     return value
+
+
+# --- Jobs: ask, validate, repair once --------------------------------------------------------
+
+
+@functools.cache
+def prompt_parts(version: str) -> dict[str, str]:
+    """`digests/prompts/<version>.md` (card-v1 → card_v1.md), split at its `=== part ===` lines."""
+    text = (PROMPTS / f"{version.replace('-', '_')}.md").read_text(encoding="utf-8")
+    parts = re.findall(r"^=== (\w+) ===\n(.*?)(?=^=== \w+ ===\n|\Z)", text, flags=re.S | re.M)
+    return {name: body.strip() for name, body in parts}
+
+
+@dataclass(slots=True)
+class Usage:
+    """The calls and tokens a job spent (repairs included), to add to its row."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def add(self, completion: Completion) -> None:
+        """Count one answer."""
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.calls += 1
+
+
+def answer_parse[M: BaseModel](completion: Completion, model: type[M], name: str) -> M:
+    """The answer as `model`; raises LLMBadOutput for a refusal, no text, no JSON or a JSON
+    that does not fit (naming its first errors, and the `name` of the schema)."""
+    if completion.refusal:
+        raise LLMBadOutput(f"the model refused: {completion.refusal[:300]}")
+    if not completion.text.strip():
+        raise LLMBadOutput(f"empty answer (finish reason {completion.finish_reason or '?'})")
+    try:
+        return model.model_validate(json_object(completion.text))
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
+            for e in exc.errors()[:6]
+        )
+        raise LLMBadOutput(f"the JSON does not fit the {name} schema: {errors}") from exc
+
+
+def ask_validated[T](
+    messages: list[dict[str, str]],
+    *,
+    parse: Callable[[Completion], T],
+    repair: str,
+    echo_chars: int,
+    usage: Usage,
+    schema: dict[str, Any],
+    schema_name: str,
+    max_tokens: int,
+    purpose: str,
+    subject: str,
+) -> T:
+    """One call, and one repair call if `parse` rejects the answer (LLMBadOutput).
+
+    The repair call repeats `messages`, then the answer (its first `echo_chars` characters)
+    and `repair` with the problem in place of `{{error}}`. A refusal is not repaired. Every
+    answer is counted in `usage`, also when the error propagates.
+    """
+    ask = functools.partial(
+        chat_json,
+        schema=schema,
+        schema_name=schema_name,
+        max_tokens=max_tokens,
+        purpose=purpose,
+        subject=subject,
+    )
+    first = ask(messages)
+    usage.add(first)
+    try:
+        return parse(first)
+    except LLMBadOutput as exc:
+        if first.refusal:
+            raise
+        problem = str(exc)
+    again = [
+        *messages,
+        {"role": "assistant", "content": first.text[:echo_chars] or "(empty)"},
+        {"role": "user", "content": repair.replace("{{error}}", problem)},
+    ]
+    second = ask(again)
+    usage.add(second)
+    try:
+        return parse(second)
+    except LLMBadOutput as exc:
+        raise LLMBadOutput(f"{exc} (after one repair; first answer: {problem})") from exc
+
+
+def retry_delay(attempts: int, *, base: timedelta, cap: timedelta | None = None) -> timedelta:
+    """The wait after a job's `attempts`-th failure: `base`, doubled each time, up to `cap`."""
+    wait = base * 2 ** max(attempts - 1, 0)
+    return wait if cap is None else min(wait, cap)
+
+
+def job_claim(rows: QuerySet[Any], *, now: datetime, hold: timedelta) -> bool:
+    """Take the job in `rows` (one row, its status due) for this worker until `now + hold`,
+    unless another holds it or its next attempt is later: a conditional UPDATE, one wins."""
+    return (
+        rows.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(claimed_until=now + hold)
+        == 1
+    )
+
+
+def job_store(table: type[Model], pk: int, /, **fields: Any) -> None:
+    """Write what a job came to on its row, and release the worker's claim."""
+    # Positional-only: the rows have fields called `model` too.
+    table._default_manager.filter(id=pk).update(
+        claimed_until=None, updated_at=timezone.now(), **fields
+    )
