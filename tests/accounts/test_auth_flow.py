@@ -206,7 +206,7 @@ def test_logout_never_redirects_off_site(client: Client, alice: User) -> None:
     assert response["Location"] == "/"
 
 
-def test_password_reset_by_email(client: Client, alice: User) -> None:
+def test_a_password_reset_link_by_email_sets_a_new_password(client: Client, alice: User) -> None:
     response = client.post("/accounts/password/reset/", {"email": alice.email})
 
     assert response.status_code == 302

@@ -26,7 +26,9 @@ def test_staff_see_the_changelists(client: Client, alice: User, url: str) -> Non
 
 
 @pytest.mark.parametrize("url", ["/admin/radar/savedpaper/", "/admin/accounts/profile/"])
-def test_users_do_not(client: Client, alice: User, url: str) -> None:
+def test_users_who_are_not_staff_are_sent_to_the_admin_login(
+    client: Client, alice: User, url: str
+) -> None:
     client.force_login(alice)
 
     response = client.get(url)

@@ -180,9 +180,13 @@ def test_matching_one_paper_takes_microseconds() -> None:
     query = parse('("prompt injection" OR jailbreak OR "red teaming") NOT survey llm')
     title = normalise("Universal and transferable adversarial attacks on aligned language models")
     abstract = normalise("Because out-of-the-box large language models are capable " * 20)
-    runs = 2000
-    seconds = timeit.timeit(lambda: query.matches(title, abstract), number=runs)
-    print(f"\nquery.matches: {seconds / runs * 1e6:.1f} µs per paper")
+    assert query.matches(title, abstract) is None  # a real evaluation, not a cached answer
+    assert query.matches(normalise("Jailbreak prompts for LLM agents"), abstract) is not None
+    runs = 500
+    best = min(timeit.repeat(lambda: query.matches(title, abstract), number=runs, repeat=5))
+    # About 10 µs here; the bound leaves room for a busy machine, not for a query that
+    # re-parses or backtracks per paper (every poll runs each radar over every new paper).
+    assert best / runs < 250e-6, f"query.matches: {best / runs * 1e6:.0f} µs per paper"
 
 
 @pytest.mark.parametrize("text", ["(" * 600 + "a" + ")" * 600, "NOT " * 400 + "a", "a " * 600])

@@ -74,7 +74,7 @@ def _button(user: User | AnonymousUser, paper: Paper, is_saved: bool) -> str:
     )
 
 
-def test_the_button_for_an_unsaved_paper(alice: User) -> None:
+def test_an_unsaved_paper_gets_an_empty_star_that_saves_it(alice: User) -> None:
     paper = PaperFactory.create()
 
     html = _button(alice, paper, False)
@@ -88,7 +88,7 @@ def test_the_button_for_an_unsaved_paper(alice: User) -> None:
     assert 'name="next" value="/today/?page=2"' in html
 
 
-def test_the_button_for_a_saved_paper(alice: User) -> None:
+def test_a_saved_paper_gets_a_filled_star_that_removes_it(alice: User) -> None:
     html = _button(alice, PaperFactory.create(), True)
 
     assert 'aria-pressed="true" aria-label="Remove from saved"' in html

@@ -172,7 +172,9 @@ def test_export_all_as_ris(client: Client, alice: User, papers: list[Paper]) -> 
 
 
 @pytest.mark.parametrize("ext", ["bib", "ris"])
-def test_export_selected(client: Client, alice: User, papers: list[Paper], ext: str) -> None:
+def test_exporting_a_selection_exports_only_those_papers(
+    client: Client, alice: User, papers: list[Paper], ext: str
+) -> None:
     _save(alice, papers[0])
     _save(alice, papers[1])
     client.force_login(alice)
