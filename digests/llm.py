@@ -39,6 +39,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
+from academichub.openai_client import openai_client
 from digests.models import LLMCall
 
 if TYPE_CHECKING:
@@ -178,10 +179,8 @@ def _max_retries() -> int:
 
 @functools.lru_cache(maxsize=4)
 def _client(base_url: str, api_key: str) -> OpenAI:
-    from openai import OpenAI
-
-    # Local servers need no key, but the SDK refuses to start without one.
-    return OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", max_retries=0)
+    # No SDK retries and no client timeout: chat_json retries itself, under one deadline.
+    return openai_client(base_url=base_url, api_key=api_key, max_retries=0)
 
 
 @functools.lru_cache(maxsize=4)
