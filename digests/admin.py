@@ -13,7 +13,7 @@ from digests.tasks import cards_enqueue
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(admin.ModelAdmin[Card]):
     list_display = [
         "paper", "status", "attempts", "next_attempt_at", "last_error", "model",
         "prompt_version", "prompt_tokens", "completion_tokens", "updated_at",
@@ -41,7 +41,7 @@ class CardAdmin(admin.ModelAdmin):
 
 
 @admin.register(LLMCall)
-class LLMCallAdmin(admin.ModelAdmin):
+class LLMCallAdmin(admin.ModelAdmin[LLMCall]):
     list_display = [
         "created_at", "purpose", "subject", "model", "outcome", "prompt_tokens",
         "completion_tokens", "duration_ms",
@@ -58,7 +58,7 @@ class LLMCallAdmin(admin.ModelAdmin):
 
 
 @admin.register(Briefing)
-class BriefingAdmin(admin.ModelAdmin):
+class BriefingAdmin(admin.ModelAdmin[Briefing]):
     list_display = [
         "id", "radar", "cadence", "period_start", "language", "status", "match_count",
         "llm_calls", "prompt_tokens", "completion_tokens", "last_error", "generated_at",
@@ -76,7 +76,7 @@ class BriefingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     list_display = [
         "id", "created_at", "user", "radar", "cadence", "period_start", "state", "flagged",
         "is_test", "attempts", "next_attempt_at", "sent_at", "last_error",

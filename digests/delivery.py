@@ -212,7 +212,7 @@ def radar_briefings_now(
 
 
 def _backoff(attempts: int) -> timedelta:
-    return min(SEND_BACKOFF_BASE * 2 ** max(attempts - 1, 0), SEND_BACKOFF_CAP)
+    return min(SEND_BACKOFF_BASE * (1 << max(attempts - 1, 0)), SEND_BACKOFF_CAP)
 
 
 def _finish(delivery_id: int, state: str, **fields: Any) -> None:

@@ -274,7 +274,7 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _backoff(attempt: int) -> float:
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+    return min(0.5 * (1 << attempt), 8.0) * (1 - 0.25 * random.random())
 
 
 def _record(
@@ -549,7 +549,8 @@ def ask_validated[T](
 
 def retry_delay(attempts: int, *, base: timedelta, cap: timedelta | None = None) -> timedelta:
     """The wait after a job's `attempts`-th failure: `base`, doubled each time, up to `cap`."""
-    wait = base * 2 ** max(attempts - 1, 0)
+    # A shift, not 2 ** n: the same power of two, typed as an int.
+    wait = base * (1 << max(attempts - 1, 0))
     return wait if cap is None else min(wait, cap)
 
 

@@ -4,7 +4,6 @@ record of every LLM call with its token usage."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -88,7 +87,7 @@ class Card(models.Model):
             return False
         return self.next_attempt_at is None or self.next_attempt_at <= timezone.now() + POLL_HORIZON
 
-    def language_part(self, language: str) -> dict[str, Any]:
+    def language_part(self, language: str) -> dict[str, str]:
         """The five sections in `language` ("en" or "zh"), empty strings where missing."""
         part = self.en if language == "en" else self.zh
         part = part if isinstance(part, dict) else {}
