@@ -68,7 +68,7 @@ class Radar(models.Model):
     # The secret in the radar's Atom feed URL; None when the feed is off (revoked).
     feed_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     profile = VectorField(dimensions=DIM, null=True, blank=True)
-    # The cosine band rescaled to closeness 0..1 for this profile (`radar.matching.band_for`).
+    # The cosine band rescaled to closeness 0..1 for this profile (`radar.profiles.band_for`).
     sim_floor = models.FloatField(null=True, blank=True)
     sim_ceil = models.FloatField(null=True, blank=True)
     profile_updated_at = models.DateTimeField(null=True, blank=True)

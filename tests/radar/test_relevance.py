@@ -34,7 +34,7 @@ Cross-lingual cosines sit about 0.03 below English ones (median over the papers 
 against 0.798 for the same jailbreak interest). A fixed similarity band (0.78..0.88) turned
 that into scores of 0.2–0.5, so the Chinese jailbreak radar kept none of the papers it
 ranked first; each radar's band now comes from its own similarities to recent papers
-(`radar.matching.band_for`), and the last test checks that the Chinese radar keeps its best
+(`radar.profiles.band_for`), and the last test checks that the Chinese radar keeps its best
 papers at the default threshold, as the English one does.
 """
 
