@@ -34,7 +34,7 @@ EMAIL_PAPERS_PER_THEME = 6
 
 def absolute(path: str) -> str:
     """`path` on this site, as a full URL (SITE_URL)."""
-    return settings.SITE_URL.rstrip("/") + path
+    return str(settings.SITE_URL).rstrip("/") + path
 
 
 def mail_domain() -> str:
