@@ -10,6 +10,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -81,6 +82,15 @@ class Sink:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
+        """The accepted messages, once at least `count` have arrived (for a sender in another
+        thread, such as a live server's)."""
+        deadline = time.monotonic() + timeout
+        while len(self.raw) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.raw) >= count, f"{len(self.raw)} messages after {timeout} s"
+        return self.messages
 
     def to(self, address: str) -> list[EmailMessage]:
         """The messages accepted for `address`."""

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.test import Client
@@ -40,6 +35,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
+from testkit.smtp_sink import Sink, mailer_settings
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import fixture_bytes
 from tests.factories import arxiv_paper, biorxiv_paper, journal_paper
@@ -174,52 +170,16 @@ def open_tab(
 # --- Mail ------------------------------------------------------------------------------------
 
 
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """Keep the message, parsed."""
-        message = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
-        """The messages, once at least `count` have arrived."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.messages) >= count, f"{len(self.messages)} messages after {timeout} s"
-        return self.messages
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def smtp_inbox(settings: Settings) -> Iterator[Inbox]:
+def smtp_inbox(settings: Settings) -> Iterator[Sink]:
     """A real SMTP server on loopback, and Django's default mailer pointed at it."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
     # The live server runs in this process, so the override reaches its thread too.
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": controller.port, "timeout": 10},
-        }
-    }
+    sink = Sink().start()
+    settings.MAILERS = mailer_settings(sink.port, timeout=10)
     try:
-        yield inbox
+        yield sink
     finally:
-        controller.stop()
+        sink.stop()
 
 
 # --- Data ------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Inbox, OpenTab, Tab
+from testkit.smtp_sink import Sink
+from tests.browser.conftest import OpenTab, Tab
 from tests.factories import arxiv_paper
 
 PASSWORD = "a long browser passphrase 31"
@@ -31,7 +32,7 @@ def _forget_signup_limits() -> None:
 
 
 def test_a_visitor_signs_up_confirms_by_mail_and_logs_in_again(
-    open_tab: OpenTab, smtp_inbox: Inbox
+    open_tab: OpenTab, smtp_inbox: Sink
 ) -> None:
     _forget_signup_limits()
     email = f"reader-{uuid.uuid4().hex[:8]}@example.org"
