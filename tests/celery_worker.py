@@ -229,3 +229,8 @@ def wait_until[T](
         if check is not None:
             check()
         time.sleep(0.1)
+
+
+# What the `start_worker` fixture (tests/conftest.py) hands a test: start a worker on the
+# test's broker, with extra environment variables.
+StartWorker = Callable[..., Worker]

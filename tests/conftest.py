@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,9 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
+from pytest_httpserver import HTTPServer
 
+from tests.celery_worker import Broker, StartWorker, Worker
 from tests.factories import UserFactory, fresh_client
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -52,3 +55,37 @@ def alice(db: None) -> User:
 def bob(db: None) -> User:
     """Another user, who must never see or change alice's things."""
     return UserFactory.create(name="bob")
+
+
+# --- Real Celery workers (the slow tests) ----------------------------------------------------
+
+
+@pytest.fixture
+def broker() -> Broker:
+    """An empty Redis database for this test's queue, fetch turns and cache."""
+    return Broker()
+
+
+@pytest.fixture
+def start_worker(broker: Broker, tmp_path: Path) -> Iterator[StartWorker]:
+    """Start workers on `broker`; stop every one of them after the test."""
+    workers: list[Worker] = []
+
+    def start(**env: str) -> Worker:
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", broker, env)
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[HTTPServer]:
+    """A threaded server on loopback, so one slow answer does not hold up the next request."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

@@ -31,11 +31,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def broker() -> Broker:
-    return Broker()
-
-
-@pytest.fixture
 def workers(broker: Broker, tmp_path: Path, smtp_sink: Sink) -> Iterator[list[Worker]]:
     started: list[Worker] = []
     yield started

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+# The Content-Type the test servers send feeds with.
+RSS = "application/rss+xml"
+
 
 def arxiv_item(
     arxiv_id: str,

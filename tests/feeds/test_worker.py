@@ -8,9 +8,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -19,50 +17,16 @@ from werkzeug import Request, Response
 
 from academichub.pipeline import source_poll, sources_poll_due
 from feeds.models import Paper, PaperSighting, Source
-from tests.celery_worker import Broker, Worker, wait_until
+from tests.celery_worker import Broker, StartWorker, wait_until
 from tests.conftest import fixture_bytes
 from tests.factories import SourceFactory
-from tests.feeds.feedbuilder import arxiv_feed, arxiv_item
+from tests.feeds.feedbuilder import RSS, arxiv_feed, arxiv_item
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-RSS = "application/rss+xml"
 FEED = "arxiv-rss-all-archives-2024-11-28.xml"
 FEED_ITEMS = 1504
 POLL_TIMEOUT = 60
-
-StartWorker = Callable[..., Worker]
-
-
-@pytest.fixture
-def broker() -> Broker:
-    """An empty Redis database for this test's queue, fetch turns and cache."""
-    return Broker()
-
-
-@pytest.fixture
-def start_worker(broker: Broker, tmp_path: Path) -> Iterator[StartWorker]:
-    """Start workers on `broker`; stop every one of them after the test."""
-    workers: list[Worker] = []
-
-    def start(**env: str) -> Worker:
-        worker = Worker(tmp_path / f"worker-{len(workers)}.log", broker, env)
-        workers.append(worker)
-        return worker.start()
-
-    yield start
-    for worker in workers:
-        worker.stop()
-
-
-@pytest.fixture
-def feed_server() -> Iterator[HTTPServer]:
-    """A threaded server on loopback, so one slow answer does not hold up the next request."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 class SlowFirstAnswer:

@@ -14,16 +14,9 @@ from academichub.pipeline import source_poll
 from feeds.models import Paper, Source
 from radar.models import Match, PaperEmbedding, Radar
 from radar.reasons import reasons_text
-from tests.celery_worker import Broker, wait_until
+from tests.celery_worker import Broker, StartWorker, wait_until
 from tests.factories import SourceFactory
-from tests.feeds.feedbuilder import arxiv_feed, arxiv_item
-from tests.feeds.test_worker import (  # noqa: F401  (fixtures)
-    RSS,
-    StartWorker,
-    broker,
-    feed_server,
-    start_worker,
-)
+from tests.feeds.feedbuilder import RSS, arxiv_feed, arxiv_item
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -51,9 +44,9 @@ def matched_keys(radar: Radar) -> set[str]:
 
 
 def test_a_worker_matches_newly_polled_papers_once_and_not_again_after_a_replacement(
-    broker: Broker,  # noqa: F811
-    start_worker: StartWorker,  # noqa: F811
-    feed_server: HTTPServer,  # noqa: F811
+    broker: Broker,
+    start_worker: StartWorker,
+    feed_server: HTTPServer,
     alice: User,
 ) -> None:
     radar = Radar.objects.create(
