@@ -9,6 +9,7 @@ import pytest
 
 from feeds.citations import bibtex, ris
 from feeds.models import Paper
+from tests.pages import braces_balanced
 
 DAY = date(2024, 11, 28)
 
@@ -28,16 +29,6 @@ def paper(**fields: object) -> Paper:
     }
     values.update(fields)
     return Paper(**values)
-
-
-def braces_balanced(text: str) -> bool:
-    """As BibTeX counts them: every brace, escaped or not."""
-    depth = 0
-    for char in text:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def entries(text: str) -> list[str]:

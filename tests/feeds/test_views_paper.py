@@ -20,8 +20,7 @@ from tests.factories import (
     journal_source,
     signed_in_reader,
 )
-from tests.feeds.test_citations import braces_balanced
-from tests.pages import text_of
+from tests.pages import braces_balanced, text_of
 
 pytestmark = pytest.mark.django_db
 
