@@ -221,7 +221,7 @@ def main() -> int:
 
         delivery._briefings_for = timed_build
         started = time.perf_counter()
-        result = delivery.dispatch_due(now=now, inline=True)
+        result = delivery.dispatch_due(now=now)
         total = time.perf_counter() - started
         delivery._briefings_for = build
 

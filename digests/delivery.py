@@ -1,10 +1,10 @@
 """The delivery state machine: one Delivery row per briefing email, each sent at most once.
 
-Every 15 minutes `dispatch_due` takes the subscriptions whose period is due (see
+Every 15 minutes `dispatch_find` takes the subscriptions whose period is due (see
 `digests.schedule`). For each radar and period it builds (or reuses) the briefing of each
 language wanted, writes one Delivery row per user — unique per user, radar and period, with
-its Message-ID made before any attempt — and sends them (over `digests.mailer`). Run by the
-beat task, it only says what is due: the task enqueues the building and sending.
+its Message-ID made before any attempt — and sends them (over `digests.mailer`): the beat
+task enqueues that work, `dispatch_due` does it in the calling process.
 
 Sending claims a row by a conditional UPDATE (pending → sending) before the SMTP
 conversation and marks it sent afterwards. A server that cannot be reached or answers 4xx
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import batched
-from typing import Any, Literal, overload
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -421,33 +421,29 @@ class Dispatch:
     groups: list[tuple[int, str, date]]
 
 
-@overload
-def dispatch_due(*, now: datetime | None = None, inline: Literal[True]) -> dict[str, int]: ...
-
-
-@overload
-def dispatch_due(*, now: datetime | None = None, inline: Literal[False] = False) -> Dispatch: ...
-
-
-def dispatch_due(*, now: datetime | None = None, inline: bool = False) -> dict[str, int] | Dispatch:
+def dispatch_find(*, now: datetime | None = None) -> Dispatch:
     """Beat, every 15 minutes: flag stale sends and find every radar and period with due
-    subscribers. With `inline`, build and send them here, then the deliveries whose retry is
-    due, and return counts; without, return what is due (the task enqueues the work)."""
+    subscribers (the beat task enqueues their building and sending)."""
     now = now or timezone.now()
     flagged = deliveries_flag_stale(now=now)
     due = subscriptions_due(now=now)
     groups = sorted({(d.radar_id, d.cadence, d.period_start) for d in due})
-    if not inline:
-        return Dispatch(now=now, due=len(due), flagged=flagged, groups=groups)
+    return Dispatch(now=now, due=len(due), flagged=flagged, groups=groups)
+
+
+def dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
+    """What the beat's dispatch does, here and now: find what is due, build and send it, then
+    the deliveries whose retry is due; returns counts."""
+    found = dispatch_find(now=now)
     # One connection for the run; once the server is found down, the rest waits.
     mailer = Mailer()
     try:
-        for radar_id, cadence, start in groups:
-            deliver_group(radar_id, cadence, start, now=now, mailer=mailer)
-        deliveries_send(deliveries_due(now=now), now=now, mailer=mailer)
+        for radar_id, cadence, start in found.groups:
+            deliver_group(radar_id, cadence, start, now=found.now, mailer=mailer)
+        deliveries_send(deliveries_due(now=found.now), now=found.now, mailer=mailer)
     finally:
         mailer.close()
-    return {"due": len(due), "groups": len(groups), "flagged": flagged}
+    return {"due": found.due, "groups": len(found.groups), "flagged": found.flagged}
 
 
 # --- A test briefing on demand ---------------------------------------------------------------

@@ -68,7 +68,7 @@ def cards_generate_on_commit(paper_ids: Sequence[int]) -> list[int]:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def digests_dispatch_due() -> dict[str, int]:
     """Beat, every 15 minutes: enqueue the briefings due at subscribers' local hours."""
-    found = delivery.dispatch_due()
+    found = delivery.dispatch_find()
     for radar_id, cadence, start in found.groups:
         transaction.on_commit(partial(briefing_deliver.delay, radar_id, cadence, start.isoformat()))
     # Looked up after the groups are enqueued (outside a transaction they start at once):

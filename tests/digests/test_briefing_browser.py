@@ -47,7 +47,7 @@ def reader(settings: Settings, smtp_sink: Sink) -> User:
         ],
         at=now - timedelta(hours=2),
     )
-    dispatch_due(now=now, inline=True)
+    dispatch_due(now=now)
     assert len(smtp_sink.raw) == 1
     return user
 

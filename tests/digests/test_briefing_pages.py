@@ -239,7 +239,7 @@ def test_a_test_briefing_is_mailed_marked_as_a_test_and_does_not_count_for_the_p
     from digests.delivery import dispatch_due
 
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        dispatch_due(now=NOW + timedelta(hours=1), inline=True)
+        dispatch_due(now=NOW + timedelta(hours=1))
     assert len(smtp_sink.messages) == 2
     assert len(briefing_requests(briefing_llm)) == 1
 

@@ -43,7 +43,7 @@ def readers(radar: Radar) -> list[User]:
 
 def dispatch(now: datetime) -> None:
     with time_machine.travel(now, tick=False):
-        dispatch_due(now=now, inline=True)
+        dispatch_due(now=now)
 
 
 def states(users: list[User]) -> list[str]:
@@ -173,7 +173,7 @@ def test_two_dispatchers_at_once_send_each_email_once_and_ask_the_llm_once_per_l
     def dispatcher() -> None:
         try:
             start.wait(timeout=10)
-            dispatch_due(now=MORNING, inline=True)
+            dispatch_due(now=MORNING)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

@@ -49,7 +49,7 @@ def run(start: datetime, end: datetime, step: timedelta = QUARTER) -> None:
     moment = start
     while moment <= end:
         with time_machine.travel(moment, tick=False):
-            dispatch_due(now=moment, inline=True)
+            dispatch_due(now=moment)
         moment += step
 
 

@@ -101,7 +101,7 @@ def test_a_worker_killed_after_the_server_took_the_message_never_sends_it_again(
 
     # Later runs flag the stuck row for staff and never send it again.
     later = now + SENDING_TIMEOUT + timedelta(minutes=1)
-    dispatch_due(now=later, inline=True)
+    dispatch_due(now=later)
     stuck = Delivery.objects.get(pk=ids[0])
     assert (stuck.state, stuck.flagged) == ("sending", True)
     assert len(smtp_sink.messages) == 2

@@ -48,7 +48,7 @@ def papers(src: dict[str, Source], radar: Radar) -> list[Paper]:
 
 def dispatch(now: datetime = MORNING) -> None:
     with time_machine.travel(now, tick=False):
-        dispatch_due(now=now, inline=True)
+        dispatch_due(now=now)
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:

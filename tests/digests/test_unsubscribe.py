@@ -48,7 +48,7 @@ def reader(radar: Radar) -> User:
 
 def dispatch(now: datetime) -> None:
     with time_machine.travel(now, tick=False):
-        dispatch_due(now=now, inline=True)
+        dispatch_due(now=now)
 
 
 def one_click_path(sink: Sink) -> str:
