@@ -27,8 +27,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
-
 __all__ = [
     "Hit",
     "Query",
@@ -47,8 +45,22 @@ _QUOTES = {'"': '"', "“": "”", "”": "”"}
 _OPERATORS = {"AND", "OR", "NOT"}
 
 
+def _(message: str) -> str:
+    """Marks a message for makemessages; it is translated where it is shown
+    (`QueryError.message`), so the parser needs no Django and no active language."""
+    return message
+
+
 class QueryError(ValueError):
-    """A query the user must fix; the message says what is wrong, in plain words."""
+    """A query the user must fix; the message says what is wrong, in plain words.
+
+    `message` is the English template and `params` its values: `gettext(e.message) % e.params`
+    words it in the reader's language, `str(e)` in English."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params)
+        self.message = message
+        self.params = params
 
 
 def normalise(text: str) -> str:
@@ -240,9 +252,7 @@ def _tokenise(text: str) -> list[_Token]:
         elif char in _QUOTES:
             end = text.find(_QUOTES[char], i + 1)
             if end == -1:
-                raise QueryError(
-                    _("The quote at character %(pos)d is never closed.") % {"pos": i + 1}
-                )
+                raise QueryError(_("The quote at character %(pos)d is never closed."), pos=i + 1)
             tokens.append(_Token("term", i + 1, text[i + 1 : end]))
             i = end + 1
         elif char == "-" and i + 1 < n and (text[i + 1] == "(" or text[i + 1] in _QUOTES):
@@ -281,9 +291,7 @@ class _Parser:
         extra = self.peek()
         if extra is not None:
             # Only a ")" can stop the descent early.
-            raise QueryError(
-                _('The ")" at character %(pos)d has no matching "(".') % {"pos": extra.pos}
-            )
+            raise QueryError(_('The ")" at character %(pos)d has no matching "(".'), pos=extra.pos)
         return node
 
     def or_(self, after: _Token | None = None) -> _Node:
@@ -313,15 +321,13 @@ class _Parser:
     def atom(self, after: _Token | None) -> _Node:
         token = self.peek()
         if token is None or token.kind in ("AND", "OR", ")"):
-            raise QueryError(_missing_term(token, after))
+            raise _missing_term(token, after)
         self.i += 1
         if token.kind == "(":
             node = self.or_(after=token)
             close = self.peek()
             if close is None:
-                raise QueryError(
-                    _('The "(" at character %(pos)d is never closed.') % {"pos": token.pos}
-                )
+                raise QueryError(_('The "(" at character %(pos)d is never closed.'), pos=token.pos)
             self.i += 1  # or_ only stops early at ")"
             return node
         return _Term(self.term_index(token))
@@ -331,39 +337,41 @@ class _Parser:
         if not term:
             shown = f'"{token.text}"' if token.text.strip() else "The empty phrase"
             raise QueryError(
-                _("%(term)s at character %(pos)d has no letters or digits to search for.")
-                % {"term": shown, "pos": token.pos}
+                _("%(term)s at character %(pos)d has no letters or digits to search for."),
+                term=shown,
+                pos=token.pos,
             )
         if term not in self.terms:
             self.terms.append(term)
         return self.terms.index(term)
 
 
-def _missing_term(token: _Token | None, after: _Token | None) -> str:
+def _missing_term(token: _Token | None, after: _Token | None) -> QueryError:
     """Explain why a term was expected here, naming the operator or bracket that wants it."""
     if after is not None and after.kind in _OPERATORS:
         if token is None:
-            return _('"%(op)s" at character %(pos)d needs a term after it.') % {
-                "op": after.kind,
-                "pos": after.pos,
-            }
-        return _('"%(op)s" at character %(pos)d needs a term after it, but "%(next)s" follows.') % {
-            "op": after.kind,
-            "pos": after.pos,
-            "next": token.kind,
-        }
+            return QueryError(
+                _('"%(op)s" at character %(pos)d needs a term after it.'),
+                op=after.kind,
+                pos=after.pos,
+            )
+        return QueryError(
+            _('"%(op)s" at character %(pos)d needs a term after it, but "%(next)s" follows.'),
+            op=after.kind,
+            pos=after.pos,
+            next=token.kind,
+        )
     if after is not None and after.kind == "(" and token is not None and token.kind == ")":
-        return _("The parentheses at character %(pos)d are empty.") % {"pos": after.pos}
+        return QueryError(_("The parentheses at character %(pos)d are empty."), pos=after.pos)
     if token is None:
         if after is not None:
-            return _('The "(" at character %(pos)d is never closed.') % {"pos": after.pos}
-        return _("The query is empty.")
+            return QueryError(_('The "(" at character %(pos)d is never closed.'), pos=after.pos)
+        return QueryError(_("The query is empty."))
     if token.kind == ")":
-        return _('The ")" at character %(pos)d has no matching "(".') % {"pos": token.pos}
-    return _('"%(op)s" at character %(pos)d needs a term before it.') % {
-        "op": token.kind,
-        "pos": token.pos,
-    }
+        return QueryError(_('The ")" at character %(pos)d has no matching "(".'), pos=token.pos)
+    return QueryError(
+        _('"%(op)s" at character %(pos)d needs a term before it.'), op=token.kind, pos=token.pos
+    )
 
 
 MAX_QUERY_LENGTH = 1_000
@@ -372,7 +380,7 @@ MAX_QUERY_LENGTH = 1_000
 def parse(text: str) -> Query:
     """Parse an include query; raise QueryError with a readable message if it is malformed."""
     if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(_("The query is longer than %(n)d characters.") % {"n": MAX_QUERY_LENGTH})
+        raise QueryError(_("The query is longer than %(n)d characters."), n=MAX_QUERY_LENGTH)
     parser = _Parser(_tokenise(text))
     try:
         root = parser.parse()

@@ -59,7 +59,8 @@ def include_validate(text: str) -> None:
     try:
         parse(text)
     except QueryError as exc:
-        raise ValidationError(_("Include query: %(error)s") % {"error": exc}) from exc
+        error = _(exc.message) % exc.params
+        raise ValidationError(_("Include query: %(error)s") % {"error": error}) from exc
 
 
 def _clean_list(value: Any, field: str) -> list[str]:

@@ -98,12 +98,14 @@ def test_closeness_is_the_cosine_rescaled_within_the_radars_band() -> None:
     assert [m.paper_id for m in radars_score_batch(papers, [low], vectors, profile)] == [1, 2, 3]
 
 
-def test_scoring_needs_no_django_settings() -> None:
+def test_scoring_loads_no_django_at_all() -> None:
     code = (
+        "import sys\n"
         "from radar.query import parse, normalise\n"
         "from radar.scoring import PaperIn, RadarIn, radars_score_batch\n"
         "p = PaperIn(1, normalise('Prompt injection'), '')\n"
         "print(radars_score_batch([p], [RadarIn(7, query=parse('prompt'))]))\n"
+        "print('django loaded:', sorted(m for m in sys.modules if m.split('.')[0] == 'django'))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     root = Path(__file__).resolve().parents[2]
@@ -113,3 +115,4 @@ def test_scoring_needs_no_django_settings() -> None:
     assert (
         "MatchIn(radar_id=7, paper_id=1, score=0.5, reasons=(('title', 'prompt'),))" in out.stdout
     )
+    assert "django loaded: []" in out.stdout
