@@ -15,7 +15,7 @@
    Beat's `digests.tasks.cards_sweep` retries the cards that are due.
 4. **Briefings and mail.** Beat's `digests.tasks.digests_dispatch_due` (every 15 minutes)
    builds each radar's briefing of the period from the matches created in it and mails the
-   subscribers whose local delivery hour has come (`digests.delivery`).
+   subscribers whose local delivery hour has come (`digests.schedule`, `digests.delivery`).
 
 Apps never call the next stage themselves: each does its step and returns what changed, and
 the functions here hand it on. Every hand-over waits for the transaction to commit, and every

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from academichub.web import AuthedRequest
 from api.forms import TokenCreateForm
 from api.models import ApiToken
 from api.tokens import MAX_TOKENS_PER_USER, TokenLimitReached, token_create, token_revoke
 
 
-class AuthenticatedHttpRequest(HttpRequest):
-    user: User
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
-def tokens_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+def tokens_page(request: AuthedRequest) -> HttpResponse:
     """The user's tokens; a POST creates one and shows its secret on this response only."""
     form = TokenCreateForm(request.POST if request.method == "POST" else None)
     new_token: ApiToken | None = None
@@ -53,7 +49,7 @@ def tokens_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
+def token_revoke_view(request: AuthedRequest, token_id: int) -> HttpResponse:
     """Revoke one of the user's tokens; another user's token id is a 404."""
     if not token_revoke(user=request.user, token_id=token_id):
         raise Http404

@@ -95,7 +95,7 @@ _FIELDS = (
 )  # fmt: skip
 
 
-def _subscriptions(*, radar_id: int | None = None, user_id: int | None = None) -> Any:
+def _subscriptions(*, radar_id: int | None = None) -> Any:
     """Subscriptions that want emails: frequency on (in the subscription and the profile's
     master switch), an active radar, an active user with an address; as dicts."""
     subs = (
@@ -106,8 +106,6 @@ def _subscriptions(*, radar_id: int | None = None, user_id: int | None = None) -
     )
     if radar_id is not None:
         subs = subs.filter(radar_id=radar_id)
-    if user_id is not None:
-        subs = subs.filter(user_id=user_id)
     return subs.values(*_FIELDS).order_by("id")
 
 

@@ -26,6 +26,7 @@ from digests.display import briefing_view
 from digests.email import unsubscribe_token_read
 from digests.models import Briefing, Delivery
 from digests.selectors import briefing_for_user, briefings_for_user, card_for_paper
+from digests.tasks import briefing_test_send
 from feeds.models import Paper
 from radar.models import Radar, Subscription
 from radar.selectors import saved_paper_ids_for_user
@@ -133,8 +134,6 @@ def briefing_detail(request: AuthedRequest, briefing_id: int) -> HttpResponse:
 @login_required
 def briefing_test(request: AuthedRequest) -> HttpResponse:
     """Settings: "send me a test briefing now" (mailed by a task, at most every 2 minutes)."""
-    from digests.tasks import briefing_test_send
-
     if not Subscription.objects.filter(user_id=request.user.pk).exists():
         messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
     elif not cache.add(f"briefing-test:{request.user.pk}", 1, timeout=TEST_BRIEFING_INTERVAL):

@@ -313,9 +313,6 @@ def paper_by_key(key: str) -> Paper | None:
     return papers_for_display(Paper.objects.filter(key=key)).first()
 
 
-# --- Search ----------------------------------------------------------------------------------
-
-
 def sources_health() -> QuerySet[Source]:
     """Sources with the number of papers each has carried."""
     return Source.objects.annotate(paper_count=Count("sightings")).order_by("kind", "label")

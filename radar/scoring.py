@@ -36,8 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-# Only the pure matching pieces of the query language: radar.query imports Django solely to
-# word parse errors, which scoring never raises.
+# The query language is pure too (no Django; lint-imports holds both to that).
 from radar.query import Query, is_substring_term, term_found
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from accounts.models import Profile
 from feeds.models import Paper
 from radar.models import Feedback, Radar, SavedPaper, SeenPaper, Subscription
 from radar.query import QueryError, parse
+from radar.tasks import radar_profile_refresh, radar_rescore
 
 # What a radar definition may set (the API and the form both go through `radar_clean`).
 RADAR_FIELDS = (
@@ -213,8 +214,6 @@ def radar_delete(radar: Radar) -> None:
 
 
 def _rescore_on_commit(radar: Radar) -> None:
-    from radar.tasks import radar_rescore
-
     radar_id = radar.pk
     transaction.on_commit(lambda: radar_rescore.delay(radar_id))
 
@@ -279,8 +278,6 @@ def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: i
             [SeenPaper(user_id=user.pk, paper=paper)], ignore_conflicts=True
         )
     if radar.owner_id == user.pk:
-        from radar.tasks import radar_profile_refresh
-
         # Later papers are scored against the moved profile; recomputing it embeds the
         # description and rated papers, so a worker does it rather than this request.
         radar_id = radar.pk

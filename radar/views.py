@@ -1,4 +1,5 @@
-"""Pages of the radar app: saved papers, radars (list, edit, live preview, feed), topics."""
+"""Pages of the radar app: saved papers, radars (list, edit, live preview, feed), topics, and
+Today's "My radars" view."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Sanitising: the last step before storage. Everything from a feed is untrusted."""
+"""Sanitising: the last step before storage. Everything from a feed is untrusted.
+
+`safe_url` is also the rule for showing a link (feeds.labels, feeds.views): one rule for
+what may be stored and what may be linked."""
 
 from __future__ import annotations
 
