@@ -1,15 +1,18 @@
 """How a paper travels through AcademicHub: the one module that knows the whole chain.
 
-    poll ──▶ embed + match ──▶ cards ──▶ briefings ──▶ mail
-   (feeds)      (radar)       (digests)   (digests)    (digests)
+    poll ──▶ embed ──▶ match ──▶ cards ──▶ briefings ──▶ mail
+   (feeds)   (radar)   (radar)  (digests)   (digests)    (digests)
 
 1. **Poll.** Beat runs `sources_poll_due` every 5 minutes; it enqueues `source_poll` for
    every enabled, unpaused source whose `next_check_at` has come. `feeds.pipeline.poll`
    fetches, parses, sanitises and upserts the source and returns the ids of the papers that
    are new or changed; those go on to matching, in chunks, once the poll's transaction
    commits.
-2. **Embed and match.** `papers_match` embeds the papers (once radars exist) and scores them
-   against every active radar in one batch (`radar.matching.papers_match`), writing Match rows.
+2. **Embed, then match.** `papers_match` embeds every new paper once (`radar.profiles.
+   papers_embed`: title and the start of the abstract), whether or not radars exist yet, so
+   a first radar's live preview finds papers at once; then scores the batch against every
+   active radar (`radar.matching.papers_match`), writing Match rows. `manage.py demo` hands
+   the bundled samples to this stage too.
 3. **Cards.** The papers `LLM_SUMMARIZE` wants (matched ones by default) get a pending
    summary card and a `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`).
    Beat's `digests.tasks.cards_sweep` retries the cards that are due.
@@ -38,7 +41,7 @@ from feeds.models import Source
 from feeds.pipeline import poll
 from feeds.pipeline.poll import IngestSummary
 from feeds.sources.base import ErrorKind, FeedError
-from radar import matching
+from radar import matching, profiles
 
 # Papers per `papers_match` task: embedding ~200 papers on one core stays well inside the
 # task's time limit, and a redelivered task redoes little.
@@ -93,7 +96,7 @@ def source_poll(self: Task[Any, Any], source_id: int) -> None:
         )
 
 
-# --- 2. Embed and match ----------------------------------------------------------------------
+# --- 2. Embed, then match --------------------------------------------------------------------
 
 
 def papers_match_on_commit(paper_ids: Sequence[int]) -> None:
@@ -111,9 +114,10 @@ def papers_match_on_commit(paper_ids: Sequence[int]) -> None:
     ignore_result=True,
 )
 def papers_match(paper_ids: list[int]) -> dict[str, int]:
-    """Embed and score these papers against every active radar (idempotent), then ask for
+    """Embed these papers, score them against every active radar (idempotent), then ask for
     the summary cards of those LLM_SUMMARIZE wants (matched ones by default)."""
-    result = matching.papers_match(paper_ids)
+    embedded = profiles.papers_embed(paper_ids)
+    result = {**matching.papers_match(paper_ids), "embedded": embedded}
     if settings.LLM_SUMMARIZE != "off":
         # --- 3. Cards ---
         cards_generate_on_commit(paper_ids)

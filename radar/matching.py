@@ -80,7 +80,7 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
     radars = list(Radar.objects.filter(active=True).order_by("id"))
     if not radars:
         # Nothing to score against (checked before loading any paper: this runs after every
-        # poll): embedding waits until a radar exists (its first rescore embeds the window).
+        # poll). The pipeline has embedded the papers already.
         papers_found = Paper.objects.filter(id__in=ids).count()
         return {"papers": papers_found, "embedded": 0, "radars": 0, "matches": 0, "created": 0}
     papers = list(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -82,6 +83,13 @@ class Broker:
     def waiting(self) -> int:
         """Messages queued, plus those handed to a worker and not yet acknowledged."""
         return int(self.client.llen("celery")) + int(self.client.hlen("unacked"))
+
+    def waiting_tasks(self) -> list[str]:
+        """The task names of the messages `waiting` counts."""
+        queued = [json.loads(raw) for raw in self.client.lrange("celery", 0, -1)]
+        # An unacknowledged entry is [message, exchange, routing key].
+        handed_out = [json.loads(raw)[0] for raw in self.client.hvals("unacked")]
+        return [str(message["headers"]["task"]) for message in queued + handed_out]
 
 
 def database_url_for_tests() -> str:

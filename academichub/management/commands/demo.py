@@ -7,10 +7,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+import feeds
+from academichub.pipeline import papers_match_on_commit
 from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
 
-DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
+DEMO_DATA = Path(feeds.__file__).resolve().parent / "demo_data"
 
 # file, source slug, kind, label, discipline: real recorded responses bundled with the code.
 SAMPLES = [
@@ -24,7 +26,10 @@ SAMPLES = [
 
 
 class Command(BaseCommand):
-    help = "Load the bundled sample feeds so an offline install has content."
+    help = (
+        "Load the bundled sample feeds so an offline install has content; the workers embed "
+        "and match them as they would polled papers."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -35,6 +40,7 @@ class Command(BaseCommand):
         if options["if_empty"] and Paper.objects.exists():
             self.stdout.write("demo: papers already present; nothing loaded")
             return
+        changed: list[int] = []
         for filename, slug, kind, label, discipline in SAMPLES:
             source, _ = Source.objects.get_or_create(
                 slug=slug,
@@ -52,4 +58,8 @@ class Command(BaseCommand):
             if filename.endswith(".gz"):
                 body = gzip.decompress(body)
             summary = body_ingest(source, body)
+            changed += summary.changed_ids
             self.stdout.write(f"demo: {label}: {json.dumps(summary.as_dict())}")
+        # On to the pipeline like polled papers: embedded at once, so a first radar's live
+        # preview finds them on a fresh install.
+        papers_match_on_commit(changed)

@@ -1,0 +1,101 @@
+"""A first radar on a fresh install: papers are embedded as they arrive, radars or not, so
+the live preview of the very first description already finds them."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from academichub.pipeline import papers_match
+from api.tokens import token_create
+from feeds.models import Paper, Source
+from feeds.pipeline.poll import body_ingest
+from radar.models import Match, PaperEmbedding, Radar
+from tests.conftest import fixture_bytes
+from tests.factories import PaperFactory, SourceFactory, make_user, signed_in
+
+pytestmark = pytest.mark.django_db
+
+PLASTIC = "An engineered enzyme embedded into PLA to make self-biodegradable plastic"
+
+
+def test_new_papers_are_embedded_before_any_radar_exists() -> None:
+    papers = PaperFactory.create_batch(3)
+
+    summary = papers_match([p.pk for p in papers])
+
+    assert not Radar.objects.exists()
+    assert summary["embedded"] == 3 and summary["radars"] == 0
+    assert set(PaperEmbedding.objects.values_list("paper_id", flat=True)) == {p.pk for p in papers}
+    # Embedded once: the same papers again cost nothing.
+    assert papers_match([p.pk for p in papers])["embedded"] == 0
+
+
+def test_the_demo_hands_every_sample_paper_to_the_embedding_stage(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_command("demo", stdout=StringIO())
+
+    handed = [paper_id for callback in callbacks for paper_id in callback.args[0]]
+    assert all(callback.func == papers_match.delay for callback in callbacks)
+    assert sorted(handed) == sorted(Paper.objects.values_list("id", flat=True))
+    assert len(handed) > 1000  # the three bundled feeds
+
+
+@pytest.fixture
+def nature_day() -> dict[str, str]:
+    """A real Nature feed polled on an install without radars, through the embedding stage."""
+    source = SourceFactory.create(slug="nature", kind=Source.Kind.RSS, label="Nature")
+    summary = body_ingest(source, fixture_bytes("nature-rss-2024-07-18.rdf"))
+    papers_match(summary.changed_ids)
+    return dict(Paper.objects.values_list("title", "key"))
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Plastics that break down by themselves: enzymes built into biodegradable polymers.",
+        "能自行降解的塑料：把酶嵌入可生物降解的聚合物中。",
+    ],
+    ids=["en", "zh"],
+)
+def test_a_first_radar_preview_finds_the_paper_its_description_is_about(
+    nature_day: dict[str, str], description: str
+) -> None:
+    client = signed_in(make_user("first@example.org"))
+
+    response = client.post(
+        "/radars/preview/", {"name": "Plastics", "description": description, "threshold": "0.1"}
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert PLASTIC in html
+    # Among the first three cards of the preview.
+    positions = sorted(html.find(title) for title in nature_day if title in html)
+    assert html.find(PLASTIC) in positions[:3]
+    assert not Match.objects.exists()
+
+
+def test_the_api_preview_of_a_description_alone_ranks_the_paper_in_its_top_three(
+    nature_day: dict[str, str],
+) -> None:
+    _, secret = token_create(user=make_user("script@example.org"), name="preview")
+    response = Client(headers={"Authorization": f"Bearer {secret}"}).post(
+        "/api/v1/radars/preview",
+        {
+            "description": "Plastics that break down by themselves: enzymes built into polymers.",
+            "threshold": 0.1,
+            "days": 0,
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    keys = [m["key"] for m in response.json()["matches"]]
+    assert nature_day[PLASTIC] in keys[:3]
