@@ -147,6 +147,8 @@ class PaperCard:
     # Search results: highlighted, already-escaped HTML (see feeds.search.headline_html).
     title_html: str = ""
     snippet_html: str = ""
+    # Search results: why the paper came ("matches your words", "close in meaning (0.86)").
+    why: list[str] = field(default_factory=list)
 
     @property
     def authors_short(self) -> list[str]:

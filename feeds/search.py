@@ -160,29 +160,25 @@ class SearchResult:
     scanned_since: date | None = None
 
 
-def search_papers(
-    *,
-    q: str,
-    author: str = "",
-    filters: PaperFilters | None = None,
-    page: int = 1,
-    page_size: int = SEARCH_PAGE_SIZE,
-    highlight: bool = True,
-) -> SearchResult:
-    """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author.
+@dataclass
+class SearchHits:
+    """The ids of every paper a query finds (at most SEARCH_CANDIDATES), best first."""
 
-    Without `highlight`, `titles` and `snippets` stay empty and no headline is computed.
-    """
+    ids: list[int]
+    mode: str  # as SearchResult.mode
+    text: str  # the query's words, without `author:` terms
+    author: str  # the author asked for, in the field or as `author:` terms
+    fulltext: bool  # ranked by PostgreSQL full-text search (else substring or author)
+    scanned_since: date | None = None
+
+
+def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None) -> SearchHits:
+    """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author,
+    best first: by full-text rank among the most recent matches, else newest first."""
     filters = filters or PaperFilters()
     text, author = parse_search(display_text(q), display_text(author))
-    empty = SearchResult([], {}, {}, has_more=False, mode="")
     if not text and not author:
-        return empty
-    offset = (max(page, 1) - 1) * page_size
-    if offset >= SEARCH_CANDIDATES:
-        return empty
-    stop = min(offset + page_size + 1, SEARCH_CANDIDATES)
-
+        return SearchHits([], "", "", "", fulltext=False)
     papers = filters.apply(Paper.objects.all())
     if author:
         papers = papers.annotate(author_text=_ArrayToString(F("authors"), Value(" "))).filter(
@@ -196,37 +192,14 @@ def search_papers(
             .order_by("-announced", "id")
             .values("id")[:SEARCH_CANDIDATES]
         )
-        hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
-        headlines: dict[str, Any] = {}
-        if highlight:
-            headlines = {
-                "title_hl": SearchHeadline(
-                    _brackets_hidden("title"), query, highlight_all=True, **hl
-                ),
-                "snippet_hl": SearchHeadline(
-                    _brackets_hidden("abstract"),
-                    query,
-                    max_words=45,
-                    min_words=20,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                    **hl,
-                ),
-            }
-        ranked: list[Any] = list(
-            papers_for_display(Paper.objects.filter(id__in=candidates))
+        ranked = list(
+            Paper.objects.filter(id__in=candidates)
             # ts_rank's default weights (A 1.0, B 0.4) rank a title hit above an abstract hit.
-            .annotate(rank=SearchRank(F("search_vector"), query), **headlines)
-            .order_by("-rank", "-announced", "id")[offset:stop]
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .order_by("-rank", "-announced", "id")
+            .values_list("id", flat=True)
         )
-        shown = ranked if highlight else []
-        return SearchResult(
-            papers=ranked[:page_size],
-            titles={p.id: headline_html(p.title_hl) for p in shown},
-            snippets={p.id: _snippet_html(p.snippet_hl, p.abstract) for p in shown},
-            has_more=len(ranked) > page_size,
-            mode="fulltext",
-        )
+        return SearchHits(ranked, "fulltext", text, author, fulltext=True)
 
     # No index serves a substring or author match: read only the most recent papers, newest
     # first, so a query that matches nothing still stops after SEARCH_SCAN_WINDOW rows.
@@ -241,13 +214,76 @@ def search_papers(
         # Chinese, Japanese and Korean have no case: a plain LIKE is several times faster.
         lookup = "contains" if is_cjk(text) else "icontains"
         papers = papers.filter(Q(**{f"title__{lookup}": text}) | Q(**{f"abstract__{lookup}": text}))
-    rows = list(papers_for_display(papers).order_by("-announced", "id")[offset:stop])
-    shown = rows if highlight else []
-    return SearchResult(
-        papers=rows[:page_size],
-        titles={p.id: substring_headline(p.title, text, width=10_000) for p in shown},
-        snippets={p.id: substring_headline(p.abstract, text) for p in shown},
-        has_more=len(rows) > page_size,
-        mode="substring" if text else "author",
+    ids = list(papers.order_by("-announced", "id").values_list("id", flat=True)[:SEARCH_CANDIDATES])
+    return SearchHits(
+        ids,
+        "substring" if text else "author",
+        text,
+        author,
+        fulltext=False,
         scanned_since=cutoff[0] if cutoff else None,
+    )
+
+
+def search_page(
+    ids: Sequence[int], *, text: str, fulltext: bool, highlight: bool = True
+) -> tuple[list[Paper], dict[int, SafeString], dict[int, SafeString]]:
+    """These papers in this order, ready for display, with their titles and snippets
+    highlighted where `text` occurs (empty without `highlight` or without text)."""
+    papers = papers_for_display(Paper.objects.filter(id__in=ids))
+    headlines: dict[str, Any] = {}
+    if highlight and text and fulltext:
+        query = SearchQuery(text, search_type="websearch", config="english")
+        hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
+        headlines = {
+            "title_hl": SearchHeadline(_brackets_hidden("title"), query, highlight_all=True, **hl),
+            "snippet_hl": SearchHeadline(
+                _brackets_hidden("abstract"),
+                query,
+                max_words=45,
+                min_words=20,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+                **hl,
+            ),
+        }
+    by_id = {p.id: p for p in papers.annotate(**headlines)}
+    rows: list[Any] = [by_id[i] for i in ids if i in by_id]
+    if not highlight or not text:
+        return rows, {}, {}
+    if fulltext:
+        titles = {p.id: headline_html(p.title_hl) for p in rows}
+        snippets = {p.id: _snippet_html(p.snippet_hl, p.abstract) for p in rows}
+    else:
+        titles = {p.id: substring_headline(p.title, text, width=10_000) for p in rows}
+        snippets = {p.id: substring_headline(p.abstract, text) for p in rows}
+    return rows, titles, snippets
+
+
+def search_papers(
+    *,
+    q: str,
+    author: str = "",
+    filters: PaperFilters | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+    highlight: bool = True,
+) -> SearchResult:
+    """One page of the papers matching `q` and `author` (see `search_hits`).
+
+    Without `highlight`, `titles` and `snippets` stay empty and no headline is computed.
+    """
+    hits = search_hits(q=q, author=author, filters=filters)
+    offset = (max(page, 1) - 1) * page_size
+    chosen = hits.ids[offset : offset + page_size]
+    papers, titles, snippets = search_page(
+        chosen, text=hits.text, fulltext=hits.fulltext, highlight=highlight
+    )
+    return SearchResult(
+        papers=papers,
+        titles=titles,
+        snippets=snippets,
+        has_more=len(hits.ids) > offset + page_size,
+        mode=hits.mode,
+        scanned_since=hits.scanned_since,
     )

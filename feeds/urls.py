@@ -7,7 +7,6 @@ from feeds import views
 app_name = "feeds"
 
 urlpatterns = [
-    path("search/", views.search, name="search"),
     # The .bib/.ris variants come first: keys are paths (DOIs have slashes).
     path("papers/<path:key>.bib", views.paper_bibtex, name="paper_bibtex"),
     path("papers/<path:key>.ris", views.paper_ris, name="paper_ris"),

@@ -1,4 +1,4 @@
-"""Pages of the feeds app: today's papers, the paper page with citations, search."""
+"""Pages of the feeds app: today's papers, the paper page with citations, source health."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from feeds import citations, selectors
 from feeds.labels import announce_text, display_text, journal_title, paper_card
 from feeds.models import Paper
 from feeds.pipeline.sanitise import safe_url
-from feeds.search import SEARCH_PAGE_SIZE, search_papers
 
 
 def today(request: HtmxHttpRequest) -> HttpResponse:
@@ -130,45 +129,6 @@ def paper_ris(request: HttpRequest, key: str) -> HttpResponse:
     """The paper as an RIS file."""
     paper = _paper_or_404(key)
     return citations.citations_download([paper], fmt="ris", name=_download_name(paper))
-
-
-def search(request: HtmxHttpRequest) -> HttpResponse:
-    """Full-text search over titles and abstracts, `author:` search, and the Today filters."""
-    q = display_text(request.GET.get("q", "")).strip()[:500]
-    author = display_text(request.GET.get("author", "")).strip()[:200]
-    filters = selectors.PaperFilters.from_query(request.GET)
-    page = max(int_param(request, "page", 1), 1)
-    result = search_papers(q=q, author=author, filters=filters, page=page)
-    start = (page - 1) * SEARCH_PAGE_SIZE + 1
-    cards = []
-    for i, paper in enumerate(result.papers):
-        card = paper_card(paper, start + i)
-        card.title_html = result.titles.get(paper.id, "")
-        card.snippet_html = result.snippets.get(paper.id, "")
-        cards.append(card)
-    next_url = ""
-    if result.has_more:
-        next_url = url_with(
-            "feeds:search", {"q": q, "author": author, **filters.params(), "page": page + 1}
-        )
-    context: dict[str, Any] = {
-        "q": q,
-        "author": author,
-        "filters": filters,
-        "result": result,
-        "cards": cards,
-        "papers": result.papers,
-        "next_url": next_url,
-        "page": page,
-        "asked": bool(q or author),
-    }
-    if page > 1 and wants_partial(request):
-        return render(request, "feeds/search.html#paper-items", context)
-    context["choices"] = selectors.filter_choices()
-    context["first_page_url"] = url_with(
-        "feeds:search", {"q": q, "author": author, **filters.params()}
-    )
-    return render(request, "feeds/search.html", context)
 
 
 @staff_member_required

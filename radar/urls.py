@@ -7,6 +7,7 @@ from radar import views
 app_name = "radar"
 
 urlpatterns = [
+    path("search/", views.search, name="search"),
     path("saved/", views.saved, name="saved"),
     path("saved/toggle/<int:paper_id>/", views.save_toggle, name="save_toggle"),
     path("saved/export.bib", views.saved_export_bibtex, name="saved_export_bibtex"),

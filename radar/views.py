@@ -1,5 +1,5 @@
-"""Pages of the radar app: saved papers, radars (list, edit, live preview, feed), topics, and
-Today's "My radars" view."""
+"""Pages of the radar app: search (by words and meaning), saved papers, radars (list, edit,
+live preview, feed), topics, and Today's "My radars" view."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from academichub.web import (
     AuthedRequest,
     HtmxHttpRequest,
     date_param,
+    int_param,
     safe_next,
     url_with,
     wants_partial,
@@ -37,11 +38,13 @@ from feeds import citations
 from feeds import selectors as feeds_selectors
 from feeds.labels import PaperCard, display_text, paper_card
 from feeds.models import Paper
+from feeds.search import SEARCH_PAGE_SIZE
 from radar import feeds as atom
 from radar.forms import RadarForm
 from radar.matching import radar_preview
 from radar.models import Match, Radar, Subscription
 from radar.reasons import reasons_text
+from radar.search import HybridResult, search_hybrid
 from radar.selectors import (
     my_radars_day,
     radar_by_feed_token,
@@ -86,6 +89,60 @@ def owner_display_name(user: AbstractBaseUser) -> str:
     if getattr(user, "is_staff", False):
         return _("AcademicHub editors")
     return _("a member")
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+def _search_why(paper_id: int, result: HybridResult) -> list[str]:
+    """Why a search result came: its words matched, it is close in meaning, or both."""
+    why = []
+    if paper_id in result.by_words:
+        why.append(_("matches your words"))
+    if paper_id in result.closeness:
+        why.append(_("close in meaning (%(score).2f)") % {"score": result.closeness[paper_id]})
+    return why
+
+
+def search(request: HtmxHttpRequest) -> HttpResponse:
+    """Search titles and abstracts by words and by meaning, `author:` search, and the Today
+    filters; each result says why it came."""
+    q = display_text(request.GET.get("q", "")).strip()[:500]
+    author = display_text(request.GET.get("author", "")).strip()[:200]
+    filters = feeds_selectors.PaperFilters.from_query(request.GET)
+    page = max(int_param(request, "page", 1), 1)
+    result = search_hybrid(q=q, author=author, filters=filters, page=page)
+    start = (page - 1) * SEARCH_PAGE_SIZE + 1
+    cards = []
+    for i, paper in enumerate(result.papers):
+        card = paper_card(paper, start + i)
+        card.title_html = result.titles.get(paper.id, "")
+        card.snippet_html = result.snippets.get(paper.id, "")
+        card.why = _search_why(paper.id, result)
+        cards.append(card)
+    next_url = ""
+    if result.has_more:
+        next_url = url_with(
+            "radar:search", {"q": q, "author": author, **filters.params(), "page": page + 1}
+        )
+    context: dict[str, Any] = {
+        "q": q,
+        "author": author,
+        "filters": filters,
+        "result": result,
+        "cards": cards,
+        "papers": result.papers,
+        "next_url": next_url,
+        "page": page,
+        "asked": bool(q or author),
+    }
+    if page > 1 and wants_partial(request):
+        return render(request, "radar/search.html#paper-items", context)
+    context["choices"] = feeds_selectors.filter_choices()
+    context["first_page_url"] = url_with(
+        "radar:search", {"q": q, "author": author, **filters.params()}
+    )
+    return render(request, "radar/search.html", context)
 
 
 # --- saved papers ---------------------------------------------------------------------------

@@ -264,8 +264,8 @@ def test_a_search_page_costs_the_same_queries_for_5_or_30_matches(api_client: Cl
     with CaptureQueriesContext(connection) as thirty:
         assert api_client.get("/api/v1/papers", {"q": "attention"}).json()["count_on_page"] == 30
 
-    # The token, the tsquery check, the papers, their sightings, their cards.
-    assert len(five) == len(thirty) == 5
+    # The token, the tsquery check, the ranked ids, the papers, their sightings, their cards.
+    assert len(five) == len(thirty) == 6
 
 
 def test_a_paper_with_a_summary_card_carries_it_in_both_routes(

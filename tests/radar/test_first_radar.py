@@ -12,11 +12,9 @@ from django.test import Client
 
 from academichub.pipeline import papers_match
 from api.tokens import token_create
-from feeds.models import Paper, Source
-from feeds.pipeline.poll import body_ingest
+from feeds.models import Paper
 from radar.models import Match, PaperEmbedding, Radar
-from tests.conftest import fixture_bytes
-from tests.factories import PaperFactory, SourceFactory, make_user, signed_in
+from tests.factories import PaperFactory, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -45,15 +43,6 @@ def test_the_demo_hands_every_sample_paper_to_the_embedding_stage(
     assert all(callback.func == papers_match.delay for callback in callbacks)
     assert sorted(handed) == sorted(Paper.objects.values_list("id", flat=True))
     assert len(handed) > 1000  # the three bundled feeds
-
-
-@pytest.fixture
-def nature_day() -> dict[str, str]:
-    """A real Nature feed polled on an install without radars, through the embedding stage."""
-    source = SourceFactory.create(slug="nature", kind=Source.Kind.RSS, label="Nature")
-    summary = body_ingest(source, fixture_bytes("nature-rss-2024-07-18.rdf"))
-    papers_match(summary.changed_ids)
-    return dict(Paper.objects.values_list("title", "key"))
 
 
 @pytest.mark.parametrize(
