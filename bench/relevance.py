@@ -18,7 +18,8 @@ below returns. Every paper not listed counts as not relevant.
 Methods, each ranking the whole corpus for each interest and language:
 
 - lexical: BM25 (k1 1.2, b 0.75) over title + abstract with an English tokeniser; a Chinese
-  description is tokenised the same way, so only the Latin words in it (acronyms) count;
+  description is tokenised the same way, so only the Latin words in it count (the acronyms a
+  Chinese researcher writes anyway: LLM, GNN, EEG, MIMO ...), and the rest scores nothing;
 - embedding: cosine of the description embedded as a query against each paper's
   `paper_text` embedded as a passage (the product's embedder, `get_embedder()`);
 - hybrid: reciprocal rank fusion (k = 60) of the lexical and embedding rankings;
@@ -28,8 +29,10 @@ Methods, each ranking the whole corpus for each interest and language:
   arithmetic over the corpus's papers (its newest `BAND_SAMPLE`), and `radars_score_batch`
   keeps the papers reaching the default threshold 0.5, ordered as `radar_window_score` orders
   them (score, then cosine). It scores every paper, as `radar_rescore` does; the live
-  preview's shortlist of the nearest 400 by cosine would not change its top 50. Fewer than
-  10 (or 50) matches leave empty slots, which count as misses;
+  preview's shortlist of the nearest 400 by cosine would not change its top 50. With no
+  include query, score is closeness alone, so this is the embedding order cut at the
+  threshold; fewer than 10 (or 50) matches leave empty slots, which count as misses (the
+  number of matches per interest is printed);
 - hybrid+LLM profile: not measured yet (no LLM-written profile exists).
 
 Metrics, averaged over interests: P@10 (papers graded 1 or 2 among the first ten), nDCG@10
@@ -115,8 +118,18 @@ THRESHOLD = 0.5  # a radar's default threshold
 FEEDBACK_RATED = 5
 FEEDBACK_MIN = 5
 
+# English stop words left out of BM25 (with the commonest words of abstracts).
 # fmt: off
-STOPWORDS = frozenset(["a", "an", "the", "and", "or", "of", "in", "on", "for", "to", "with", "by", "from", "at", "as", "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "into", "than", "then", "there", "their", "which", "who", "whom", "what", "when", "where", "how", "we", "our", "us", "they", "them", "can", "may", "might", "will", "would", "should", "could", "not", "no", "nor", "but", "also", "such", "via", "using", "use", "used", "based", "new", "paper", "study", "work", "show", "shows", "shown", "propose", "proposed", "present", "approach", "method", "methods", "result", "results", "about", "between", "over", "under", "both", "each", "other", "more", "most", "some", "any", "all", "one", "two", "i"])
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "of", "in", "on", "for", "to", "with", "by", "from", "at", "as",
+    "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it",
+    "its", "into", "than", "then", "there", "their", "which", "who", "whom", "what", "when",
+    "where", "how", "we", "our", "us", "they", "them", "can", "may", "might", "will", "would",
+    "should", "could", "not", "no", "nor", "but", "also", "such", "via", "using", "use", "used",
+    "based", "new", "paper", "study", "work", "show", "shows", "shown", "propose", "proposed",
+    "present", "approach", "method", "methods", "result", "results", "about", "between", "over",
+    "under", "both", "each", "other", "more", "most", "some", "any", "all", "one", "two", "i",
+})
 # fmt: on
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -557,6 +570,7 @@ def report(out: dict[str, Any], per_interest: bool) -> None:
         f"feedback gain: day 1 = papers whose key ends in an even digit, day 2 = odd; the first "
         f"{FEEDBACK_RATED} day-1 matches rated 👍 if judged relevant, else 👎; "
         f"{len(feedback['interests'])} interests with >= {FEEDBACK_MIN} relevant papers each day"
+        + "".join(f"; {n} papers on {day}" for day, n in feedback.get("papers", {}).items())
     )
     for lang, figures in feedback["by_language"].items():
         votes = figures["votes"]
