@@ -44,7 +44,7 @@ def test_a_chinese_query_finds_the_english_papers_close_in_meaning(
     assert {PLASTIC, COMPOST} & set(titles[:3]), titles[:5]
     top = next(t for t in titles[:3] if t in (PLASTIC, COMPOST))
     assert why_of(html, top).startswith("close in meaning (0.8")
-    assert "No paper contains your words; these are the closest in meaning." in html
+    assert "No paper contains all your words; these are the closest in meaning." in html
 
 
 def test_a_question_in_plain_words_finds_the_paper(
