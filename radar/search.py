@@ -9,8 +9,6 @@ rank)), and each result keeps why it came: its words matched, it is close in mea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import TYPE_CHECKING
 
 from pgvector.django import CosineDistance
 
@@ -19,15 +17,13 @@ from feeds.search import (
     SEARCH_PAGE_SIZE,
     SEARCH_SCAN_WINDOW,
     SearchHits,
+    SearchResult,
     search_hits,
     search_page,
 )
 from feeds.selectors import PaperFilters
 from radar.embedding import get_embedder
 from radar.models import PaperEmbedding
-
-if TYPE_CHECKING:
-    from django.utils.safestring import SafeString
 
 # The papers closest in meaning that join the word matches.
 SEMANTIC_CANDIDATES = 50
@@ -39,15 +35,10 @@ RRF_K = 60
 
 
 @dataclass
-class HybridResult:
-    """One page of results by words and by meaning, each with why it came."""
+class HybridResult(SearchResult):
+    """One page of results by words and by meaning, each with why it came; `mode` is
+    "meaning" when only closeness found papers."""
 
-    papers: list[Paper]
-    titles: dict[int, SafeString]
-    snippets: dict[int, SafeString]
-    has_more: bool
-    mode: str  # feeds.search's mode, or "meaning" when only closeness found papers
-    scanned_since: date | None = None
     by_words: set[int] = field(default_factory=set)
     # Paper id → cosine to the query, for the papers close in meaning.
     closeness: dict[int, float] = field(default_factory=dict)
