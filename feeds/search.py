@@ -172,6 +172,17 @@ class SearchHits:
     scanned_since: date | None = None
 
 
+def recent_since(filters: PaperFilters) -> date | None:
+    """The day of the SEARCH_SCAN_WINDOW-th newest paper these filters keep (the oldest day a
+    scan without an index reads), or None when they keep fewer papers than that."""
+    days = (
+        filters.apply(Paper.objects.all())
+        .order_by("-announced")
+        .values_list("announced", flat=True)[SEARCH_SCAN_WINDOW : SEARCH_SCAN_WINDOW + 1]
+    )
+    return next(iter(days), None)
+
+
 def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None) -> SearchHits:
     """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author,
     best first: by full-text rank among the most recent matches, else newest first."""
@@ -203,13 +214,9 @@ def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None
 
     # No index serves a substring or author match: read only the most recent papers, newest
     # first, so a query that matches nothing still stops after SEARCH_SCAN_WINDOW rows.
-    cutoff = list(
-        filters.apply(Paper.objects.all())
-        .order_by("-announced")
-        .values_list("announced", flat=True)[SEARCH_SCAN_WINDOW : SEARCH_SCAN_WINDOW + 1]
-    )
-    if cutoff:
-        papers = papers.filter(announced__gte=cutoff[0])
+    since = recent_since(filters)
+    if since:
+        papers = papers.filter(announced__gte=since)
     if text:
         # Chinese, Japanese and Korean have no case: a plain LIKE is several times faster.
         lookup = "contains" if is_cjk(text) else "icontains"
@@ -221,7 +228,7 @@ def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None
         text,
         author,
         fulltext=False,
-        scanned_since=cutoff[0] if cutoff else None,
+        scanned_since=since,
     )
 
 

@@ -9,15 +9,16 @@ rank)), and each result keeps why it came: its words matched, it is close in mea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from pgvector.django import CosineDistance
 
 from feeds.models import Paper
 from feeds.search import (
     SEARCH_PAGE_SIZE,
-    SEARCH_SCAN_WINDOW,
     SearchHits,
     SearchResult,
+    recent_since,
     search_hits,
     search_page,
 )
@@ -44,18 +45,15 @@ class HybridResult(SearchResult):
     closeness: dict[int, float] = field(default_factory=dict)
 
 
-def papers_close_in_meaning(text: str, filters: PaperFilters) -> dict[int, float]:
-    """The recent papers (the last SEARCH_SCAN_WINDOW, filtered) closest in meaning to `text`
-    above SEMANTIC_FLOOR, with their cosines, closest first."""
+def papers_close_in_meaning(
+    text: str, filters: PaperFilters, *, since: date | None
+) -> dict[int, float]:
+    """The papers announced since `since` (None: all) that `filters` keep and that are closest
+    in meaning to `text` above SEMANTIC_FLOOR, with their cosines, closest first."""
     vector = get_embedder().embed([text], kind="query")[0]
     papers = filters.apply(Paper.objects.all())
-    cutoff = list(
-        papers.order_by("-announced").values_list("announced", flat=True)[
-            SEARCH_SCAN_WINDOW : SEARCH_SCAN_WINDOW + 1
-        ]
-    )
-    if cutoff:
-        papers = papers.filter(announced__gte=cutoff[0])
+    if since:
+        papers = papers.filter(announced__gte=since)
     nearest = (
         PaperEmbedding.objects.filter(paper__in=papers)
         .annotate(distance=CosineDistance("vector", vector.tolist()))
@@ -89,7 +87,9 @@ def search_hybrid(
     closeness: dict[int, float] = {}
     # Only words: an author search keeps to the author's papers.
     if hits.text and not hits.author:
-        closeness = papers_close_in_meaning(hits.text, filters)
+        # The recent window as `search_papers` scans it; a substring search has found its day.
+        since = recent_since(filters) if hits.fulltext else hits.scanned_since
+        closeness = papers_close_in_meaning(hits.text, filters, since=since)
     ranked = rrf(hits.ids, list(closeness)) if closeness else hits.ids
     offset = (max(page, 1) - 1) * page_size
     chosen = ranked[offset : offset + page_size]
