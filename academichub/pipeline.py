@@ -8,10 +8,10 @@
    fetches, parses, sanitises and upserts the source and returns the ids of the papers that
    are new or changed; those go on to matching, in chunks, once the poll's transaction
    commits.
-2. **Embed, then match.** `papers_match` embeds every new paper once (`radar.profiles.
-   papers_embed`: title and the start of the abstract), whether or not radars exist yet, so
-   a first radar's live preview finds papers at once; then scores the batch against every
-   active radar (`radar.matching.papers_match`), writing Match rows. `manage.py demo` hands
+2. **Embed, then match.** `papers_match` (`radar.matching.papers_match`) embeds every new
+   paper once (title and the start of the abstract), whether or not radars exist yet, so a
+   first radar's live preview finds papers at once; then scores the batch against every
+   active radar, writing Match rows. `manage.py demo` hands
    the bundled samples to this stage too.
 3. **Cards.** The papers `LLM_SUMMARIZE` wants (matched ones by default) get a pending
    summary card and a `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`).
@@ -41,7 +41,7 @@ from feeds.models import Source
 from feeds.pipeline import poll
 from feeds.pipeline.poll import IngestSummary
 from feeds.sources.base import ErrorKind, FeedError
-from radar import matching, profiles
+from radar import matching
 
 # Papers per `papers_match` task: embedding ~200 papers on one core stays well inside the
 # task's time limit, and a redelivered task redoes little.
@@ -116,8 +116,7 @@ def papers_match_on_commit(paper_ids: Sequence[int]) -> None:
 def papers_match(paper_ids: list[int]) -> dict[str, int]:
     """Embed these papers, score them against every active radar (idempotent), then ask for
     the summary cards of those LLM_SUMMARIZE wants (matched ones by default)."""
-    embedded = profiles.papers_embed(paper_ids)
-    result = {**matching.papers_match(paper_ids), "embedded": embedded}
+    result = matching.papers_match(paper_ids)
     if settings.LLM_SUMMARIZE != "off":
         # --- 3. Cards ---
         cards_generate_on_commit(paper_ids)

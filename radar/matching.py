@@ -75,14 +75,22 @@ def _paper_in(paper: Paper) -> PaperIn:
 
 
 def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
-    """Embed, score against every active radar, store new matches; returns counts."""
+    """Embed (whether or not radars exist, so a first radar's preview finds the papers), score
+    against every active radar, store new matches; returns counts."""
     ids = sorted(set(paper_ids))
+    embedded = papers_embed(ids)
     radars = list(Radar.objects.filter(active=True).order_by("id"))
     if not radars:
         # Nothing to score against (checked before loading any paper: this runs after every
-        # poll). The pipeline has embedded the papers already.
+        # poll).
         papers_found = Paper.objects.filter(id__in=ids).count()
-        return {"papers": papers_found, "embedded": 0, "radars": 0, "matches": 0, "created": 0}
+        return {
+            "papers": papers_found,
+            "embedded": embedded,
+            "radars": 0,
+            "matches": 0,
+            "created": 0,
+        }
     papers = list(
         Paper.objects.filter(id__in=ids)
         .order_by("id")
@@ -90,7 +98,6 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
             Prefetch("sightings", queryset=PaperSighting.objects.select_related("source"))
         )
     )
-    embedded = papers_embed(ids)
     for radar in radars:
         # A new radar gets its profile the first time it is scored.
         if radar.profile_updated_at is None:
@@ -298,9 +305,9 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     unless the user rated them.
     """
     window = _window(days)
-    # The first radar on an install finds the window not yet embedded (papers are embedded
-    # only once some radar exists); later ones find it done. A radar of phrases and authors
-    # alone has no profile and needs no vectors.
+    # Papers arrive embedded; a window from before that (an install upgraded from when papers
+    # waited for a first radar) is embedded here once. A radar of phrases and authors alone
+    # has no profile and needs no vectors.
     if radar.description.strip() or radar.examples or radar.feedback.exists():
         papers_embed(window.values_list("id", flat=True))
     radar_profile_update(radar)

@@ -11,8 +11,8 @@ from radar.models import Radar
 from radar.profiles import radar_profile_update
 
 
-# The first radar on an install embeds the recent window (thousands of papers at a few per
-# second), far longer than the default limits allow.
+# A rescore may embed a window of papers stored before papers were embedded on arrival
+# (thousands at a few per second), far longer than the default limits allow.
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
