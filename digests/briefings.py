@@ -443,7 +443,7 @@ def _ask(
     return llm.ask_validated(
         messages,
         parse=lambda completion: briefing_parse(completion, items, language),
-        repair=llm.prompt_parts(PROMPT_VERSION)["repair"],
+        prompt_version=PROMPT_VERSION,
         echo_chars=REPAIR_ECHO_CHARS,
         usage=usage,
         schema=BRIEFING_SCHEMA,

@@ -376,7 +376,7 @@ def _ask(paper: Paper, usage: llm.Usage) -> CardContent:
     return llm.ask_validated(
         card_messages(paper),
         parse=card_parse,
-        repair=llm.prompt_parts(PROMPT_VERSION)["repair"],
+        prompt_version=PROMPT_VERSION,
         echo_chars=REPAIR_ECHO_CHARS,
         usage=usage,
         schema=CARD_SCHEMA,

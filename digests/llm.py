@@ -503,7 +503,7 @@ def ask_validated[T](
     messages: list[dict[str, str]],
     *,
     parse: Callable[[Completion], T],
-    repair: str,
+    prompt_version: str,
     echo_chars: int,
     usage: Usage,
     schema: dict[str, Any],
@@ -515,7 +515,7 @@ def ask_validated[T](
     """One call, and one repair call if `parse` rejects the answer (LLMBadOutput).
 
     The repair call repeats `messages`, then the answer (its first `echo_chars` characters)
-    and `repair` with the problem in place of `{{error}}`. A refusal is not repaired. Every
+    and the prompt file's `repair` part with the problem in place of `{{error}}`. A refusal is not repaired. Every
     answer is counted in `usage`, also when the error propagates.
     """
     ask = functools.partial(
@@ -537,7 +537,10 @@ def ask_validated[T](
     again = [
         *messages,
         {"role": "assistant", "content": first.text[:echo_chars] or "(empty)"},
-        {"role": "user", "content": repair.replace("{{error}}", problem)},
+        {
+            "role": "user",
+            "content": prompt_parts(prompt_version)["repair"].replace("{{error}}", problem),
+        },
     ]
     second = ask(again)
     usage.add(second)
