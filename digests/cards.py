@@ -393,9 +393,9 @@ def card_generate(card: Card, paper: Paper) -> str:
     due = Card.objects.filter(
         id=card.pk, status__in=[Card.Status.PENDING, Card.Status.FAILED], attempts__lt=MAX_ATTEMPTS
     )
-    if not llm.job_claim(due, now=timezone.now(), hold=CLAIM):
-        return "skipped"
     now = timezone.now()
+    if not llm.job_claim(due, now=now, hold=CLAIM):
+        return "skipped"
     if card.model == EXTRACTIVE_MODEL:
         content = card_extract(paper)
         llm.job_store(Card, card.pk, status=Card.Status.EXTRACTIVE, title_zh=content.title_zh,
