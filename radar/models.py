@@ -72,6 +72,14 @@ class Radar(models.Model):
     sim_floor = models.FloatField(null=True, blank=True)
     sim_ceil = models.FloatField(null=True, blank=True)
     profile_updated_at = models.DateTimeField(null=True, blank=True)
+    # The description as an English search profile (`radar.understanding`): {"text": an
+    # English paraphrase, "keywords": English phrases, "by": "llm" | "you", "for": sha256 of
+    # the description it was made from, "model": the LLM's name or ""}; {} until made.
+    understood = models.JSONField(default=dict, blank=True)
+    # Why the last LLM attempt for the current description failed, and how many have failed
+    # (both cleared when one succeeds or the description changes).
+    understood_error = models.TextField(blank=True)
+    understood_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
