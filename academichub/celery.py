@@ -32,6 +32,10 @@ def _configure(sender: Celery, **kwargs: object) -> None:
         beat_schedule={
             "sources-poll-due": {"task": "feeds.tasks.sources_poll_due", "schedule": 300.0},
             "cards-sweep": {"task": "digests.tasks.cards_sweep", "schedule": 600.0},
+            "radars-understand-sweep": {
+                "task": "digests.tasks.radars_understand_sweep",
+                "schedule": 600.0,
+            },
             # Briefing emails at each subscriber's local hour (digests.schedule): on the
             # quarter hours, so a 07:00 briefing leaves at 07:00, not up to 15 minutes later.
             "digests-dispatch-due": {

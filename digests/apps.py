@@ -7,3 +7,17 @@ from django.utils.translation import gettext_lazy as _
 class DigestsConfig(AppConfig):
     name = "digests"
     verbose_name = _("Summaries")
+
+    def ready(self) -> None:
+        from radar.signals import radar_described
+
+        radar_described.connect(_understand, dispatch_uid="digests.radar_understand")
+
+
+def _understand(sender: object, *, radar_id: int, **kwargs: object) -> None:
+    # Sent after the radar's transaction committed: enqueue at once.
+    from digests.llm import llm_configured
+    from digests.tasks import radar_understand
+
+    if llm_configured():
+        radar_understand.delay(radar_id)

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from digests import cards, delivery
+from digests import cards, delivery, understanding
+from radar.tasks import radar_rescore
 
 # Cards per task: two rounds of LLM_CONCURRENCY calls, each round at most two calls of at
 # most LLM_TIMEOUT (60 s), stays inside the task's soft time limit (300 s).
@@ -108,3 +109,25 @@ def briefing_test_send(user_id: int) -> str:
     """The settings page's "send me a test briefing now", for one user."""
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     return delivery.briefing_test_send(user) if user is not None else "nothing"
+
+
+# --- Radars understood in English (issue 12) --------------------------------------------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def radar_understand(radar_id: int) -> str:
+    """Give one radar an English profile of its description (at most one LLM call, or a copy
+    of another radar's), then rescore it with the profile. A failure waits for the sweep."""
+    outcome = understanding.radar_understand(radar_id)
+    if outcome in ("made", "copied"):
+        transaction.on_commit(partial(radar_rescore.delay, radar_id))
+    return outcome
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def radars_understand_sweep() -> int:
+    """Beat: retry the radars whose profile failed or was never made; returns how many."""
+    ids = understanding.radars_understanding_due()
+    for radar_id in ids:
+        transaction.on_commit(partial(radar_understand.delay, radar_id))
+    return len(ids)

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from feeds.models import Source
 from radar.models import Radar
-from radar.services import radar_clean
+from radar.services import UNDERSTOOD, radar_clean
+from radar.understanding import understood_for
 
 LIST_FIELDS = ("exclude", "authors", "examples")
 
@@ -108,6 +109,24 @@ class RadarForm(forms.Form):
         ),
     )
 
+    # The English profile ("understood as …", `radar.understanding`): saved as the owner's
+    # only when changed here, so an untouched form leaves the LLM's profile the LLM's.
+    understood_text = forms.CharField(
+        label=_("Understood as (in English)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Your interest in one to three English sentences, as papers would put it. "
+            "Matched next to your description; leave empty to let the language model write it."
+        ),
+    )
+    understood_keywords = forms.CharField(
+        label=_("English keywords"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_("Up to 12 English words or short phrases, separated by commas."),
+    )
+
     def __init__(self, *args: Any, radar: Radar | None = None, **kwargs: Any) -> None:
         if radar is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_for(radar)
@@ -136,6 +155,7 @@ class RadarForm(forms.Form):
             "examples": _lines(radar.examples),
             "threshold": f"{radar.threshold:g}",
             "public": radar.public,
+            **_understood_initial(radar),
         }
 
     def service_data(self, cleaned: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +170,11 @@ class RadarForm(forms.Form):
         data["sources"] = list(cleaned.get("sources") or [])
         data["threshold"] = (cleaned.get("threshold") or "").strip() or "0.5"
         data["public"] = bool(cleaned.get("public"))
+        if {"understood_text", "understood_keywords"} & set(self.changed_data):
+            data[UNDERSTOOD] = {
+                "text": cleaned.get("understood_text") or "",
+                "keywords": cleaned.get("understood_keywords") or "",
+            }
         return data
 
     def clean(self) -> dict[str, Any]:
@@ -158,6 +183,9 @@ class RadarForm(forms.Form):
         try:
             self.radar_fields = radar_clean(self.service_data(cleaned))
         except ValidationError as exc:
+            if hasattr(exc, "error_dict") and UNDERSTOOD in exc.error_dict:
+                # The service's name for the pair of fields the page shows.
+                exc.error_dict["understood_keywords"] = exc.error_dict.pop(UNDERSTOOD)
             self.add_error(None, exc)
         return cleaned
 
@@ -181,3 +209,14 @@ class RadarForm(forms.Form):
             return radar_clean(data, partial=True), problems
         except ValidationError as exc:
             return {}, problems + exc.messages
+
+
+def _understood_initial(radar: Radar) -> dict[str, str]:
+    """The profile fields' starting values: the profile that describes the radar now."""
+    understood = understood_for(radar)
+    if understood is None:
+        return {"understood_text": "", "understood_keywords": ""}
+    return {
+        "understood_text": understood.text,
+        "understood_keywords": ", ".join(understood.keywords),
+    }

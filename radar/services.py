@@ -16,7 +16,18 @@ from accounts.models import Profile
 from feeds.models import Paper
 from radar.models import Feedback, Radar, SavedPaper, SeenPaper, Subscription
 from radar.query import QueryError, parse
+from radar.signals import radar_described
 from radar.tasks import radar_profile_refresh, radar_rescore
+from radar.understanding import (
+    KEYWORD_CAP,
+    KEYWORDS_MAX,
+    TEXT_CAP,
+    description_digest,
+    is_latin,
+    plain_text,
+    understood_by_you,
+    understood_parse,
+)
 
 # What a radar definition may set (the API and the form both go through `radar_clean`).
 RADAR_FIELDS = (
@@ -31,6 +42,9 @@ RADAR_FIELDS = (
     "threshold",
     "public",
 )
+# Besides RADAR_FIELDS: the English profile its owner wrote, {"text": …, "keywords": […]}
+# (or {} / None to hand it back to the LLM); not part of the definition an API client reads.
+UNDERSTOOD = "understood"
 MAX_LIST_ITEMS = 50
 MAX_ITEM_CHARS = 200
 THRESHOLD_RANGE = (0.05, 2.0)
@@ -81,7 +95,7 @@ def _clean_list(value: Any, field: str) -> list[str]:
 
 def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """The radar fields in `data`, validated and normalised; raises ValidationError by field."""
-    unknown = set(data) - set(RADAR_FIELDS)
+    unknown = set(data) - {*RADAR_FIELDS, UNDERSTOOD}
     if unknown:
         raise ValidationError(
             _("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))}
@@ -135,6 +149,12 @@ def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any
             out["threshold"] = threshold
     if "public" in data:
         out["public"] = bool(data["public"])
+    if UNDERSTOOD in data:
+        try:
+            out[UNDERSTOOD] = understood_clean(data[UNDERSTOOD])
+        except ValidationError as exc:
+            for message in exc.messages:
+                fail(UNDERSTOOD, message)
     wants_something = ("description", "include", "authors", "examples")
     if not partial and not errors and not any(out.get(f) for f in wants_something):
         fail(
@@ -162,6 +182,58 @@ def _example_key(text: str) -> str:
     return text
 
 
+def understood_clean(value: Any) -> dict[str, Any]:
+    """The owner's English profile as {"text", "keywords"} ({} to hand it back to the LLM);
+    raises ValidationError: it is matched against English papers, so English it must be."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"text", "keywords"}:
+        raise ValidationError(_("The English profile has a text and a list of keywords."))
+    text = plain_text(str(value.get("text") or ""))
+    keywords = value.get("keywords") or []
+    if isinstance(keywords, str):
+        keywords = keywords.replace("，", ",").replace("\n", ",").split(",")
+    if not isinstance(keywords, list | tuple):
+        raise ValidationError(_("Expected a list of strings."))
+    keywords = list(dict.fromkeys(plain_text(str(k)) for k in keywords if plain_text(str(k))))
+    problems: list[str] = []
+    if len(text) > TEXT_CAP:
+        problems.append(_("The English profile is at most %(n)d characters.") % {"n": TEXT_CAP})
+    if len(keywords) > KEYWORDS_MAX:
+        problems.append(_("At most %(n)d keywords.") % {"n": KEYWORDS_MAX})
+    if any(len(k) > KEYWORD_CAP for k in keywords):
+        problems.append(_("Each keyword is at most %(n)d characters.") % {"n": KEYWORD_CAP})
+    if any(not is_latin(item) for item in (text, *keywords) if item):
+        problems.append(_("Write the English profile and its keywords in English."))
+    if problems:
+        raise ValidationError(problems)
+    return {"text": text, "keywords": keywords} if text or keywords else {}
+
+
+def _understood_set(radar: Radar, value: dict[str, Any] | None) -> None:
+    """Store the owner's profile (by "you", for the radar's description as it is now), or
+    clear it; a changed description also clears the last LLM error."""
+    if value is not None:
+        radar.understood = understood_by_you(
+            value.get("text", ""), value.get("keywords", []), radar.description
+        )
+    current = understood_parse(radar.understood)
+    if current is None or current.digest != description_digest(radar.description):
+        radar.understood_error = ""
+        radar.understood_attempts = 0
+
+
+def _describe_on_commit(radar: Radar) -> None:
+    """Tell the floors above that the radar's description wants an English profile."""
+    current = understood_parse(radar.understood)
+    if not radar.description.strip() or (
+        current is not None and current.digest == description_digest(radar.description)
+    ):
+        return
+    radar_id = radar.pk
+    transaction.on_commit(lambda: radar_described.send(sender=Radar, radar_id=radar_id))
+
+
 # Each radar costs a rescoring task and briefing calls: one account must not use the
 # workers and the shared LLM budget up on its own.
 MAX_RADARS_PER_USER = 50
@@ -177,8 +249,12 @@ def radar_create(*, owner: AbstractBaseUser, fields: dict[str, Any]) -> Radar:
             _("You have %(n)d radars, the most an account can keep. Delete one first.")
             % {"n": MAX_RADARS_PER_USER}
         )
+    fields = dict(fields)
+    understood = fields.pop(UNDERSTOOD, None)
     with transaction.atomic():
-        radar = Radar.objects.create(owner_id=owner.pk, **fields)
+        radar = Radar(owner_id=owner.pk, **fields)
+        _understood_set(radar, understood)
+        radar.save()
         profile = Profile.objects.filter(user_id=owner.pk).first()
         Subscription.objects.get_or_create(
             user_id=owner.pk,
@@ -189,22 +265,35 @@ def radar_create(*, owner: AbstractBaseUser, fields: dict[str, Any]) -> Radar:
             },
         )
         _rescore_on_commit(radar)
+        _describe_on_commit(radar)
     return radar
 
 
 def radar_update(radar: Radar, *, fields: dict[str, Any]) -> Radar:
     """Change a radar with cleaned `fields`; the recent window is rescored after commit."""
+    fields = dict(fields)
+    understood = fields.pop(UNDERSTOOD, None)
     with transaction.atomic():
+        if understood is None:
+            # What a worker may have stored since this radar was loaded decides what is due.
+            radar.refresh_from_db(fields=[UNDERSTOOD, "understood_error", "understood_attempts"])
         for name, value in fields.items():
             setattr(radar, name, value)
+        _understood_set(radar, understood)
         radar.updated_at = timezone.now()
         # A changed description or examples makes the stored profile stale.
         radar.profile_updated_at = None
-        radar.save()
+        # Only what changed: a worker may have stored the LLM's profile since the page loaded.
+        changed = [*fields, "updated_at", "profile_updated_at", "understood_error"]
+        changed += ["understood_attempts"]
+        if understood is not None:
+            changed.append(UNDERSTOOD)
+        radar.save(update_fields=changed)
         if not radar.public:
             # A topic made private again keeps no strangers.
             Subscription.objects.filter(radar=radar).exclude(user_id=radar.owner_id).delete()
         _rescore_on_commit(radar)
+        _describe_on_commit(radar)
     return radar
 
 

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.conf import settings
+
 if TYPE_CHECKING:
     from radar.models import Radar
 
@@ -21,15 +23,20 @@ __all__ = [
     "KEYWORDS_MAX",
     "KEYWORDS_MIN",
     "KEYWORD_CAP",
+    "GIVE_UP_ATTEMPTS",
     "TEXT_CAP",
     "Understood",
+    "UnderstoodState",
     "description_digest",
+    "is_latin",
     "keywords_clean",
+    "llm_writes_profiles",
     "plain_text",
+    "text_clean",
     "understood_by_you",
     "understood_for",
     "understood_parse",
-    "understood_pending",
+    "understood_state",
 ]
 
 # The paraphrase is one to three sentences; longer text is cut at a sentence or word.
@@ -39,6 +46,8 @@ KEYWORDS_MIN = 3
 KEYWORDS_MAX = 12
 KEYWORD_CAP = 60
 KEYWORD_WORDS_MAX = 6
+# Failed LLM attempts for one description before nobody asks again (until it changes).
+GIVE_UP_ATTEMPTS = 5
 
 By = Literal["llm", "you"]
 
@@ -158,14 +167,33 @@ def understood_for(radar: Radar) -> Understood | None:
     return None
 
 
-def understood_pending(radar: Radar, *, llm_configured: bool) -> bool:
-    """Whether an LLM profile is still to come for the radar's current description."""
-    return (
-        llm_configured
-        and bool(radar.description.strip())
-        and understood_for(radar) is None
-        and not radar.understood_error
-    )
+def llm_writes_profiles() -> bool:
+    """Whether an LLM is configured to write profiles: `digests.llm.llm_configured`'s test,
+    repeated because radar cannot import digests."""
+    return bool(settings.LLM_BASE_URL or settings.LLM_API_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class UnderstoodState:
+    """What the radar's page says about its profile: the profile, or why there is none yet
+    ("pending", "waiting" for tomorrow's budget, "failed" for good), or "none"."""
+
+    profile: Understood | None
+    status: Literal["shown", "pending", "waiting", "failed", "none"]
+
+
+def understood_state(radar: Radar) -> UnderstoodState:
+    """The radar's profile as its page shows it; "none" (nothing said) without an LLM."""
+    profile = understood_for(radar)
+    if profile is not None:
+        return UnderstoodState(profile, "shown")
+    if not llm_writes_profiles() or not radar.description.strip():
+        return UnderstoodState(None, "none")
+    if radar.understood_error.startswith("budget"):
+        return UnderstoodState(None, "waiting")
+    if radar.understood_attempts >= GIVE_UP_ATTEMPTS:
+        return UnderstoodState(None, "failed")
+    return UnderstoodState(None, "pending")
 
 
 def understood_by_you(text: str, keywords: list[str], description: str) -> dict[str, Any]:
