@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from api.selectors import MAX_PAGE
+from radar.understanding import understood_for
 
 
 class PaperOut(Schema):
@@ -68,6 +69,26 @@ class ErrorOut(Schema):
 # --- radars and topics ---------------------------------------------------------------------
 
 
+class UnderstoodIn(Schema):
+    """A search profile in English written by the radar's owner (it replaces the LLM's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field("", description="the interest in one to three English sentences")
+    keywords: list[str] = Field(
+        default_factory=list, description="up to 12 English words or short phrases"
+    )
+
+
+class UnderstoodOut(Schema):
+    """The radar's description understood as an English search profile."""
+
+    text: str = Field(description="an English paraphrase of the description")
+    keywords: list[str] = Field(description="English phrases matched in titles and abstracts")
+    by: Literal["llm", "you"] = Field(description="written by the language model, or by you")
+    model: str = Field(description="the language model that wrote it ('' if you did)")
+
+
 class RadarIn(Schema):
     """A radar definition. Every field may be left out here: `radar_clean` decides what a
     new radar needs (a name, and a description, phrases, authors or examples) and answers
@@ -103,6 +124,11 @@ class RadarIn(Schema):
         0.5, description="sensitivity on the score scale, 0.05 to 2.0: lower finds more"
     )
     public: bool = Field(False, description="listed as a topic others can subscribe to")
+    understood: UnderstoodIn | None = Field(
+        None,
+        description="your own English search profile of the description (kept until the "
+        "description changes); null hands it back to the language model",
+    )
 
 
 class RadarOut(Schema):
@@ -119,8 +145,26 @@ class RadarOut(Schema):
     examples: list[str]
     threshold: float
     public: bool
+    understood: UnderstoodOut | None = Field(
+        None,
+        description="the description as an English search profile, when one describes it "
+        "now (null: none yet, or no language model configured)",
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_understood(obj: Any) -> dict[str, Any] | None:
+        """The profile that describes the radar now (`radar.understanding.understood_for`)."""
+        profile = understood_for(obj)
+        if profile is None:
+            return None
+        return {
+            "text": profile.text,
+            "keywords": list(profile.keywords),
+            "by": profile.by,
+            "model": profile.model,
+        }
 
 
 class RadarListOut(Schema):

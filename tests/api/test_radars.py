@@ -77,6 +77,7 @@ def test_it_creates_a_radar_from_its_json_and_subscribes_the_owner(
     assert body == {
         **DEFINITION,
         "id": radar.pk,
+        "understood": None,  # no language model here, and the owner wrote none
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }
@@ -538,4 +539,4 @@ def test_the_schema_documents_every_radar_and_topic_route() -> None:
         ("/api/v1/topics/{topic_id}/subscribe", "delete"),
     } <= routes
     radar = schema["components"]["schemas"]["RadarOut"]["properties"]
-    assert set(radar) == {*DEFINITION, "id", "created_at", "updated_at"}
+    assert set(radar) == {*DEFINITION, "id", "understood", "created_at", "updated_at"}
