@@ -24,6 +24,7 @@ from radar.understanding import (
     TEXT_CAP,
     description_digest,
     is_latin,
+    llm_writes_profiles,
     plain_text,
     understood_by_you,
     understood_parse,
@@ -226,8 +227,10 @@ def _understood_set(radar: Radar, value: dict[str, Any] | None) -> None:
 def _describe_on_commit(radar: Radar) -> None:
     """Tell the floors above that the radar's description wants an English profile."""
     current = understood_parse(radar.understood)
-    if not radar.description.strip() or (
-        current is not None and current.digest == description_digest(radar.description)
+    if (
+        not llm_writes_profiles()
+        or not radar.description.strip()
+        or (current is not None and current.digest == description_digest(radar.description))
     ):
         return
     radar_id = radar.pk
