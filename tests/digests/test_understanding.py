@@ -295,7 +295,7 @@ def test_a_profile_the_owner_wrote_is_kept_until_the_description_changes(
     assert radar_understand(radar.pk) == "unchanged"
 
     with django_capture_on_commit_callbacks(execute=True):
-        radar_update(radar, fields=radar_clean({"threshold": 0.4}, partial=True))
+        radar_update(radar, fields=radar_clean({"include": "jailbreak"}, partial=True))
     radar.refresh_from_db()
     assert radar.understood["by"] == "you"
     assert described == []
