@@ -40,6 +40,9 @@ class RadarForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
             "A few sentences in plain language, in any language: a Chinese description "
+        help_text=_(
+            "A short name, shown in your list of radars and in your briefings, e.g. Protein design."
+        ),
             "also finds English papers. Papers close in meaning are matched."
         ),
     )
@@ -80,14 +83,20 @@ class RadarForm(forms.Form):
         label=_("Followed authors"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("One name per line, as written on papers (e.g. Jane Doe)."),
+        help_text=_(
+            "One name per line, as written on papers (e.g. Jane Doe): a paper by one of "
+            "them scores high. Typing a name in “Start from papers you like” shows their "
+            "recent papers and a button to follow them."
+        ),
     )
     examples = forms.CharField(
         label=_("Example papers"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         help_text=_(
-            "One arXiv id (2411.01234) or DOI (10.1101/…) per line: papers like these are matched."
+            "One arXiv id (2411.01234) or DOI (10.1101/…) per line: papers like these are "
+            "matched. “Start from papers you like” fills this in for you; you can also paste "
+            "ids here."
         ),
     )
     threshold = forms.CharField(

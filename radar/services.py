@@ -133,7 +133,7 @@ def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any
                 fail(field, exc.messages[0])
     if "examples" in out:
         # Paper keys are arXiv ids without version or lower-cased DOIs.
-        out["examples"] = [_example_key(item) for item in out["examples"]]
+        out["examples"] = list(dict.fromkeys(example_key(item) for item in out["examples"]))
     if "threshold" in data:
         try:
             threshold = float(data["threshold"])
@@ -167,7 +167,8 @@ def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any
     return out
 
 
-def _example_key(text: str) -> str:
+def example_key(text: str) -> str:
+    """The paper key an example is written as: an arXiv id without version, a lower-case DOI."""
     text = text.strip()
     for prefix in ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "arxiv:", "arXiv:"):
         if text.startswith(prefix):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("radars/", views.radar_list, name="radars"),
     path("radars/new/", views.radar_new, name="radar_new"),
     path("radars/preview/", views.radar_preview_partial, name="radar_preview"),
+    path("radars/pick/", views.radar_pick, name="radar_pick"),
     path("radars/feed/<str:token>.atom", views.atom_feed, name="atom"),
     path("radars/<int:radar_id>/", views.radar_feed, name="radar_feed"),
     path("radars/<int:radar_id>/edit/", views.radar_edit, name="radar_edit"),

@@ -18,6 +18,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    QueryDict,
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -43,6 +44,14 @@ from radar import feeds as atom
 from radar.forms import RadarForm
 from radar.matching import radar_preview
 from radar.models import Match, Radar, Subscription
+from radar.picker import (
+    PICK_GOAL,
+    authors_with,
+    example_lines,
+    examples_with,
+    pick_search,
+    picked_papers,
+)
 from radar.reasons import reasons_text
 from radar.search import HybridResult, search_hybrid
 from radar.selectors import (
@@ -60,6 +69,7 @@ from radar.selectors import (
     topics_followed,
 )
 from radar.services import (
+    example_key,
     feedback_set,
     papers_mark_seen,
     radar_create,
@@ -243,10 +253,38 @@ def _preview(form: RadarForm) -> dict[str, Any]:
     return {"preview_items": items, "preview_days": PREVIEW_DAYS}
 
 
+def _picked_context(form: RadarForm) -> dict[str, Any]:
+    """The picker's list of picked papers: the form's `examples`, each found or not."""
+    picked = picked_papers(form["examples"].value() or "")
+    low, high = PICK_GOAL
+    return {
+        "picked": picked,
+        "picked_count": len(picked),
+        "pick_low": low,
+        "pick_high": high,
+        # A key as written, and the key of the paper it found (a DOI may name an arXiv paper).
+        "pick_keys": {p.key for p in picked} | {p.card.paper.key for p in picked if p.card},
+        "followed": {a.casefold() for a in example_lines(form["authors"].value() or "")},
+    }
+
+
+def _pick_query(request: HttpRequest) -> str:
+    data = request.POST if request.method == "POST" else request.GET
+    return display_text(data.get("pick", "")).strip()[:500]
+
+
 def _form_page(
     request: AuthedRequest, form: RadarForm, radar: Radar | None, preview: dict[str, Any] | None
 ) -> HttpResponse:
-    context: dict[str, Any] = {"form": form, "radar": radar, "preview": preview or {}}
+    pick_q = _pick_query(request)
+    context: dict[str, Any] = {
+        "form": form,
+        "radar": radar,
+        "preview": preview or {},
+        "pick_q": pick_q,
+        "pick": pick_search(pick_q) if pick_q else None,
+        **_picked_context(form),
+    }
     if radar is not None:
         context.update(_feed_token_context(request, radar))
     response = render(request, "radar/edit.html", context)
@@ -255,12 +293,37 @@ def _form_page(
     return response
 
 
+PICK_ACTIONS = ("add_example", "remove_example", "add_author")
+
+
+def _picked_data(request: AuthedRequest) -> QueryDict | None:
+    """The form's data after a picker button pressed without JavaScript (add or remove an
+    example, follow an author), or None when no picker button was pressed."""
+    post = request.POST
+    if not any(name in post for name in PICK_ACTIONS):
+        return None
+    data = post.copy()
+    data["examples"] = examples_with(
+        post.get("examples", ""),
+        add=" ".join(post.getlist("add_example")).split(),
+        remove=post.getlist("remove_example"),
+    )
+    for name in post.getlist("add_author"):
+        data["authors"] = authors_with(data.get("authors", ""), name)
+    return data
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def radar_new(request: AuthedRequest) -> HttpResponse:
-    """Create a radar; "Preview" (without JavaScript) shows the matches without saving."""
+    """Create a radar; "Preview" (without JavaScript) shows the matches without saving, and
+    so does a picker button (the page again, the paper added or removed)."""
     if request.method != "POST":
         return _form_page(request, RadarForm(), None, None)
+    picked = _picked_data(request)
+    if picked is not None:
+        form = RadarForm(picked)
+        return _form_page(request, form, None, _preview(form))
     form = RadarForm(request.POST)
     if "_preview" in request.POST:
         return _form_page(request, form, None, _preview(form))
@@ -293,6 +356,10 @@ def radar_edit(request: AuthedRequest, radar_id: int) -> HttpResponse:
     radar = _owned_or_404(request, radar_id)
     if request.method != "POST":
         return _form_page(request, RadarForm(radar=radar), radar, None)
+    picked = _picked_data(request)
+    if picked is not None:
+        form = RadarForm(picked, radar=radar)
+        return _form_page(request, form, radar, _preview(form))
     form = RadarForm(request.POST, radar=radar)
     if "_preview" in request.POST:
         return _form_page(request, form, radar, _preview(form))
@@ -306,9 +373,28 @@ def radar_edit(request: AuthedRequest, radar_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def radar_preview_partial(request: AuthedRequest) -> HttpResponse:
-    """The live preview for the form's current values (htmx posts it as the user types)."""
+    """The live preview for the form's current values (htmx posts it as the user types), and
+    the picker's list of picked papers swapped out of band, so it follows the examples field."""
     form = RadarForm(request.POST)
-    return render(request, "radar/_preview.html", {"preview": _preview(form)})
+    context = {"preview": _preview(form), **_picked_context(form)}
+    return render(request, "radar/_preview_live.html", context)
+
+
+@require_GET
+@login_required
+def radar_pick(request: AuthedRequest) -> HttpResponse:
+    """The paper picker's results: papers by words, meaning, id, DOI or author to add to the
+    radar form's examples (`examples` and `authors` say which are added already)."""
+    pick_q = _pick_query(request)
+    examples = example_lines(request.GET.get("examples", ""))
+    followed = example_lines(request.GET.get("authors", ""))
+    context = {
+        "pick_q": pick_q,
+        "pick": pick_search(pick_q),
+        "pick_keys": {example_key(line) for line in examples},
+        "followed": {a.casefold() for a in followed},
+    }
+    return render(request, "radar/_pick_results.html", context)
 
 
 @require_http_methods(["GET", "POST"])
