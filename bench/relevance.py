@@ -60,7 +60,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -74,13 +73,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academichub.settings")
 
+import logging  # noqa: E402
+
 import django  # noqa: E402
 
 django.setup()
+for _name in ("httpx", "httpx2"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
+from digests.understanding import understanding_ask  # noqa: E402
 from feeds.pipeline.sanitise import paper_sanitise  # noqa: E402
 from feeds.sources import get_adapter  # noqa: E402
 from radar.embedding import get_embedder, paper_text  # noqa: E402
@@ -90,9 +97,20 @@ from radar.profiles import (  # noqa: E402
     BAND_MIN_PAPERS,
     BAND_SAMPLE,
     DOWN_WEIGHT,
+    description_texts,
 )
 from radar.query import normalise  # noqa: E402
-from radar.scoring import SIM_CEIL, SIM_FLOOR, PaperIn, RadarIn, radars_score_batch  # noqa: E402
+from radar.scoring import (  # noqa: E402
+    DEFAULT_THRESHOLD,
+    SIM_CEIL,
+    SIM_FLOOR,
+    PaperIn,
+    RadarIn,
+    radars_score_batch,
+)
+from radar.words import WordStats, bm25_postings, description_words  # noqa: E402
+from testkit.fake_llm import FakeLLM  # noqa: E402
+from testkit.understanding_llm import answering_understanding, valid_profile  # noqa: E402
 
 # (adapter kind, file): the recorded responses making up the corpus.
 SOURCES = (
@@ -109,29 +127,12 @@ FETCHED = date(2024, 11, 28)
 
 LANGUAGES = ("en", "zh")
 METHODS = ("lexical", "embedding", "hybrid", "current", "hybrid+LLM profile")
-NOT_YET = {"hybrid+LLM profile": "n/a (no LLM profile yet)"}
+NOT_YET: dict[str, str] = {}
 METRICS = ("P@10", "nDCG@10", "recall@50")
-BM25_K1 = 1.2
-BM25_B = 0.75
 RRF_K = 60
-THRESHOLD = 0.5  # a radar's default threshold
+THRESHOLD = DEFAULT_THRESHOLD
 FEEDBACK_RATED = 5
 FEEDBACK_MIN = 5
-
-# English stop words left out of BM25 (with the commonest words of abstracts).
-# fmt: off
-STOPWORDS = frozenset({
-    "a", "an", "the", "and", "or", "of", "in", "on", "for", "to", "with", "by", "from", "at", "as",
-    "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it",
-    "its", "into", "than", "then", "there", "their", "which", "who", "whom", "what", "when",
-    "where", "how", "we", "our", "us", "they", "them", "can", "may", "might", "will", "would",
-    "should", "could", "not", "no", "nor", "but", "also", "such", "via", "using", "use", "used",
-    "based", "new", "paper", "study", "work", "show", "shows", "shown", "propose", "proposed",
-    "present", "approach", "method", "methods", "result", "results", "about", "between", "over",
-    "under", "both", "each", "other", "more", "most", "some", "any", "all", "one", "two", "i",
-})
-# fmt: on
-_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,46 +219,44 @@ def embed_cached(texts: list[str], kind: str) -> tuple[Vectors, bool]:
     return vectors, False
 
 
+def described_vectors(
+    descriptions: list[str], english: list[str] | None = None
+) -> tuple[Vectors, bool]:
+    """`radar.profiles.description_vector` of each description (with its English profile
+    paraphrase when given), from the cache when there; (vectors, all were cached)."""
+    texts = [
+        description_texts(d, english[n] if english else "") for n, d in enumerate(descriptions)
+    ]
+    flat = [t for group in texts for t in group]
+    vectors, cached = embed_cached(flat, "query")
+    rows, at = [], 0
+    for group in texts:
+        mean = vectors[at : at + len(group)].mean(axis=0)
+        rows.append(mean / np.linalg.norm(mean))
+        at += len(group)
+    return np.stack(rows).astype(np.float32), cached
+
+
 # --- Methods ---------------------------------------------------------------------------------
 
 
-def tokens(text: str) -> list[str]:
-    """English tokens: lower-case words without stop words, a plural "s" taken off."""
-    out = []
-    for word in _TOKEN.findall(text.lower()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
-
-
 class BM25:
-    """Okapi BM25 over title + abstract."""
+    """Okapi BM25 over title + abstract: the product's words part (`radar.words`) on its own."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
-        self.docs = [Counter(tokens(f"{p.title} {p.abstract}")) for p in papers]
-        self.lengths = np.array([sum(d.values()) for d in self.docs], dtype=np.float64)
-        self.average = float(self.lengths.mean())
-        df: Counter[str] = Counter()
-        for doc in self.docs:
-            df.update(doc.keys())
-        n = len(self.docs)
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        for i, doc in enumerate(self.docs):
-            for term, count in doc.items():
-                self.postings.setdefault(term, []).append((i, count))
+        self.texts = [f"{normalise(p.title)} {normalise(p.abstract)}" for p in papers]
+        self.stats = WordStats.count(self.texts)
 
-    def rank(self, query: str) -> Ranking:
+    def scores(self, words: Sequence[str]) -> NDArray[np.float64]:
+        """Every paper's BM25 score for these words."""
+        total = np.zeros(len(self.texts), dtype=np.float64)
+        for positions, shares in bm25_postings(self.texts, words, self.stats).values():
+            total[positions] += shares
+        return total
+
+    def rank(self, words: Sequence[str]) -> Ranking:
         """Papers with a positive score, best first (none when no query word is known)."""
-        scores = np.zeros(len(self.docs), dtype=np.float64)
-        for term in set(tokens(query)):
-            idf = self.idf.get(term, 0.0)
-            for i, tf in self.postings.get(term, []):
-                norm = BM25_K1 * (1 - BM25_B + BM25_B * self.lengths[i] / self.average)
-                scores[i] += idf * tf * (BM25_K1 + 1) / (tf + norm)
+        scores = self.scores(words)
         order = np.argsort(-scores, kind="stable")
         return [int(i) for i in order if scores[i] > 0]
 
@@ -300,13 +299,21 @@ def paper_views(papers: Sequence[Paper]) -> list[PaperIn]:
     ]
 
 
-def current_rank(views: list[PaperIn], vectors: Vectors, profiles: Vectors) -> list[Ranking]:
+def current_rank(
+    views: list[PaperIn],
+    vectors: Vectors,
+    profiles: Vectors,
+    words: Sequence[tuple[str, ...]],
+    stats: WordStats,
+) -> list[Ranking]:
     """Per profile: the matches of a description-only radar, ordered as the product orders."""
     radars = []
     for r, profile in enumerate(profiles):
         floor, ceil = band(vectors, profile)
-        radars.append(RadarIn(id=r, threshold=THRESHOLD, sim_floor=floor, sim_ceil=ceil))
-    found = radars_score_batch(views, radars, vectors, profiles)
+        radars.append(
+            RadarIn(id=r, threshold=THRESHOLD, sim_floor=floor, sim_ceil=ceil, words=words[r])
+        )
+    found = radars_score_batch(views, radars, vectors, profiles, stats)
     cosines = vectors @ profiles.T
     rankings: list[list[tuple[float, float, int]]] = [[] for _ in radars]
     for match in found:
@@ -366,11 +373,16 @@ def profile_with_votes(description: Vectors, vectors: Vectors, votes: dict[int, 
 
 
 def rank_all(
-    method: str, views: list[PaperIn], vectors: Vectors, profiles: Vectors
+    method: str,
+    views: list[PaperIn],
+    vectors: Vectors,
+    profiles: Vectors,
+    words: Sequence[tuple[str, ...]],
+    stats: WordStats,
 ) -> list[Ranking]:
     """One ranking per profile, by plain cosine ("embedding") or as the product does ("current")."""
     if method == "current":
-        return current_rank(views, vectors, profiles)
+        return current_rank(views, vectors, profiles, words, stats)
     return [cosine_rank(vectors, profile) for profile in profiles]
 
 
@@ -383,7 +395,12 @@ def local_grades(
 
 
 def feedback_gain(
-    papers: list[Paper], vectors: Vectors, interests: list[Interest], queries: dict[str, Vectors]
+    papers: list[Paper],
+    vectors: Vectors,
+    interests: list[Interest],
+    queries: dict[str, Vectors],
+    words: dict[str, list[tuple[str, ...]]],
+    stats: WordStats,
 ) -> dict[str, Any]:
     """P@10 on day 2 before and after rating five day-1 matches, by language and method."""
     index = {p.key: i for i, p in enumerate(papers)}
@@ -402,7 +419,8 @@ def feedback_gain(
     out["papers"] = {f"day {d}": len(members[d]) for d in (1, 2)}
     for lang in LANGUAGES:
         before = queries[lang][chosen]
-        shown = current_rank(views[1], vecs[1], before)
+        chosen_words = [words[lang][n] for n in chosen]
+        shown = current_rank(views[1], vecs[1], before, chosen_words, stats)
         after_rows = []
         up = down = 0
         for row, ranking in enumerate(shown):
@@ -415,7 +433,7 @@ def feedback_gain(
         for method in ("embedding", "current"):
             p_at = {}
             for label, profiles in (("before", before), ("after", after)):
-                rankings = rank_all(method, views[2], vecs[2], profiles)
+                rankings = rank_all(method, views[2], vecs[2], profiles, chosen_words, stats)
                 p_at[label] = float(
                     np.mean([precision_at(r, g) for r, g in zip(rankings, grades[2], strict=True)])
                 )
@@ -435,7 +453,41 @@ def _gain(before: float, after: float) -> float | None:
 # --- Run -------------------------------------------------------------------------------------
 
 
-def run() -> dict[str, Any]:
+def llm_profiles(interests: list[Interest]) -> dict[str, list[dict[str, Any]]]:
+    """Each description's English profile from `digests.understanding.understanding_ask`,
+    through a local OpenAI-compatible server (testkit), with the calls recorded in a
+    throwaway test database.
+
+    The server plays a faithful translator: for either language it answers with the
+    interest's English description as the paraphrase and that description's words as the
+    keywords (`testkit.understanding_llm.valid_profile`). So the figures show what a good
+    model's profile adds, not what any real model writes.
+    """
+    english = {i.descriptions[lang]: i.descriptions["en"] for i in interests for lang in LANGUAGES}
+
+    def answer(description: str) -> dict[str, Any]:
+        text = english[description]
+        return {"text": text, "keywords": valid_profile(text)["keywords"]}
+
+    with connection.cursor() as cursor:
+        name = connection.ops.quote_name(connection.settings_dict["TEST"]["NAME"])
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    old_config = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
+    server = answering_understanding(FakeLLM().start(), answer)
+    settings.LLM_BASE_URL = server.base_url
+    settings.LLM_API_KEY = "sk-bench"
+    settings.LLM_MODEL = "bench-translator"
+    settings.LLM_DAILY_TOKEN_BUDGET = 0
+    try:
+        return {
+            lang: [understanding_ask(i.descriptions[lang]) for i in interests] for lang in LANGUAGES
+        }
+    finally:
+        server.stop()
+        teardown_databases(old_config, verbosity=0)
+
+
+def run(*, with_llm: bool = True) -> dict[str, Any]:
     """Load, embed (or read the cache), rank and measure; the figures as a dict."""
     started = time.monotonic()
     papers = corpus_load()
@@ -452,19 +504,53 @@ def run() -> dict[str, Any]:
     for lang in LANGUAGES:
         queries[lang], cached = embed_cached([i.descriptions[lang] for i in interests], "query")
         queries_cached &= cached
+    # The product's description vectors (`radar.profiles.description_vector`: the mean of the
+    # description and its English forms) for "current".
+    described: dict[str, Vectors] = {}
+    for lang in LANGUAGES:
+        described[lang], cached = described_vectors([i.descriptions[lang] for i in interests])
+        queries_cached &= cached
     bm25 = BM25(papers)
+    # A radar's words, as `radar.matching` gives them to scoring.
+    words = {
+        lang: [description_words(i.descriptions[lang]) for i in interests] for lang in LANGUAGES
+    }
     views = paper_views(papers)
     grades = [{index[k]: g for k, g in i.grades.items()} for i in interests]
+
+    # With the English profile the (local, simulated) LLM writes for each description.
+    if with_llm:
+        profiles = llm_profiles(interests)
+        with_profile = {
+            lang: described_vectors(
+                [i.descriptions[lang] for i in interests],
+                [profile["text"] for profile in profiles[lang]],
+            )[0]
+            for lang in LANGUAGES
+        }
+        profile_words = {
+            lang: [
+                description_words(i.descriptions[lang], profiles[lang][n]["keywords"])
+                for n, i in enumerate(interests)
+            ]
+            for lang in LANGUAGES
+        }
+    else:
+        NOT_YET["hybrid+LLM profile"] = "not run (--no-llm)"
 
     results: dict[str, dict[str, Any]] = {method: {} for method in METHODS}
     per_interest: dict[str, dict[str, float]] = {i.id: {} for i in interests}
     matches: dict[str, list[int]] = {}
     for lang in LANGUAGES:
-        current = current_rank(views, vectors, queries[lang])
+        current = current_rank(views, vectors, described[lang], words[lang], bm25.stats)
         matches[lang] = [len(ranking) for ranking in current]
+        if with_llm:
+            understood = current_rank(
+                views, vectors, with_profile[lang], profile_words[lang], bm25.stats
+            )
         rows: dict[str, list[dict[str, float]]] = {m: [] for m in METHODS if m not in NOT_YET}
         for n, interest in enumerate(interests):
-            lexical = bm25.rank(interest.descriptions[lang])
+            lexical = bm25.rank(words[lang][n])
             embedding = cosine_rank(vectors, queries[lang][n])
             rankings = {
                 "lexical": lexical,
@@ -472,6 +558,8 @@ def run() -> dict[str, Any]:
                 "hybrid": rrf(lexical, embedding),
                 "current": current[n],
             }
+            if with_llm:
+                rankings["hybrid+LLM profile"] = understood[n]
             for method, ranking in rankings.items():
                 figures = measure(ranking, grades[n])
                 rows[method].append(figures)
@@ -504,7 +592,7 @@ def run() -> dict[str, Any]:
             lang: {"min": min(m), "median": float(np.median(m)), "max": max(m)}
             for lang, m in matches.items()
         },
-        "feedback": feedback_gain(papers, vectors, interests, queries),
+        "feedback": feedback_gain(papers, vectors, interests, described, words, bm25.stats),
         "per_interest": per_interest,
         "cache": {
             "papers": "hit" if papers_cached else "embedded and stored",
@@ -595,8 +683,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--per-interest", action="store_true", help="each interest's nDCG@10")
+    parser.add_argument(
+        "--no-llm", action="store_true", help="skip the LLM profile (no test database needed)"
+    )
     args = parser.parse_args()
-    out = run()
+    out = run(with_llm=not args.no_llm)
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:

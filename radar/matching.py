@@ -9,22 +9,35 @@ never resurfaces a paper.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from django.contrib.postgres.search import SearchQuery
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
 from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
+from redis.exceptions import RedisError
 
 from feeds.models import Paper, PaperSighting
 from radar.embedding import DIM
 from radar.models import Feedback, Match, PaperEmbedding, Radar
 from radar.profiles import band_for, paper_vectors, papers_embed, profile_for, radar_profile_update
 from radar.query import Query, QueryError, exclude_query, normalise, parse
-from radar.scoring import SIM_CEIL, SIM_FLOOR, MatchIn, PaperIn, RadarIn, radars_score_batch
+from radar.scoring import (
+    DEFAULT_THRESHOLD,
+    SIM_CEIL,
+    SIM_FLOOR,
+    MatchIn,
+    PaperIn,
+    RadarIn,
+    radars_score_batch,
+)
+from radar.understanding import description_digest, understood_for, understood_parse
+from radar.words import WordStats, description_words
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -41,6 +54,7 @@ __all__ = [
 
 def _radar_in(radar: Radar) -> RadarIn:
     """The scoring view of a stored radar; a query that no longer parses is ignored."""
+    understood = understood_for(radar)
     return RadarIn(
         id=radar.pk,
         query=_parse_or_none(radar.include),
@@ -51,7 +65,32 @@ def _radar_in(radar: Radar) -> RadarIn:
         threshold=radar.threshold,
         sim_floor=radar.sim_floor if radar.sim_floor is not None else SIM_FLOOR,
         sim_ceil=radar.sim_ceil if radar.sim_ceil is not None else SIM_CEIL,
+        words=description_words(radar.description, understood.keywords if understood else ()),
     )
+
+
+# How many of the newest papers the words' IDF is counted over, and for how long it is kept.
+WORD_STATS_PAPERS = 2000
+WORD_STATS_SECONDS = 6 * 3600
+
+
+def word_stats() -> WordStats:
+    """How common each word is among the newest papers (cached: a day's matching reads it
+    once per batch and every preview reads it)."""
+    newest = Paper.objects.aggregate(last=Max("id"))["last"] or 0
+    # A new key every WORD_STATS_PAPERS // 4 papers: an ingest refreshes the counts.
+    key = f"radar:word-stats:v1:{newest // (WORD_STATS_PAPERS // 4)}"
+    try:
+        stats = cache.get(key)
+    except RedisError:
+        stats = None
+    if isinstance(stats, WordStats):
+        return stats
+    rows = Paper.objects.order_by("-id").values_list("title", "abstract")[:WORD_STATS_PAPERS]
+    stats = WordStats.count(f"{normalise(title)} {normalise(abstract)}" for title, abstract in rows)
+    with contextlib.suppress(RedisError):  # without Redis, counted again next time
+        cache.set(key, stats, WORD_STATS_SECONDS)
+    return stats
 
 
 def _parse_or_none(text: str) -> Query | None:
@@ -115,6 +154,7 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
         [_radar_in(r) for r in radars],
         paper_matrix,
         radar_matrix,
+        word_stats(),
     )
     announced = {p.pk: p.announced for p in papers}
     before = Match.objects.filter(paper_id__in=ids).count()
@@ -148,10 +188,12 @@ def papers_announced_since(since: date) -> list[int]:
 
 # --- One radar against a window of stored papers (preview and rescoring) ---------------------
 
-# How many of the window's nearest papers by embedding are scored, and how many phrase and
-# author hits: the rest cannot reach any sensible threshold on closeness alone.
+# How many of the window's nearest papers by embedding are scored, how many phrase and author
+# hits, and how many papers sharing the description's words: the rest cannot reach any
+# sensible threshold.
 NEAREST = 400
 PHRASE_CANDIDATES = 2000
+WORD_CANDIDATES = 400
 
 
 def window_since(days: int) -> date | None:
@@ -213,6 +255,14 @@ def _candidate_ids(
             .order_by("-announced")
             .values_list("id", flat=True)[:PHRASE_CANDIDATES]
         )
+    if radar_in.words:
+        # The papers sharing the most of the description's words (full text, any of them).
+        words = SearchQuery(" OR ".join(radar_in.words), search_type="websearch", config="english")
+        ids.update(
+            window.filter(search_vector=words)
+            .order_by(SearchRank("search_vector", words).desc())
+            .values_list("id", flat=True)[:WORD_CANDIDATES]
+        )
     if authors:
         # Exact names, in the case written and in title case (scoring then compares the
         # normalised names, as for new papers).
@@ -248,7 +298,7 @@ def _score_papers(
     paper_matrix = np.stack([vectors.get(p.pk, zero) for p in papers])
     radar_matrix = (profile if profile is not None else zero).reshape(1, DIM)
     found = radars_score_batch(
-        [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix
+        [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix, word_stats()
     )
     cosine = paper_matrix @ radar_matrix[0]
     index = {p.pk: i for i, p in enumerate(papers)}
@@ -278,7 +328,13 @@ def radar_preview(
     """The top matches a radar defined by cleaned `fields` would have (nothing is stored)."""
     query = _parse_or_none(fields.get("include", ""))
     authors = list(fields.get("authors", []))
-    profile = profile_for(fields.get("description", ""), fields.get("examples", []))
+    description = fields.get("description", "")
+    understood = understood_parse(fields.get("understood"))
+    if understood is not None and understood.by != "you":
+        understood = understood if understood.digest == description_digest(description) else None
+    profile = profile_for(
+        description, fields.get("examples", []), english=understood.text if understood else ""
+    )
     floor, ceil = band_for(profile)
     radar_in = RadarIn(
         id=0,
@@ -287,9 +343,10 @@ def radar_preview(
         authors={normalise(a): a for a in authors if normalise(a)},
         categories=frozenset(fields.get("categories", [])),
         sources=frozenset(fields.get("sources", [])),
-        threshold=float(fields.get("threshold", 0.5)),
+        threshold=float(fields.get("threshold", DEFAULT_THRESHOLD)),
         sim_floor=SIM_FLOOR if floor is None else floor,
         sim_ceil=SIM_CEIL if ceil is None else ceil,
+        words=description_words(description, understood.keywords if understood else ()),
     )
     return radar_window_score(radar_in, profile, authors=authors, days=days)[:limit]
 

@@ -14,6 +14,7 @@ from pgvector.django import VectorField
 from accounts.models import Profile
 from feeds.models import Paper
 from radar.embedding import DIM
+from radar.scoring import DEFAULT_THRESHOLD
 
 
 class SavedPaper(models.Model):
@@ -61,8 +62,9 @@ class Radar(models.Model):
     authors = ArrayField(models.TextField(), default=list, blank=True)
     # Paper keys (arXiv id without version, or lower-cased DOI).
     examples = ArrayField(models.CharField(max_length=255), default=list, blank=True)
-    # On the combined score scale of `radar.matching` (roughly 0..1.5).
-    threshold = models.FloatField(default=0.5)
+    # The lowest score shown, in points 0..100 (`radar.scoring`): higher means fewer, closer
+    # matches.
+    threshold = models.FloatField(default=DEFAULT_THRESHOLD)
     public = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     # The secret in the radar's Atom feed URL; None when the feed is off (revoked).
@@ -101,6 +103,7 @@ class Match(models.Model):
         Radar, on_delete=models.CASCADE, related_name="matches", db_index=False
     )
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="matches")
+    # Points 0..100, the sum of the parts named in `reasons` (`radar.scoring`).
     score = models.FloatField()
     reasons = models.JSONField(default=list, blank=True)
     # The paper's announcement day when it was matched, copied so that a radar's feed is

@@ -2,7 +2,9 @@
 
 Papers are embedded once into `PaperEmbedding` (`papers_embed`) and read back as arrays
 (`paper_vectors`). A radar's profile is the mean of its description, example papers and the
-owner's 👍 papers, pushed away from their 👎 ones (`profile_for`, `radar_profile_update`).
+owner's 👍 papers, pushed away from their 👎 ones (`profile_for`, `radar_profile_update`);
+the description counts once, as the mean of itself and its English forms
+(`description_texts`: the glossary's terms for a Chinese description, the English profile).
 
 Where a profile's cosine band lies depends on the profile: a Chinese description sits about
 0.03 lower against English papers, with a narrower spread, than the same interest in
@@ -20,13 +22,23 @@ import numpy as np
 from django.utils import timezone
 
 from feeds.models import Paper
+from radar.crosslingual import english_gloss
 from radar.embedding import get_embedder, paper_text
 from radar.models import Feedback, PaperEmbedding, Radar
+from radar.understanding import understood_for
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["band_for", "paper_vectors", "papers_embed", "profile_for", "radar_profile_update"]
+__all__ = [
+    "band_for",
+    "description_texts",
+    "description_vector",
+    "paper_vectors",
+    "papers_embed",
+    "profile_for",
+    "radar_profile_update",
+]
 
 # Papers embedded and stored per step.
 EMBED_CHUNK = 64
@@ -70,14 +82,43 @@ def paper_vectors(paper_ids: Iterable[int]) -> dict[int, NDArray[np.float32]]:
     return {pid: np.asarray(vector, dtype=np.float32) for pid, vector in rows}
 
 
+def description_texts(description: str, english: str = "") -> list[str]:
+    """What a description is embedded from: itself, plus in English the glossary's terms for
+    its Chinese (`radar.crosslingual`) and the English profile's paraphrase when there is one.
+    Their mean finds English papers better than the Chinese text alone."""
+    if not description.strip():
+        return []
+    texts = [description]
+    for extra in (english_gloss(description), english.strip()):
+        if extra and extra not in texts:
+            texts.append(extra)
+    return texts
+
+
+def description_vector(description: str, english: str = "") -> NDArray[np.float32] | None:
+    """The description's query vector: the unit mean of its `description_texts`' vectors."""
+    texts = description_texts(description, english)
+    if not texts:
+        return None
+    mean = get_embedder().embed(texts, kind="query").mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / norm).astype(np.float32) if norm else None
+
+
 def profile_for(
-    description: str, examples: Iterable[str], votes: dict[int, int] | None = None
+    description: str,
+    examples: Iterable[str],
+    votes: dict[int, int] | None = None,
+    *,
+    english: str = "",
 ) -> NDArray[np.float32] | None:
-    """A profile vector from a description, example paper keys and 👍/👎 votes by paper id."""
+    """A profile vector from a description (with its English paraphrase, if any), example
+    paper keys and 👍/👎 votes by paper id."""
     votes = votes or {}
     positives: list[NDArray[np.float32]] = []
-    if description.strip():
-        positives.append(get_embedder().embed([description], kind="query")[0])
+    described = description_vector(description, english)
+    if described is not None:
+        positives.append(described)
     example_ids = list(Paper.objects.filter(key__in=list(examples)).values_list("id", flat=True))
     papers_embed([*example_ids, *votes])
     vectors = paper_vectors([*example_ids, *votes])
@@ -103,7 +144,10 @@ def radar_profile_update(radar: Radar) -> None:
             "paper_id", "value"
         )
     )
-    radar.profile = profile_for(radar.description, radar.examples, votes)
+    understood = understood_for(radar)
+    radar.profile = profile_for(
+        radar.description, radar.examples, votes, english=understood.text if understood else ""
+    )
     radar.sim_floor, radar.sim_ceil = band_for(radar.profile)
     radar.profile_updated_at = timezone.now()
     radar.save(update_fields=["profile", "sim_floor", "sim_ceil", "profile_updated_at"])

@@ -1,31 +1,41 @@
 """Pure radar scoring: which papers of a batch match which radars, with score and reasons.
 
 No database and no Django here: papers and radars come in as `PaperIn` / `RadarIn`, vectors as
-float32 arrays, and matches go out as `MatchIn` whose reasons are structured `(kind, value)`
-pairs (worded by `radar.reasons`). Loading and storing is `radar.matching`'s job.
+float32 arrays, and matches go out as `MatchIn` whose reasons are structured
+`(kind, value, points)` triples (worded by `radar.reasons`). Loading and storing is
+`radar.matching`'s job.
 
-A paper's score for a radar is the sum of (see `radars_score_batch`)::
+A match's score runs from 0 to 100 points and is the sum of its parts (capped at 100)::
 
-    semantic        0..1   similarity of paper and radar profile, rescaled (below)
-    + 0.5                  the include query matches and one of its terms is in the title
-    + 0.3                  … or its terms are only in the abstract
-    + 0.5                  one of the paper's authors is followed by the radar
+    meaning   0..50   closeness in meaning of paper and radar profile (below)
+    words     0..50   the description's words in the title and abstract (BM25, `radar.words`)
+    title       25    the include query matches and one of its terms is in the title
+    abstract    15    … or its terms are only in the abstract
+    author      25    one of the paper's authors is followed by the radar
 
-and the paper matches when the score reaches the radar's threshold (default 0.5: a title
-hit, a followed author, or a paper close to the profile on its own; an abstract hit needs
-some closeness as well). Categories and sources are hard filters, and an exclude phrase in
-the title or abstract always wins.
+Meaning and words together are hybrid retrieval: either finds papers the other misses (a
+Chinese description is close in meaning to English papers; a rare English term is found
+even when the rest of the abstract is about something else).
+
+A paper matches when its score reaches the radar's threshold (default 40: a title hit and a
+little closeness, a followed author, or a paper close in meaning and sharing some of the
+description's words) and, without a query
+or author hit, when it stands out of the radar's noise: meaning or words above
+NOISE_MEANING / NOISE_WORDS. Categories and sources are hard filters, and an exclude phrase
+in the title or abstract always wins.
 
 e5 cosine similarities crowd into a narrow band (unrelated texts ≈ 0.77–0.80, related ones
-≈ 0.83–0.90), so the raw cosine is rescaled linearly from a band [floor, ceil] to [0, 1].
-Each radar carries its own band (calibrated by `radar.profiles.band_for`); the fixed
+≈ 0.83–0.90), so the raw cosine is rescaled linearly from a band [floor, ceil] to closeness
+0..1. Each radar carries its own band (calibrated by `radar.profiles.band_for`: the floor a
+little under the median of recent papers, the ceiling well above their 99th percentile),
+so NOISE_MEANING sits near the 90th percentile of recent papers for every radar; the fixed
 [SIM_FLOOR, SIM_CEIL] — right for English descriptions with multilingual-e5-small — is the
 fallback while too few papers are embedded.
 
 The work is done once per batch, for all radars: each query is evaluated over the whole
 batch at once on bitsets (one Python int per term, bit i = paper i), followed authors come
-from an index, and all similarities from float32 matrix products taken a block of radars at a
-time.
+from an index, the description words from postings built once, and all similarities from
+float32 matrix products taken a block of radars at a time.
 """
 
 from __future__ import annotations
@@ -36,21 +46,43 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-# The query language is pure too (no Django; lint-imports holds both to that).
+# The query language and the words are pure too (no Django; lint-imports holds them to that).
 from radar.query import Query, is_substring_term, term_found
+from radar.words import WordStats, bm25_postings, saturate
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MatchIn", "PaperIn", "RadarIn", "Reason", "radars_score_batch"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "MAX_SCORE",
+    "MatchIn",
+    "PaperIn",
+    "RadarIn",
+    "Reason",
+    "radars_score_batch",
+]
 
 SIM_FLOOR = 0.78
 SIM_CEIL = 0.88
-W_TITLE = 0.5
-W_ABSTRACT = 0.3
-W_AUTHOR = 0.5
-# Semantic closeness at or above this is worth naming as a reason.
-SIM_REASON = 0.25
+# Points of each part of a score (see the module docstring).
+W_MEANING = 50.0
+W_WORDS = 50.0
+W_TITLE = 25.0
+W_ABSTRACT = 15.0
+W_AUTHOR = 25.0
+MAX_SCORE = 100.0
+DEFAULT_THRESHOLD = 40.0
+# Without a query or author hit, a pair must have this much meaning (closeness 0.45: about
+# the 90th percentile of recent papers in the radar's own band) or this many words points.
+NOISE_MEANING = 22.5
+NOISE_WORDS = 15.0
+# A description longer than this many words has its words' BM25 sum divided by its length
+# over this (to a power): a long description shares some words with almost any paper.
+WORDS_TYPICAL = 6
+WORDS_LENGTH_POWER = 1.0
+# A part worth naming as a reason.
+REASON_POINTS = 5.0
 # Radars per block of the similarity product (5,000 papers x 2,048 radars is 40 MB of float32).
 SIM_BLOCK = 2048
 
@@ -78,15 +110,19 @@ class RadarIn:
     authors: dict[str, str] = field(default_factory=dict)
     categories: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     # The cosine band rescaled to closeness 0..1 (see the module docstring).
     sim_floor: float = SIM_FLOOR
     sim_ceil: float = SIM_CEIL
+    # The description's words as `radar.words.tokens` (English, with a Chinese
+    # description's English terms), for the words part of the score.
+    words: tuple[str, ...] = ()
 
 
-# A reason as stored on a Match: (kind, value), e.g. ("title", "prompt injection"). Stored
-# structured rather than as text so each reader sees it in their own language.
-Reason = tuple[str, str | float]
+# A reason as stored on a Match: (kind, value, points), e.g. ("title", "prompt injection",
+# 25.0) or ("meaning", 38.5, 38.5). Stored structured rather than as text so each reader sees
+# it in their own language; matches stored before scores had parts hold (kind, value) pairs.
+Reason = tuple[str, str | float, float]
 
 
 class MatchIn(NamedTuple):
@@ -96,12 +132,6 @@ class MatchIn(NamedTuple):
     paper_id: int
     score: float
     reasons: tuple[Reason, ...]
-
-
-def _semantic(
-    similarity: NDArray[np.float32], floor: NDArray[np.float64], width: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    return np.clip((similarity - floor) / width, 0.0, 1.0)
 
 
 class _PaperIndex:
@@ -250,11 +280,13 @@ def radars_score_batch(
     radars: Sequence[RadarIn],
     paper_vectors: NDArray[np.float32] | None = None,
     radar_profiles: NDArray[np.float32] | None = None,
+    stats: WordStats | None = None,
 ) -> list[MatchIn]:
     """Every (radar, paper) pair reaching its radar's threshold, with score and reasons.
 
     `paper_vectors` has one unit row per paper, `radar_profiles` one per radar (a zero row
     for a radar without a profile); either may be None to score on phrases and authors only.
+    `stats` gives the words' IDF (default: counted over this batch).
     """
     if not papers or not radars:
         return []
@@ -311,52 +343,76 @@ def radars_score_batch(
     pair_r = np.repeat(np.array(runs_r, dtype=np.int64), lengths)
     flags = np.repeat(np.array(runs_flags, dtype=np.int8), lengths)
 
-    thresholds = np.array([radar.threshold for radar in radars], dtype=np.float64)
     if paper_vectors is None or radar_profiles is None:
-        # No vectors: every similarity is 0 (a radar with threshold <= 0 takes every paper).
+        # No vectors: no closeness (a radar with threshold <= 0 takes every paper).
         paper_vectors = np.zeros((len(papers), 1), dtype=np.float32)
         radar_profiles = np.zeros((n_radars, 1), dtype=np.float32)
     paper_vectors = np.asarray(paper_vectors, dtype=np.float32)
     radar_profiles = np.asarray(radar_profiles, dtype=np.float32)
-    floors = np.array([radar.sim_floor for radar in radars], dtype=np.float64)
-    widths = np.array([max(radar.sim_ceil - radar.sim_floor, 1e-3) for radar in radars])
-    # The cosine at which closeness alone reaches each threshold (never, above 1).
-    raw_threshold = np.where(
-        thresholds > 1, np.inf, floors + np.maximum(thresholds, 0) * widths
-    ).astype(np.float32)
-    raw_threshold[thresholds <= 0] = -np.inf
+    thresholds = np.array([radar.threshold for radar in radars], dtype=np.float32)
+    floors = np.array([radar.sim_floor for radar in radars], dtype=np.float32)
+    widths = np.array([max(radar.sim_ceil - radar.sim_floor, 1e-3) for radar in radars], np.float32)
+    has_profile = np.abs(radar_profiles).sum(axis=1) > 0
 
-    # Similarities a block of radars at a time (5,000 x 100,000 in one piece would be 2 GB):
-    # the cosine of every hit pair, and the pairs close enough to match on their own. Pairs
-    # are ordered by radar already, so each block's pairs are one slice.
+    # The description's words: BM25 shares per word, gathered once for the whole batch.
+    vocabulary = {word for radar in radars for word in radar.words}
+    postings: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+    if vocabulary:
+        texts = [f"{paper.title_norm} {paper.abstract_norm}" for paper in papers]
+        postings = bm25_postings(texts, vocabulary, stats or WordStats.count(texts))
+
+    # Meaning and words for a block of radars at a time (5,000 x 100,000 in one piece would
+    # be 2 GB): the points of every hit pair, and the pairs that reach the threshold without
+    # a hit. Pairs are ordered by radar already, so each block's hit pairs are one slice.
+    meaning = np.zeros(len(pair_p), dtype=np.float32)
+    words = np.zeros(len(pair_p), dtype=np.float32)
     cosine = np.zeros(len(pair_p), dtype=np.float32)
-    extra: list[tuple[int, int, float]] = []
+    extra: list[tuple[int, int, float, float, float]] = []
     for start in range(0, n_radars, SIM_BLOCK):
         stop = min(start + SIM_BLOCK, n_radars)
         sims = paper_vectors @ radar_profiles[start:stop].T
+        close = np.clip((sims - floors[start:stop]) / widths[start:stop], 0.0, 1.0)
+        close *= W_MEANING
+        close[:, ~has_profile[start:stop]] = 0.0
+        found_words = np.zeros_like(close)
+        for j, radar in enumerate(radars[start:stop]):
+            if radar.words:
+                found_words[:, j] = W_WORDS * _words_share(radar.words, postings, len(papers))
+        base = close + found_words
         lo, hi = np.searchsorted(pair_r, [start, stop])
-        cosine[lo:hi] = sims[pair_p[lo:hi], pair_r[lo:hi] - start]
-        ps, rs = np.nonzero(sims >= raw_threshold[start:stop])
-        for p, r, cos in zip(
-            ps.tolist(), (rs + start).tolist(), sims[ps, rs].tolist(), strict=True
+        p_block, r_block = pair_p[lo:hi], pair_r[lo:hi] - start
+        meaning[lo:hi] = close[p_block, r_block]
+        words[lo:hi] = found_words[p_block, r_block]
+        cosine[lo:hi] = sims[p_block, r_block]
+        # Without a hit, a pair needs the threshold and to stand out of the radar's noise.
+        above_noise = (close >= NOISE_MEANING) | (found_words >= NOISE_WORDS)
+        ps, rs = np.nonzero((base >= thresholds[start:stop] - 1e-4) & above_noise)
+        for p, r, m, w, cos in zip(
+            ps.tolist(),
+            (rs + start).tolist(),
+            close[ps, rs].tolist(),
+            found_words[ps, rs].tolist(),
+            sims[ps, rs].tolist(),
+            strict=True,
         ):
-            # Close enough on its own; pairs already hit are scored above, filtered ones never.
+            # Pairs already hit are scored above, filtered ones never.
             if (allowed[r] & ~hit_masks[r]) >> p & 1:
-                extra.append((p, r, cos))
+                extra.append((p, r, m, w, cos))
     if extra:
         pair_p = np.concatenate([pair_p, np.array([e[0] for e in extra], dtype=np.int64)])
         pair_r = np.concatenate([pair_r, np.array([e[1] for e in extra], dtype=np.int64)])
         flags = np.concatenate([flags, np.zeros(len(extra), np.int8)])
-        cosine = np.concatenate([cosine, np.array([e[2] for e in extra], dtype=np.float32)])
+        meaning = np.concatenate([meaning, np.array([e[2] for e in extra], dtype=np.float32)])
+        words = np.concatenate([words, np.array([e[3] for e in extra], dtype=np.float32)])
+        cosine = np.concatenate([cosine, np.array([e[4] for e in extra], dtype=np.float32)])
 
-    closeness = _semantic(cosine, floors[pair_r], widths[pair_r])
     bonus = (
         W_TITLE * ((flags & _TITLE) > 0)
         + W_ABSTRACT * ((flags & _ABSTRACT) > 0)
         + W_AUTHOR * ((flags & _AUTHOR) > 0)
     )
-    score = bonus + closeness
-    passing = np.flatnonzero(score >= thresholds[pair_r] - 1e-6)
+    score = np.minimum(bonus + meaning + words, MAX_SCORE)
+    passing = np.flatnonzero(score >= thresholds[pair_r] - 1e-4)
     passing = passing[np.lexsort((pair_r[passing], pair_p[passing]))]
 
     # A query with one positive term names it the same way for every paper it hits.
@@ -364,36 +420,68 @@ def radars_score_batch(
     for r, radar in enumerate(radars):
         if radar.query is not None and len(radar.query.positive) == 1:
             single[r] = radar.query.all_terms[radar.query.positive[0]]
+    word_sets: dict[str, frozenset[int]] = {}
     paper_ids = [paper.id for paper in papers]
     matches: list[MatchIn] = []
-    for p, r, flag, sc, close, cos in zip(
+    for p, r, flag, sc, m, w in zip(
         pair_p[passing].tolist(),
         pair_r[passing].tolist(),
         flags[passing].tolist(),
-        np.round(score[passing], 4).tolist(),
-        closeness[passing].tolist(),
-        np.round(cosine[passing].astype(np.float64), 4).tolist(),
+        np.round(score[passing].astype(np.float64), 1).tolist(),
+        np.round(meaning[passing].astype(np.float64), 1).tolist(),
+        np.round(words[passing].astype(np.float64), 1).tolist(),
         strict=True,
     ):
         radar = radars[r]
-        if flag == _TITLE and r in single and close < SIM_REASON:
-            # The common case, kept short: one term, in the title, nothing else.
-            matches.append(MatchIn(radar.id, paper_ids[p], sc, (("title", single[r]),)))
-            continue
         reasons: list[Reason] = []
         if flag & _TITLE and r in single:
-            reasons = [("title", single[r])]
+            reasons = [("title", single[r], W_TITLE)]
         elif flag & _ABSTRACT and r in single:
-            reasons = [("abstract", single[r])]
+            reasons = [("abstract", single[r], W_ABSTRACT)]
         elif flag & (_TITLE | _ABSTRACT) and radar.query is not None:
             reasons = _phrase_reasons(index, radar.query, p)
         if flag & _AUTHOR:
             names = radar.authors
-            reasons += [("author", names[a]) for a in papers[p].authors if a in names]
-        if close >= SIM_REASON:
-            reasons.append(("similar", cos))
+            reasons += [("author", names[a], W_AUTHOR) for a in papers[p].authors if a in names]
+        if w >= REASON_POINTS:
+            found = _words_in(radar.words, postings, word_sets, p)
+            reasons.append(("words", ", ".join(found), w))
+        if m >= REASON_POINTS:
+            reasons.append(("meaning", m, m))
         matches.append(MatchIn(radar.id, paper_ids[p], sc, tuple(reasons)))
     return matches
+
+
+def _words_share(
+    words: Sequence[str],
+    postings: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]],
+    n: int,
+) -> NDArray[np.float64]:
+    """A radar's words part (0..1) for every paper of the batch."""
+    total = np.zeros(n, dtype=np.float64)
+    for word in words:
+        found = postings.get(word)
+        if found is not None:
+            total[found[0]] += found[1]
+    return saturate(total / max(1.0, (len(words) / WORDS_TYPICAL) ** WORDS_LENGTH_POWER))
+
+
+def _words_in(
+    words: Sequence[str],
+    postings: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]],
+    cache: dict[str, frozenset[int]],
+    p: int,
+) -> list[str]:
+    """The radar's words that paper `p` contains, in the radar's order."""
+    found = []
+    for word in words:
+        papers = cache.get(word)
+        if papers is None:
+            papers = frozenset(postings[word][0].tolist()) if word in postings else frozenset()
+            cache[word] = papers
+        if p in papers:
+            found.append(word)
+    return found
 
 
 def _phrase_reasons(index: _PaperIndex, query: Query, p: int) -> list[Reason]:
@@ -404,7 +492,7 @@ def _phrase_reasons(index: _PaperIndex, query: Query, p: int) -> list[Reason]:
         term = query.all_terms[i]
         in_title, in_abstract = index.term_papers(term)
         if p in in_title:
-            title.append(("title", term))
+            title.append(("title", term, 0.0 if title else W_TITLE))
         elif p in in_abstract:
-            abstract.append(("abstract", term))
+            abstract.append(("abstract", term, 0.0 if abstract else W_ABSTRACT))
     return title or abstract

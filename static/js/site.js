@@ -62,8 +62,17 @@
     event.preventDefault();
   }
 
+  // A slider shows its value in the <output data-range-output="id"> beside it.
+  function onRangeInput(event) {
+    var input = event.target;
+    if (!input.matches || !input.matches('input[type="range"]')) return;
+    var output = document.querySelector('output[data-range-output="' + input.id + '"]');
+    if (output) output.textContent = input.value;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     renderMath(document);
+    document.addEventListener("input", onRangeInput);
     document.addEventListener("keydown", onKey);
     document.body.addEventListener("htmx:afterSwap", function (event) {
       renderMath(event.target);

@@ -12,6 +12,7 @@ from django.db import transaction
 from accounts.models import Profile
 from accounts.services import profile_for, profile_update
 from radar.models import Radar
+from radar.scoring import DEFAULT_THRESHOLD
 from radar.services import radar_clean, radar_create, radar_update, subscription_set
 
 # The account that owns the starter topics; it cannot sign in (unusable password).
@@ -191,7 +192,7 @@ def topics_seed() -> dict[str, Any]:
                     "sources": [],
                     "authors": [],
                     "examples": [],
-                    "threshold": 0.5,
+                    "threshold": DEFAULT_THRESHOLD,
                     **definition,
                     "public": True,
                 }

@@ -1,0 +1,132 @@
+"""The words of a radar's description found in a paper, scored with BM25: the lexical half of
+hybrid matching (the other half is closeness in meaning, `radar.profiles`).
+
+Pure: no Django, no database. A paper's words are its normalised title and abstract
+(`radar.query.normalise`) cut into tokens: stop words left out, a plural "s" taken off.
+How rare a word is (its IDF) comes from `WordStats`, counted over a reference set of papers
+(the newest few thousand, `radar.matching.word_stats`), so a batch of three papers scores
+the same as a day of five thousand.
+
+BM25 grows without bound with more matched words; `saturate` maps it to 0..1 (half way at
+WORDS_HALF), the share of the words part of a match's score (`radar.scoring`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from radar.crosslingual import english_terms
+
+__all__ = ["STOPWORDS", "WordStats", "bm25_postings", "description_words", "saturate", "tokens"]
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+# The BM25 score that earns half of the words part: about two uncommon words of the
+# description in a paper, or one rare one several times.
+WORDS_HALF = 10.0
+
+# English stop words, with the commonest words of abstracts and of descriptions ("I am
+# interested in papers about ...").
+# fmt: off
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "of", "in", "on", "for", "to", "with", "by", "from", "at", "as",
+    "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it",
+    "its", "into", "than", "then", "there", "their", "which", "who", "whom", "what", "when",
+    "where", "how", "we", "our", "us", "they", "them", "can", "may", "might", "will", "would",
+    "should", "could", "not", "no", "nor", "but", "also", "such", "via", "using", "use", "used",
+    "based", "new", "paper", "study", "work", "show", "shows", "shown", "propose", "proposed",
+    "present", "approach", "method", "methods", "result", "results", "about", "between", "over",
+    "under", "both", "each", "other", "more", "most", "some", "any", "all", "one", "two", "i",
+    "me", "my", "interested", "interest", "papers", "like", "especially", "including",
+})
+# fmt: on
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def tokens(text: str) -> list[str]:
+    """English tokens of lower-case text: stop words left out, a plural "s" taken off."""
+    out = []
+    for word in _TOKEN.findall(text.lower()):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class WordStats:
+    """Document frequencies over a reference set of papers, for IDF and document length."""
+
+    docs: int
+    df: Mapping[str, int]
+    average_length: float
+
+    @classmethod
+    def count(cls, texts: Iterable[str]) -> WordStats:
+        """The statistics of these paper texts (title and abstract, normalised)."""
+        df: Counter[str] = Counter()
+        docs = total = 0
+        for text in texts:
+            words = tokens(text)
+            df.update(set(words))
+            docs += 1
+            total += len(words)
+        return cls(docs=docs, df=dict(df), average_length=total / docs if docs else 1.0)
+
+    def idf(self, word: str) -> float:
+        """BM25's IDF; a word no reference paper has counts as rare as a word in one."""
+        count = self.df.get(word, 1)
+        return math.log(1 + (self.docs - count + 0.5) / (count + 0.5))
+
+
+def bm25_postings(
+    texts: Sequence[str], words: Iterable[str], stats: WordStats
+) -> dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]:
+    """For each of `words`: the positions of the texts containing it and its BM25 share there.
+
+    A radar's BM25 score on every text is then the sum of its words' shares, added at their
+    positions: one pass over the batch serves every radar.
+    """
+    wanted = set(words)
+    found: dict[str, tuple[list[int], list[float]]] = {w: ([], []) for w in wanted}
+    average = max(stats.average_length, 1.0)
+    for i, text in enumerate(texts):
+        all_words = tokens(text)
+        counts = Counter(w for w in all_words if w in wanted)
+        if not counts:
+            continue
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(all_words) / average)
+        for word, tf in counts.items():
+            positions, shares = found[word]
+            positions.append(i)
+            shares.append(stats.idf(word) * tf * (BM25_K1 + 1) / (tf + norm))
+    return {
+        word: (np.array(positions, dtype=np.int64), np.array(shares, dtype=np.float64))
+        for word, (positions, shares) in found.items()
+        if positions
+    }
+
+
+def saturate(score: NDArray[np.float64]) -> NDArray[np.float64]:
+    """BM25 scores mapped to 0..1: half at WORDS_HALF."""
+    return score / (score + WORDS_HALF)
+
+
+def description_words(description: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """A radar's words: the tokens of its description, of the English terms the glossary
+    gives for its Chinese (`radar.crosslingual`) and of `extra` English terms (the English
+    profile's keywords), each once."""
+    found: dict[str, None] = {}
+    for text in (description, *english_terms(description), *extra):
+        for word in tokens(text):
+            found.setdefault(word, None)
+    return tuple(found)
