@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from api.selectors import MAX_PAGE
+from radar.scoring import DEFAULT_THRESHOLD
 from radar.understanding import understood_for
 
 
@@ -121,7 +122,8 @@ class RadarIn(Schema):
         default_factory=list, description="example papers: arXiv ids or DOIs (paper keys)"
     )
     threshold: float = Field(
-        0.5, description="sensitivity on the score scale, 0.05 to 2.0: lower finds more"
+        DEFAULT_THRESHOLD,
+        description="the lowest score shown, in points (5 to 95): higher shows fewer, closer papers",
     )
     public: bool = Field(False, description="listed as a topic others can subscribe to")
     understood: UnderstoodIn | None = Field(
@@ -187,7 +189,7 @@ class PreviewMatchOut(Schema):
     key: str
     title: str
     announced: dt.date
-    score: float
+    score: float = Field(description="points 0 to 100, the sum of the parts the reasons name")
     reasons: list[str] = Field(description="in the language asked for (Accept-Language)")
 
 

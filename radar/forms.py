@@ -11,10 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from feeds.models import Source
 from radar.models import Radar
-from radar.services import UNDERSTOOD, radar_clean
+from radar.scoring import DEFAULT_THRESHOLD
+from radar.services import THRESHOLD_RANGE, UNDERSTOOD, radar_clean
 from radar.understanding import understood_for
 
 LIST_FIELDS = ("exclude", "authors", "examples")
+
+
+class RangeInput(forms.NumberInput):
+    """A slider (`<input type="range">`)."""
+
+    input_type = "range"
 
 
 def _lines(value: list[str]) -> str:
@@ -33,6 +40,9 @@ class RadarForm(forms.Form):
         label=_("Name"),
         required=False,
         widget=forms.TextInput(attrs={"maxlength": 120, "autocomplete": "off"}),
+        help_text=_(
+            "A short name, shown in your list of radars and in your briefings, e.g. Protein design."
+        ),
     )
     description = forms.CharField(
         label=_("Your interest"),
@@ -40,9 +50,6 @@ class RadarForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
             "A few sentences in plain language, in any language: a Chinese description "
-        help_text=_(
-            "A short name, shown in your list of radars and in your briefings, e.g. Protein design."
-        ),
             "also finds English papers. Papers close in meaning are matched."
         ),
     )
@@ -100,13 +107,16 @@ class RadarForm(forms.Form):
         ),
     )
     threshold = forms.CharField(
-        label=_("Sensitivity threshold"),
+        label=_("Minimum score"),
         required=False,
-        initial="0.5",
-        widget=forms.NumberInput(attrs={"step": "0.05", "min": "0.05", "max": "2"}),
+        initial=f"{DEFAULT_THRESHOLD:g}",
+        widget=RangeInput(
+            attrs={"step": "5", "min": f"{THRESHOLD_RANGE[0]:g}", "max": f"{THRESHOLD_RANGE[1]:g}"}
+        ),
         help_text=_(
-            "How strong a match must be, from 0.05 to 2. Lower shows more papers, higher "
-            "only the closest; 0.5 suits most radars."
+            "Each match scores 0–100: closeness in meaning, your description's words, phrases "
+            "in the title or abstract and followed authors add up. Slide right for fewer, "
+            "closer matches, left for more, broader ones; 40 suits most radars."
         ),
     )
     public = forms.BooleanField(
@@ -177,7 +187,7 @@ class RadarForm(forms.Form):
             c for c in re.split(r"[,;\n\r，；]+", cleaned.get("categories") or "") if c.strip()
         ]
         data["sources"] = list(cleaned.get("sources") or [])
-        data["threshold"] = (cleaned.get("threshold") or "").strip() or "0.5"
+        data["threshold"] = (cleaned.get("threshold") or "").strip() or f"{DEFAULT_THRESHOLD:g}"
         data["public"] = bool(cleaned.get("public"))
         if {"understood_text", "understood_keywords"} & set(self.changed_data):
             data[UNDERSTOOD] = {

@@ -48,7 +48,8 @@ RADAR_FIELDS = (
 UNDERSTOOD = "understood"
 MAX_LIST_ITEMS = 50
 MAX_ITEM_CHARS = 200
-THRESHOLD_RANGE = (0.05, 2.0)
+# The lowest score a radar shows, in points (`radar.scoring`).
+THRESHOLD_RANGE = (5.0, 95.0)
 
 
 def saved_paper_toggle(*, user: AbstractBaseUser, paper: Paper, saved: bool | None = None) -> bool:
@@ -138,14 +139,14 @@ def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any
         try:
             threshold = float(data["threshold"])
         except (TypeError, ValueError):
-            fail("threshold", _("The threshold is a number."))
+            fail("threshold", _("The minimum score is a number."))
         else:
             low, high = THRESHOLD_RANGE
             if not low <= threshold <= high:
                 fail(
                     "threshold",
-                    _("The threshold is between %(low)s and %(high)s.")
-                    % {"low": low, "high": high},
+                    _("The minimum score is between %(low)s and %(high)s.")
+                    % {"low": f"{low:g}", "high": f"{high:g}"},
                 )
             out["threshold"] = threshold
     if "public" in data:
