@@ -9,17 +9,17 @@ A match's score runs from 0 to 100 points and is the sum of its parts (capped at
 
     meaning   0..50   closeness in meaning of paper and radar profile (below)
     words     0..50   the description's words in the title and abstract (BM25, `radar.words`)
-    title       25    the include query matches and one of its terms is in the title
-    abstract    15    … or its terms are only in the abstract
-    author      25    one of the paper's authors is followed by the radar
+    title       40    the include query matches and one of its terms is in the title
+    abstract    25    … or its terms are only in the abstract
+    author      40    one of the paper's authors is followed by the radar
 
 Meaning and words together are hybrid retrieval: either finds papers the other misses (a
 Chinese description is close in meaning to English papers; a rare English term is found
 even when the rest of the abstract is about something else).
 
-A paper matches when its score reaches the radar's threshold (default 40: a title hit and a
-little closeness, a followed author, or a paper close in meaning and sharing some of the
-description's words) and, without a query
+A paper matches when its score reaches the radar's threshold (default 40: a title hit, a
+followed author, an abstract hit with some closeness or words, or a paper close in meaning
+and sharing some of the description's words) and, without a query
 or author hit, when it stands out of the radar's noise: meaning or words above
 NOISE_MEANING / NOISE_WORDS. Categories and sources are hard filters, and an exclude phrase
 in the title or abstract always wins.
@@ -68,9 +68,9 @@ SIM_CEIL = 0.88
 # Points of each part of a score (see the module docstring).
 W_MEANING = 50.0
 W_WORDS = 50.0
-W_TITLE = 25.0
-W_ABSTRACT = 15.0
-W_AUTHOR = 25.0
+W_TITLE = 40.0
+W_ABSTRACT = 25.0
+W_AUTHOR = 40.0
 MAX_SCORE = 100.0
 DEFAULT_THRESHOLD = 40.0
 # Without a query or author hit, a pair must have this much meaning (closeness 0.45: about
@@ -120,7 +120,7 @@ class RadarIn:
 
 
 # A reason as stored on a Match: (kind, value, points), e.g. ("title", "prompt injection",
-# 25.0) or ("meaning", 38.5, 38.5). Stored structured rather than as text so each reader sees
+# 40.0) or ("meaning", 38.5, 38.5). Stored structured rather than as text so each reader sees
 # it in their own language; matches stored before scores had parts hold (kind, value) pairs.
 Reason = tuple[str, str | float, float]
 

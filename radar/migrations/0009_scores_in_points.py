@@ -1,7 +1,8 @@
 """Scores and thresholds in points 0..100 (`radar.scoring`): the parts of a score were worth
-1 (closeness), 0.5 (title, author) and 0.3 (abstract) and are worth 50, 25 and 15 points now,
-so stored scores are multiplied by 50; thresholds by 80, so the old default 0.5 becomes the
-new default 40 (which also counts the description's words)."""
+1 (closeness), 0.5 (title, author) and 0.3 (abstract) and are worth 50, 40 and 25 points now,
+so thresholds are multiplied by 80 (the old default 0.5, a title hit, becomes the new default
+40) and stored scores by 50 (closeness, most of them), until the next rescore gives each its
+exact points."""
 
 from django.db import migrations, models
 

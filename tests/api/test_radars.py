@@ -29,7 +29,7 @@ DEFINITION = {
     "sources": ["arxiv-cs-cr"],
     "authors": ["Jane Doe"],
     "examples": ["2411.01234"],
-    "threshold": 0.6,
+    "threshold": 50,
     "public": False,
 }
 
@@ -94,8 +94,8 @@ def test_a_new_radar_gets_the_defaults_of_fields_left_out(alice: Any, api_client
 
     assert response.status_code == 201
     radar = Radar.objects.get(owner=alice)
-    assert (radar.include, radar.categories, radar.threshold, radar.public) == ("", [], 0.5, False)
-    assert response.json()["threshold"] == 0.5
+    assert (radar.include, radar.categories, radar.threshold, radar.public) == ("", [], 40, False)
+    assert response.json()["threshold"] == 40
 
 
 def test_it_never_shows_the_feed_token_or_the_profile(alice: Any, api_client: Client) -> None:
@@ -140,17 +140,17 @@ def test_patch_changes_only_the_fields_it_sends(alice: Any, api_client: Client) 
 
     response = api_client.patch(
         f"/api/v1/radars/{radar.pk}",
-        {"threshold": 0.8, "public": True, "exclude": ["survey", "survey"]},
+        {"threshold": 60, "public": True, "exclude": ["survey", "survey"]},
         content_type="application/json",
     )
 
     assert response.status_code == 200, response.content
     after = stored(radar)
-    assert (after["threshold"], after["public"], after["exclude"]) == (0.8, True, ["survey"])
+    assert (after["threshold"], after["public"], after["exclude"]) == (60, True, ["survey"])
     unchanged = ("name", "description", "include", "categories", "owner_id", "created_at")
     assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
     assert after["updated_at"] > before["updated_at"]
-    assert response.json()["threshold"] == 0.8
+    assert response.json()["threshold"] == 60
 
 
 def test_patch_refuses_to_leave_a_radar_with_nothing_to_look_for(
@@ -186,14 +186,14 @@ def test_delete_removes_the_radar_with_its_matches(alice: Any, api_client: Clien
 def test_it_answers_422_with_a_message_per_field(alice: Any, api_client: Client) -> None:
     response = api_client.post(
         "/api/v1/radars",
-        {"name": "", "include": '"prompt injection', "threshold": 5},
+        {"name": "", "include": '"prompt injection', "threshold": 99},
         content_type="application/json",
     )
 
     found = errors(response)
     assert found["name"] == ["A radar needs a name."]
     assert found["include"][0].startswith("Include query: ")
-    assert found["threshold"] == ["The threshold is between 0.05 and 2.0."]
+    assert found["threshold"] == ["The minimum score is between 5 and 95."]
     assert not Radar.objects.exists()
 
 
@@ -423,15 +423,15 @@ def test_preview_returns_the_best_matches_with_reasons_and_stores_nothing(
 
     response = api_client.post(
         "/api/v1/radars/preview",
-        {"include": '"prompt injection"', "exclude": ["survey"], "threshold": 0.3},
+        {"include": '"prompt injection"', "exclude": ["survey"], "threshold": 25},
         content_type="application/json",
     )
 
     assert response.status_code == 200, response.content
     matches = response.json()["matches"]
     assert [(m["key"], m["score"], m["reasons"]) for m in matches] == [
-        (in_title.key, 0.5, ["title contains 'prompt injection'"]),
-        (in_abstract.key, 0.3, ["abstract contains 'prompt injection'"]),
+        (in_title.key, 40, ["title contains 'prompt injection': +40"]),
+        (in_abstract.key, 25, ["abstract contains 'prompt injection': +25"]),
     ]
     assert matches[0]["title"] == "Prompt injection in LLM agents"
     assert excluded.key not in {m["key"] for m in matches}
