@@ -65,12 +65,12 @@
     var examples = field("examples");
     if (!examples) return false;
     var line = button.dataset.pickRemove;
+    var key = button.dataset.pickKey || line;
     examples.value = entries(examples)
-      .filter(function (entry) { return entry !== line; })
+      .filter(function (entry) { return entry !== line && entry.toLowerCase() !== key.toLowerCase(); })
       .join("\n");
     changed(examples);
     // The result's "Add" button works again.
-    var key = button.dataset.pickKey;
     document.querySelectorAll("[data-pick-add]").forEach(function (other) {
       if (other.dataset.pickAdd === key || other.dataset.pickAdd === line) {
         other.disabled = false;

@@ -83,6 +83,13 @@ def test_a_radar_made_from_three_liked_papers_finds_papers_like_them(
             search.fill("2411.99999")
             expect(page.locator("#pick-results")).to_contain_text("Not found: 2411.99999.")
 
+            # An author: their recent papers, and a button to follow them.
+            search.fill("petridis")
+            page.get_by_role("button", name="Follow Petros D. Petridis").click()
+            expect(page.locator("#pick-results .follow-author")).to_have_text("Followed")
+            expect(page.locator("#pick-results .follow-author")).to_be_disabled()
+            expect(page.get_by_label("Followed authors")).to_have_value("Petros D. Petridis")
+
             page.get_by_role("button", name="Create radar").click()
             page.wait_for_url(f"{live_server.url}/radars/*/")
             radar = in_thread(lambda: Radar.objects.get(owner=alice))
@@ -97,6 +104,7 @@ def test_a_radar_made_from_three_liked_papers_finds_papers_like_them(
             browser.close()
 
     assert cards >= 4
+    assert radar.authors == ["Petros D. Petridis"]
     assert len(radar.examples) == 4
     assert plastic[0] in radar.examples and plastic[1] not in radar.examples
     titles = in_thread(lambda: list(Paper.objects.filter(key__in=radar.examples[:3])))
