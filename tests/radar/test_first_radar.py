@@ -14,10 +14,13 @@ from academichub.pipeline import papers_match
 from api.tokens import token_create
 from feeds.models import Paper
 from radar.models import Match, PaperEmbedding, Radar
+from radar.services import THRESHOLD_RANGE
 from tests.factories import PaperFactory, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
 
+# The lowest minimum score the form and the API take: the widest preview.
+LOWEST = THRESHOLD_RANGE[0]
 PLASTIC = "An engineered enzyme embedded into PLA to make self-biodegradable plastic"
 
 
@@ -59,7 +62,8 @@ def test_a_first_radar_preview_finds_the_paper_its_description_is_about(
     client = signed_in(make_user("first@example.org"))
 
     response = client.post(
-        "/radars/preview/", {"name": "Plastics", "description": description, "threshold": "0.1"}
+        "/radars/preview/",
+        {"name": "Plastics", "description": description, "threshold": f"{LOWEST:g}"},
     )
 
     assert response.status_code == 200
@@ -79,7 +83,7 @@ def test_the_api_preview_of_a_description_alone_ranks_the_paper_in_its_top_three
         "/api/v1/radars/preview",
         {
             "description": "Plastics that break down by themselves: enzymes built into polymers.",
-            "threshold": 0.1,
+            "threshold": LOWEST,
             "days": 0,
         },
         content_type="application/json",

@@ -19,7 +19,20 @@ from radar.models import Feedback, Match, PaperEmbedding, Radar
 from radar.profiles import papers_embed, radar_profile_update
 from radar.query import exclude_query, normalise, parse
 from radar.reasons import reasons_text
-from radar.scoring import SIM_CEIL, SIM_FLOOR, MatchIn, PaperIn, RadarIn, radars_score_batch
+from radar.scoring import (
+    DEFAULT_THRESHOLD,
+    NOISE_MEANING,
+    SIM_CEIL,
+    SIM_FLOOR,
+    W_ABSTRACT,
+    W_AUTHOR,
+    W_MEANING,
+    W_TITLE,
+    MatchIn,
+    PaperIn,
+    RadarIn,
+    radars_score_batch,
+)
 from tests.factories import PaperFactory, SourceFactory
 
 # --- pure scoring ---------------------------------------------------------------------------
@@ -31,6 +44,21 @@ def paper(pid: int, title: str, abstract: str = "", **kw: object) -> PaperIn:
 
 def radar(rid: int, include: str = "", **kw: object) -> RadarIn:
     return RadarIn(rid, query=parse(include) if include else None, **kw)  # type: ignore[arg-type]
+
+
+def unit(cos: float) -> np.ndarray:
+    """A unit vector at this cosine to the profile `PROFILE`."""
+    v = np.zeros(DIM, dtype=np.float32)
+    v[0], v[1] = cos, np.sqrt(1 - cos * cos)
+    return v
+
+
+PROFILE = unit(1.0).reshape(1, DIM)
+
+
+def points(value: float) -> str:
+    """How a reason's points are worded."""
+    return f": +{value:.0f}"
 
 
 def by_pair(matches: list[MatchIn]) -> dict[tuple[int, int], MatchIn]:
@@ -45,18 +73,37 @@ OTHER = paper(3, "Protein folding", "Structures from sequence.")
 def test_title_hit_matches_and_outweighs_an_abstract_hit() -> None:
     found = by_pair(
         radars_score_batch(
-            [PI_TITLE, PI_ABSTRACT, OTHER], [radar(7, '"prompt injection"', threshold=0.3)]
+            [PI_TITLE, PI_ABSTRACT, OTHER],
+            [radar(7, '"prompt injection"', threshold=W_ABSTRACT)],
         )
     )
     assert set(found) == {(7, 1), (7, 2)}
     assert found[(7, 1)].score > found[(7, 2)].score
-    assert reasons_text(found[(7, 1)].reasons) == ["title contains 'prompt injection'"]
-    assert reasons_text(found[(7, 2)].reasons) == ["abstract contains 'prompt injection'"]
+    assert reasons_text(found[(7, 1)].reasons) == [
+        "title contains 'prompt injection'" + points(W_TITLE)
+    ]
+    assert reasons_text(found[(7, 2)].reasons) == [
+        "abstract contains 'prompt injection'" + points(W_ABSTRACT)
+    ]
 
 
 def test_default_threshold_keeps_title_hits_and_drops_abstract_only_hits() -> None:
+    # A phrase radar without a description: the phrase points are the whole score.
+    assert W_ABSTRACT < DEFAULT_THRESHOLD <= W_TITLE
     found = radars_score_batch([PI_TITLE, PI_ABSTRACT], [radar(7, '"prompt injection"')])
-    assert [(m.radar_id, m.paper_id) for m in found] == [(7, 1)]
+    assert [(m.radar_id, m.paper_id, m.score) for m in found] == [(7, 1, W_TITLE)]
+    # Some closeness lifts the abstract hit over it, even below the noise floor.
+    cosine = SIM_FLOOR + 0.4 * (SIM_CEIL - SIM_FLOOR)
+    assert W_MEANING * 0.4 < NOISE_MEANING
+    assert W_ABSTRACT + W_MEANING * 0.4 >= DEFAULT_THRESHOLD
+    vectors = np.stack([unit(cosine), unit(cosine)])
+    found = radars_score_batch(
+        [PI_TITLE, PI_ABSTRACT], [radar(7, '"prompt injection"')], vectors, PROFILE
+    )
+    assert [(m.paper_id, m.score) for m in found] == [
+        (1, pytest.approx(W_TITLE + W_MEANING * 0.4, abs=0.1)),
+        (2, pytest.approx(W_ABSTRACT + W_MEANING * 0.4, abs=0.1)),
+    ]
 
 
 def test_boolean_query_is_evaluated_and_plurals_reach_the_index() -> None:
@@ -65,10 +112,12 @@ def test_boolean_query_is_evaluated_and_plurals_reach_the_index() -> None:
         paper(2, "A survey of jailbreak attacks"),
         paper(3, "Nothing relevant here"),
     ]
-    found = by_pair(radars_score_batch(papers, [radar(7, "jailbreak NOT survey")]))
+    found = by_pair(
+        radars_score_batch(papers, [radar(7, "jailbreak NOT survey", threshold=W_TITLE)])
+    )
     assert set(found) == {(7, 1)}
     # A pure NOT query has no terms: it is evaluated on every paper but earns no phrase points.
-    assert radars_score_batch(papers, [radar(8, "NOT survey")]) == []
+    assert radars_score_batch(papers, [radar(8, "NOT survey", threshold=5)]) == []
 
 
 def test_exclusions_win_over_title_hits_and_followed_authors() -> None:
@@ -84,50 +133,57 @@ def test_exclusions_win_over_title_hits_and_followed_authors() -> None:
 
 def test_categories_and_sources_are_hard_filters() -> None:
     p = paper(1, "Prompt injection", categories=frozenset({"cs.CR"}), sources=frozenset({"a"}))
-    assert radars_score_batch([p], [radar(1, "prompt", categories=frozenset({"cs.CL"}))]) == []
-    assert radars_score_batch([p], [radar(2, "prompt", sources=frozenset({"b"}))]) == []
+    low = {"threshold": W_TITLE}
+    assert (
+        radars_score_batch([p], [radar(1, "prompt", categories=frozenset({"cs.CL"}), **low)]) == []
+    )
+    assert radars_score_batch([p], [radar(2, "prompt", sources=frozenset({"b"}), **low)]) == []
     kept = radars_score_batch(
         [p],
-        [radar(3, "prompt", categories=frozenset({"cs.CR", "cs.CL"}), sources=frozenset({"a"}))],
+        [
+            radar(
+                3,
+                "prompt",
+                categories=frozenset({"cs.CR", "cs.CL"}),
+                sources=frozenset({"a"}),
+                **low,
+            )
+        ],
     )
     assert [m.radar_id for m in kept] == [3]
 
 
 def test_followed_author_matches_without_any_phrase() -> None:
     p = paper(1, "Something new", authors=(normalise("Jane Doe"), normalise("Bo Li")))
+    # An authors-only radar at the default threshold: the author's points are the score.
     found = radars_score_batch([p], [radar(7, authors={normalise("jane doe"): "Jane Doe"})])
-    assert len(found) == 1
-    assert reasons_text(found[0].reasons) == ["follows author Jane Doe"]
+    assert [(m.paper_id, m.score) for m in found] == [(1, W_AUTHOR)]
+    assert reasons_text(found[0].reasons) == ["follows author Jane Doe" + points(W_AUTHOR)]
 
 
 def test_similarity_is_rescaled_thresholded_and_named_in_reasons() -> None:
-    def unit(cos: float) -> np.ndarray:
-        v = np.zeros(DIM, dtype=np.float32)
-        v[0], v[1] = cos, np.sqrt(1 - cos * cos)
-        return v
-
-    profile = np.zeros((1, DIM), dtype=np.float32)
-    profile[0, 0] = 1
-    close, middling, far = 0.86, (SIM_FLOOR + SIM_CEIL) / 2 - 0.02, 0.70
+    # 80% up the default band (40 points), a little above its middle (27.5 points: above the
+    # noise floor), and below it.
+    close, middling, far = 0.86, (SIM_FLOOR + SIM_CEIL) / 2 + 0.005, 0.70
     vectors = np.stack([unit(close), unit(middling), unit(far)])
     papers = [paper(1, "a"), paper(2, "b"), paper(3, "c")]
-    found = by_pair(radars_score_batch(papers, [radar(7)], vectors, profile))
+    found = by_pair(radars_score_batch(papers, [radar(7)], vectors, PROFILE))
     assert set(found) == {(7, 1)}
-    assert reasons_text(found[(7, 1)].reasons) == ["close to your description (0.86)"]
-    lenient = radars_score_batch(papers, [radar(7, threshold=0.2)], vectors, profile)
-    assert [m.paper_id for m in lenient] == [1, 2]
+    assert found[(7, 1)].score == pytest.approx(0.8 * W_MEANING, abs=0.1)
+    assert reasons_text(found[(7, 1)].reasons) == ["close in meaning to this radar: +40"]
+    lenient = by_pair(radars_score_batch(papers, [radar(7, threshold=25)], vectors, PROFILE))
+    assert set(lenient) == {(7, 1), (7, 2)}
+    assert lenient[(7, 2)].score == pytest.approx(0.55 * W_MEANING, abs=0.1)
+    assert lenient[(7, 2)].reasons == (("meaning", 27.5, 27.5),)
 
 
 def test_phrase_and_similarity_add_up() -> None:
-    profile = np.zeros((1, DIM), dtype=np.float32)
-    profile[0, 0] = 1
-    vec = np.zeros((1, DIM), dtype=np.float32)
-    vec[0, 0] = 1  # cosine 1: full semantic score
-    [m] = radars_score_batch([PI_ABSTRACT], [radar(7, '"prompt injection"')], vec, profile)
-    assert m.score == pytest.approx(1.3)
+    vec = unit(1.0).reshape(1, DIM)  # cosine 1: full meaning points
+    [m] = radars_score_batch([PI_ABSTRACT], [radar(7, '"prompt injection"')], vec, PROFILE)
+    assert m.score == pytest.approx(W_ABSTRACT + W_MEANING)
     assert reasons_text(m.reasons) == [
-        "abstract contains 'prompt injection'",
-        "close to your description (1.00)",
+        "abstract contains 'prompt injection'" + points(W_ABSTRACT),
+        "close in meaning to this radar" + points(W_MEANING),
     ]
 
 
@@ -169,8 +225,13 @@ def test_chinese_description_ranks_an_english_prompt_injection_paper_first(owner
     assert r.profile is not None and r.profile_updated_at is not None
     match = Match.objects.get(radar=r, paper=pi)
     assert not Match.objects.filter(radar=r, paper=folding).exists()
-    assert match.reasons and reasons_text(match.reasons)[0].startswith(
-        "close to your description (0."
+    # Close in meaning, and the glossary's English terms for the Chinese are found as words.
+    kinds = {kind: (value, points) for kind, value, points in match.reasons}
+    assert kinds["meaning"][1] >= NOISE_MEANING
+    assert {"prompt", "injection"} <= set(kinds["words"][0].split(", "))
+    assert match.score >= DEFAULT_THRESHOLD
+    assert any(
+        text.startswith("close in meaning to this radar: +") for text in reasons_text(match.reasons)
     )
     # Embedded once: a second run embeds nothing.
     assert papers_embed([pi.pk, folding.pk]) == 0
@@ -223,8 +284,8 @@ def test_papers_match_twice_creates_no_duplicates_and_a_replacement_is_not_new(
     m = Match.objects.get()
     assert m.radar == r
     assert reasons_text(m.reasons) == [
-        "title contains 'prompt injection'",
-        "follows author Ada Lovelace",
+        "title contains 'prompt injection'" + points(W_TITLE),
+        "follows author Ada Lovelace" + points(W_AUTHOR),
     ]
     m.score = 9.0  # marks the row: a rescored replacement would overwrite it
     m.save()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from feeds.models import Paper
 from radar.models import Match, Radar, SeenPaper, Subscription
+from radar.scoring import DEFAULT_THRESHOLD, W_AUTHOR, W_TITLE
 from tests.factories import PaperFactory, SourceFactory, make_radar, signed_in
 from tests.pages import text_of
 
@@ -29,7 +30,7 @@ def form_data(**fields: Any) -> dict[str, Any]:
         "categories": "",
         "authors": "",
         "examples": "",
-        "threshold": "0.5",
+        "threshold": f"{DEFAULT_THRESHOLD:g}",
     }
     data.update(fields)
     return {k: v for k, v in data.items() if v is not None}
@@ -47,8 +48,8 @@ def test_my_radars_lists_own_radars_with_counts_and_followed_topics(alice: User,
     # "New" counts unseen matches of recent days only.
     recent = timezone.localdate()
     seen, unseen = PaperFactory.create(announced=recent), PaperFactory.create(announced=recent)
-    Match.objects.create(radar=mine, paper=seen, score=1.0)
-    Match.objects.create(radar=mine, paper=unseen, score=0.9)
+    Match.objects.create(radar=mine, paper=seen, score=50.0)
+    Match.objects.create(radar=mine, paper=unseen, score=45.0)
     SeenPaper.objects.create(user=alice, paper=seen)
 
     html = signed_in(alice).get("/radars/").content.decode()
@@ -99,7 +100,7 @@ def test_creating_a_radar_saves_it_subscribes_the_owner_and_opens_its_feed(
                 sources=["arxiv-cs-cl"],
                 authors="Jane Doe\nJohn Roe",
                 examples="https://arxiv.org/abs/2411.01234v2\n10.1101/ABC",
-                threshold="0.7",
+                threshold="55",
                 public="on",
             ),
         )
@@ -113,7 +114,7 @@ def test_creating_a_radar_saves_it_subscribes_the_owner_and_opens_its_feed(
     assert radar.sources == ["arxiv-cs-cl"]
     assert radar.authors == ["Jane Doe", "John Roe"]
     assert radar.examples == ["2411.01234", "10.1101/abc"]
-    assert radar.threshold == 0.7 and radar.public
+    assert radar.threshold == 55.0 and radar.public
     assert Subscription.objects.filter(user=alice, radar=radar).exists()
     assert len(callbacks) == 1  # the recent window is rescored once the radar is committed
 
@@ -132,9 +133,12 @@ def test_an_empty_radar_is_refused_in_plain_words(alice: User) -> None:
     text = text_of(response.content.decode())
     assert "A radar needs a name." in text
     assert not Radar.objects.exists()
-    response = signed_in(alice).post("/radars/new/", form_data(include="", threshold="9"))
-    text = text_of(response.content.decode())
-    assert "The threshold is between 0.05 and 2.0." in text
+    for threshold in ("0.5", "96"):
+        response = signed_in(alice).post("/radars/new/", form_data(threshold=threshold))
+        text = text_of(response.content.decode())
+        assert "The minimum score is between 5 and 95." in text
+    response = signed_in(alice).post("/radars/new/", form_data(threshold="high"))
+    assert "The minimum score is a number." in text_of(response.content.decode())
     assert not Radar.objects.exists()
 
 
@@ -256,25 +260,28 @@ def test_the_preview_shows_matches_with_their_reasons(
 ) -> None:
     response = signed_in(alice).post(
         "/radars/preview/",
-        {"include": '"prompt injection" OR jailbreak NOT survey', "threshold": "0.5"},
+        {
+            "include": '"prompt injection" OR jailbreak NOT survey',
+            "threshold": f"{DEFAULT_THRESHOLD:g}",
+        },
         HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html  # a partial
     assert preview_items(html) == ["Prompt injection attacks on tool-using agents"]
-    assert "title contains &#x27;prompt injection&#x27;" in html
+    assert f"title contains &#x27;prompt injection&#x27;: +{W_TITLE:.0f}" in html
     assert not Radar.objects.exists()  # nothing stored
 
 
 def test_the_preview_finds_followed_authors(alice: User, recent_papers: list[Paper]) -> None:
     html = (
         signed_in(alice)
-        .post("/radars/preview/", {"authors": "Jane Doe", "threshold": "0.5"})
+        .post("/radars/preview/", {"authors": "Jane Doe", "threshold": f"{DEFAULT_THRESHOLD:g}"})
         .content.decode()
     )
     assert preview_items(html) == ["Prompt injection attacks on tool-using agents"]
-    assert "follows author Jane Doe" in html
+    assert f"follows author Jane Doe: +{W_AUTHOR:.0f}" in html
 
 
 def test_the_preview_says_what_is_wrong_with_the_query(

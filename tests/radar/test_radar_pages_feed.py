@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from feeds.models import Paper
 from radar import views
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper
+from radar.scoring import W_AUTHOR, W_TITLE
 from tests.factories import PaperFactory, arxiv_paper, make_radar, signed_in
 from tests.pages import card_titles, text_of
 
@@ -33,7 +34,7 @@ def match(
 
 @pytest.fixture
 def radar(alice: User) -> Radar:
-    return make_radar(alice, threshold=0.4)
+    return make_radar(alice, threshold=30)
 
 
 @pytest.fixture
@@ -42,9 +43,14 @@ def papers(radar: Radar) -> list[Paper]:
     low = arxiv_paper(title="Low score today", announced=DAY)
     high = arxiv_paper(title="High score today", announced=DAY, authors=["Jane Doe"])
     old = arxiv_paper(title="Yesterday's match", announced=EARLIER)
-    match(radar, low, 0.6)
-    match(radar, high, 1.2, [["title", "prompt injection"], ["author", "Jane Doe"]])
-    match(radar, old, 1.4)
+    match(radar, low, 45.0)
+    match(
+        radar,
+        high,
+        W_TITLE + W_AUTHOR,
+        [["title", "prompt injection", W_TITLE], ["author", "Jane Doe", W_AUTHOR]],
+    )
+    match(radar, old, 90.0)
     return [high, low, old]
 
 
@@ -67,9 +73,13 @@ def test_the_feed_explains_why_each_paper_matched(
     card = html[html.index(f'id="paper-{papers[0].pk}"') :]
     card = card[: card.index("</li>\n")]
     assert "Why this paper?" in card
-    assert "title contains &#x27;prompt injection&#x27;" in card
-    assert "follows author Jane Doe" in card
-    assert "Score 1.20" in text_of(card)
+    # Each reason with the points it added, and the score as their sum.
+    assert f"title contains &#x27;prompt injection&#x27;: +{W_TITLE:.0f}" in card
+    assert f"follows author Jane Doe: +{W_AUTHOR:.0f}" in card
+    assert (
+        f"Score {W_TITLE + W_AUTHOR:.0f} of 100, the sum of the parts above"
+        " · this radar shows papers from 30"
+    ) in text_of(card)
 
 
 def test_unseen_papers_are_marked_new_once_then_remembered_as_seen(

@@ -14,6 +14,7 @@ from accounts.models import Profile
 from radar.management.commands.seed_topics import TOPICS, TOPICS_ACCOUNT
 from radar.models import Radar, Subscription
 from radar.query import parse
+from radar.scoring import DEFAULT_THRESHOLD
 from radar.selectors import topics_directory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_it_puts_back_a_topic_that_was_changed_and_keeps_its_subscribers(alice: 
     seed()
     topic = Radar.objects.get(name="Causal inference")
     Subscription.objects.create(user=alice, radar=topic)
-    Radar.objects.filter(pk=topic.pk).update(description="edited", public=False, threshold=1.5)
+    Radar.objects.filter(pk=topic.pk).update(description="edited", public=False, threshold=90)
 
     result = seed()
 
@@ -88,7 +89,7 @@ def test_it_puts_back_a_topic_that_was_changed_and_keeps_its_subscribers(alice: 
     assert (topic.description, topic.public, topic.threshold) == (
         expected["description"],
         True,
-        0.5,
+        DEFAULT_THRESHOLD,
     )
     assert Subscription.objects.filter(user=alice, radar=topic).exists()
 

@@ -15,7 +15,9 @@ from django.utils import timezone
 from radar.matching import radar_preview, radar_rescore, window_since
 from radar.models import Feedback, Match, Radar, Subscription
 from radar.reasons import reasons_text
+from radar.scoring import DEFAULT_THRESHOLD, W_ABSTRACT, W_AUTHOR, W_TITLE
 from radar.services import (
+    THRESHOLD_RANGE,
     feedback_set,
     radar_clean,
     radar_create,
@@ -47,15 +49,26 @@ def test_clean_normalises_lists_examples_and_threshold() -> None:
             "include": "jailbreak",
             "exclude": "survey\nsurvey\n\nreview",
             "examples": ["https://arxiv.org/abs/2411.01234v2", "doi:10.1101/ABC"],
-            "threshold": "0.7",
+            "threshold": "55",
         }
     )
     assert fields["name"] == "LLM safety"
     assert fields["exclude"] == ["survey", "review"]
     assert fields["examples"] == ["2411.01234", "10.1101/abc"]
-    assert fields["threshold"] == 0.7
-    with pytest.raises(ValidationError):
-        radar_clean({"name": "x", "include": "a", "threshold": 9})
+    assert fields["threshold"] == 55.0
+    # Points from 5 to 95, both ends included.
+    assert THRESHOLD_RANGE == (5.0, 95.0)
+    for ok in THRESHOLD_RANGE:
+        assert radar_clean({"name": "x", "include": "a", "threshold": ok})["threshold"] == ok
+    for bad in (4, 96, 0.5):
+        with pytest.raises(ValidationError) as out_of_range:
+            radar_clean({"name": "x", "include": "a", "threshold": bad})
+        assert out_of_range.value.message_dict["threshold"] == [
+            "The minimum score is between 5 and 95."
+        ]
+    with pytest.raises(ValidationError) as not_a_number:
+        radar_clean({"name": "x", "include": "a", "threshold": "high"})
+    assert not_a_number.value.message_dict["threshold"] == ["The minimum score is a number."]
 
 
 def test_create_subscribes_the_owner_and_queues_a_rescore(
@@ -84,6 +97,8 @@ def test_rescore_after_an_edit_adds_new_matches_drops_stale_ones_and_keeps_rated
     jailbreak = PaperFactory.create(title="A jailbreak benchmark", announced=day)
     survey = PaperFactory.create(title="A jailbreak survey", announced=day)
     folding = PaperFactory.create(title="Protein folding at scale", announced=day)
+    # Phrases only (no description, no closeness): a title hit is the whole score.
+    assert W_TITLE >= DEFAULT_THRESHOLD
     radar = Radar.objects.create(owner=alice, name="r", include="jailbreak")
     radar_rescore(radar)
     assert set(Match.objects.filter(radar=radar).values_list("paper_id", flat=True)) == {
@@ -114,12 +129,17 @@ def test_preview_ranks_title_hits_first_and_says_why() -> None:
     )
     PaperFactory.create(title="Unrelated", announced=day, key="c")
     found = radar_preview(
-        radar_clean({"name": "p", "include": '"prompt injection"', "threshold": 0.3}),
+        radar_clean({"name": "p", "include": '"prompt injection"', "threshold": W_ABSTRACT}),
         days=7,
     )
     assert [paper.key for paper, _ in found] == ["a", "b"]
-    assert reasons_text(found[0][1].reasons) == ["title contains 'prompt injection'"]
-    assert reasons_text(found[1][1].reasons) == ["abstract contains 'prompt injection'"]
+    assert [match.score for _, match in found] == [W_TITLE, W_ABSTRACT]
+    assert reasons_text(found[0][1].reasons) == [
+        f"title contains 'prompt injection': +{W_TITLE:.0f}"
+    ]
+    assert reasons_text(found[1][1].reasons) == [
+        f"abstract contains 'prompt injection': +{W_ABSTRACT:.0f}"
+    ]
 
 
 def test_a_thumbs_down_moves_the_profile_away_from_that_paper(
@@ -174,6 +194,8 @@ def test_rescore_keeps_matches_the_preview_shortcut_would_miss(alice: User) -> N
     by_ada = PaperFactory.create(
         title="Analytical engines", authors=["Ada Lovelace"], announced=day
     )
+    # Authors only: a followed author alone reaches the default threshold.
+    assert W_AUTHOR >= DEFAULT_THRESHOLD
     radar = Radar.objects.create(owner=alice, name="r", authors=["ada lovelace"])
     radar_rescore(radar)
     assert Match.objects.filter(radar=radar, paper=by_ada).exists()
@@ -189,6 +211,7 @@ def test_a_strangers_rating_does_not_keep_a_match_in_the_owners_radar(
     paper = PaperFactory.create(title="A jailbreak benchmark", announced=day)
     radar = Radar.objects.create(owner=alice, name="r", include="jailbreak", public=True)
     radar_rescore(radar)
+    assert Match.objects.filter(radar=radar, paper=paper).exists()
     Feedback.objects.create(user=bob, radar=radar, paper=paper, value=1)
     radar_update(radar, fields={"include": "folding"})
     radar_rescore(radar)
@@ -204,6 +227,8 @@ def test_an_account_keeps_at_most_the_radar_limit(alice: User, client: Client) -
     with pytest.raises(ValidationError):
         radar_create(owner=alice, fields=radar_clean({"name": "one more", "include": "y"}))
     client.force_login(alice)
-    page = client.post("/radars/new/", {"name": "one more", "include": "y", "threshold": "0.5"})
+    page = client.post(
+        "/radars/new/", {"name": "one more", "include": "y", "threshold": f"{DEFAULT_THRESHOLD:g}"}
+    )
     assert page.status_code == 200 and "the most an account can keep" in page.content.decode()
     assert Radar.objects.filter(owner=alice).count() == MAX_RADARS_PER_USER

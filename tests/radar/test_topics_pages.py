@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from radar.models import Radar, Subscription
+from radar.scoring import DEFAULT_THRESHOLD
 from tests.factories import make_radar, signed_in
 from tests.pages import text_of
 
@@ -175,7 +176,11 @@ def test_a_topic_made_private_drops_out_and_its_followers_lose_it(
     omics = topics["omics"]
     signed_in(bob).post(
         f"/radars/{omics.pk}/edit/",
-        {"name": omics.name, "description": omics.description, "threshold": "0.5"},
+        {
+            "name": omics.name,
+            "description": omics.description,
+            "threshold": f"{DEFAULT_THRESHOLD:g}",
+        },
     )
     client = signed_in(alice)
     assert "Single-cell omics" not in client.get("/topics/").content.decode()

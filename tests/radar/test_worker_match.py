@@ -14,6 +14,7 @@ from academichub.pipeline import source_poll
 from feeds.models import Paper, Source
 from radar.models import Match, PaperEmbedding, Radar
 from radar.reasons import reasons_text
+from radar.scoring import DEFAULT_THRESHOLD, W_TITLE
 from tests.celery_worker import Broker, StartWorker, wait_until
 from tests.factories import SourceFactory
 from tests.feeds.feedbuilder import RSS, arxiv_feed, arxiv_item
@@ -54,7 +55,7 @@ def test_a_worker_matches_newly_polled_papers_once_and_not_again_after_a_replace
         name="LLM security",
         description="attacks on large language models",
         include='jailbreak OR "prompt injection"',
-        threshold=0.5,
+        threshold=DEFAULT_THRESHOLD,
     )
     quiet = Radar.objects.create(owner=alice, name="off", include="protein", active=False)
     feed_server.expect_ordered_request("/rss").respond_with_data(
@@ -70,7 +71,7 @@ def test_a_worker_matches_newly_polled_papers_once_and_not_again_after_a_replace
     # Embedded once each, by the worker, for the radar's similarity part.
     assert PaperEmbedding.objects.count() == 3
     jailbreak = Match.objects.get(radar=radar, paper__key="2411.00001")
-    assert reasons_text(jailbreak.reasons)[0] == "title contains 'jailbreak'"
+    assert reasons_text(jailbreak.reasons)[0] == f"title contains 'jailbreak': +{W_TITLE:.0f}"
     first_seen = jailbreak.created_at
 
     # The same paper comes back as a replacement (v2): updated, not matched a second time.
