@@ -82,7 +82,7 @@ NOISE_WORDS = 15.0
 WORDS_TYPICAL = 6
 WORDS_LENGTH_POWER = 1.0
 # A part worth naming as a reason.
-REASON_POINTS = 5.0
+REASON_POINTS = 0.5
 # Radars per block of the similarity product (5,000 papers x 2,048 radars is 40 MB of float32).
 SIM_BLOCK = 2048
 

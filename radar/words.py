@@ -44,7 +44,7 @@ STOPWORDS = frozenset({
     "based", "new", "paper", "study", "work", "show", "shows", "shown", "propose", "proposed",
     "present", "approach", "method", "methods", "result", "results", "about", "between", "over",
     "under", "both", "each", "other", "more", "most", "some", "any", "all", "one", "two", "i",
-    "me", "my", "interested", "interest", "papers", "like", "especially", "including",
+    "am", "me", "my", "interested", "interest", "papers", "like", "especially", "including",
 })
 # fmt: on
 _TOKEN = re.compile(r"[a-z0-9]+")

@@ -7,7 +7,7 @@ exact points."""
 from django.db import migrations, models
 
 SQL = """
-UPDATE radar_radar SET threshold = LEAST(100, GREATEST(5, threshold * 80));
+UPDATE radar_radar SET threshold = LEAST(95, GREATEST(5, threshold * 80));
 UPDATE radar_match SET score = LEAST(100, score * 50);
 """
 REVERSE = """

@@ -10,25 +10,25 @@ categories is in the radar's expected set. A second, stricter figure is printed:
 the papers whose title or abstract is literally on the topic (a regular expression) reach
 the top 20. Run with `-s` to see the figures and the ranked titles.
 
-Measured on the 502 papers (in brackets: the same ranking, outside the test, on all 1,504);
-"on topic" counts the papers matching the case's expression that reach the top 20, and
-"≥ 0.5" the top-20 scores that reach the default threshold:
+Measured on the 502 papers with hybrid scoring (closeness in meaning plus the description's
+words, a Chinese description with the English terms of the bundled glossary); "on topic"
+counts the papers matching the case's expression that reach the top 20, and "≥ 40" the
+top-20 scores that reach the default minimum score:
 
-    description                                         in field     on topic  ≥ 0.5
-    prompt injection and jailbreak attacks on LLMs      18/20 (18)   4/4       20
-    reinforcement learning for robot control            15/20 (14)   7/8       18
-    diffusion models for image generation               15/20 (19)   18/27     20
-    graph neural networks                               13/20 (15)   3/5       20
-    大语言模型的提示注入与越狱攻击 (LLM jailbreaks)           15/20 (16)   4/4        0
-    医学影像的深度学习分割与诊断 (medical imaging)            16/20 (20)   10/28      4
-    量子纠错与容错量子计算 (quantum error correction)         3/20  (3)    0/9        1
+    description                                         in field     on topic  ≥ 40
+    prompt injection and jailbreak attacks on LLMs      17/20        4/4       20
+    reinforcement learning for robot control            15/20        7/8       17
+    diffusion models for image generation               17/20        16/27     20
+    graph neural networks                               13/20        3/5       20
+    大语言模型的提示注入与越狱攻击 (LLM jailbreaks)           17/20        4/4       20
+    医学影像的深度学习分割与诊断 (medical imaging)            19/20        11/28     20
+    量子纠错与容错量子计算 (quantum error correction)         9/20         3/9       13
 
-The Chinese quantum radar fails: the small 4-bit model aligns Chinese physics vocabulary
-badly with English (量子计算 · "quantum computing" has cosine 0.84, against 0.93 for
-机器翻译 · "machine translation"), so it ranks hep-th and nuclear physics above quant-ph.
-The same description in English finds quant-ph papers (9/20 here, 14/20 on all 1,504, and
-the quantum error correction papers at ranks 1–4). It is kept as a strict xfail so that a
-better embedder shows up as a pass.
+The Chinese quantum radar was a strict xfail at 3/20 with the embedder alone: the small
+4-bit model aligns Chinese physics vocabulary badly with English (量子计算 · "quantum
+computing" has cosine 0.84, against 0.93 for 机器翻译 · "machine translation"). The
+glossary's English terms (quantum error correction, fault-tolerant quantum computing), as
+words and embedded beside the Chinese text, bring it to the English description's 9/20.
 
 Cross-lingual cosines sit about 0.03 below English ones (median over the papers 0.771
 against 0.798 for the same jailbreak interest). A fixed similarity band (0.78..0.88) turned
@@ -50,6 +50,7 @@ from feeds.models import Paper
 from feeds.pipeline.poll import body_ingest
 from radar.matching import radar_preview
 from radar.profiles import papers_embed
+from radar.scoring import DEFAULT_THRESHOLD
 from radar.services import radar_clean
 from tests.conftest import fixture_bytes
 from tests.factories import SourceFactory
@@ -100,17 +101,23 @@ CASES = {
         15,
         r"medical|clinical|patient|radiolog|patholog|\bct\b|\bmri\b|x-ray|surg",
     ),
+    # Only 9 of the 502 papers are on quantum error correction, and the English description
+    # gets 9/20 in quant-ph: the Chinese one must do as well as the English one.
+    "quantum": Case(
+        "quantum error correction and fault-tolerant quantum computing",
+        frozenset({"quant-ph"}),
+        9,
+        r"error.correct|fault.toleran|logical qubit|surface code|qubit",
+    ),
     "quantum-zh": Case(
         "量子纠错与容错量子计算",
         frozenset({"quant-ph"}),
-        15,
+        9,
         r"error.correct|fault.toleran|logical qubit|surface code|qubit",
     ),
 }
-KNOWN_WEAK = {
-    "quantum-zh": "the local embedder aligns Chinese physics terms badly with English "
-    "(3/20 in quant-ph; the English description gets 9/20)",
-}
+# Cases the product is known to miss (a strict xfail: a fix shows up as a pass).
+KNOWN_WEAK: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +152,7 @@ def _params() -> list[object]:
 def test_a_description_alone_finds_papers_of_the_expected_fields(corpus: int, name: str) -> None:
     case = CASES[name]
     # The lowest threshold, so that the top 20 are always there to judge.
-    fields = radar_clean({"name": name, "description": case.description, "threshold": 0.05})
+    fields = radar_clean({"name": name, "description": case.description, "threshold": 5})
 
     found = radar_preview(fields, days=0, limit=TOP)
 
@@ -156,15 +163,15 @@ def test_a_description_alone_finds_papers_of_the_expected_fields(corpus: int, na
     print(
         f"\n{name}: {len(in_field)}/{len(found)} of the top {TOP} in {sorted(case.expected)};"
         f" {topical_found} of the {len(topical)} papers on the topic in the top {TOP};"
-        f" {sum(m.score >= 0.5 for _p, m in found)} reach the default threshold 0.5;"
-        f" scores {found[0][1].score:.2f}..{found[-1][1].score:.2f}; corpus {corpus} papers"
+        f" {sum(m.score >= DEFAULT_THRESHOLD for _p, m in found)} reach the default threshold;"
+        f" scores {found[0][1].score:.0f}..{found[-1][1].score:.0f}; corpus {corpus} papers"
     )
     for paper, match in found:
         mark = "+" if set(paper.categories) & case.expected else "-"
         star = "*" if paper.pk in topical else " "
-        print(f"  {mark}{star} {match.score:.2f} {paper.primary_category:<18} {paper.title[:76]}")
+        print(f"  {mark}{star} {match.score:3.0f} {paper.primary_category:<18} {paper.title[:76]}")
 
-    assert len(found) == TOP
+    # Fewer than 20 when the rest do not stand out of the radar's noise.
     assert len(in_field) >= case.at_least
 
 
@@ -174,12 +181,12 @@ def test_a_chinese_description_keeps_its_best_papers_at_the_default_threshold(
     corpus: int,
 ) -> None:
     def best(description: str) -> list[float]:
-        fields = radar_clean({"name": "x", "description": description, "threshold": 0.05})
+        fields = radar_clean({"name": "x", "description": description, "threshold": 5})
         return [match.score for _paper, match in radar_preview(fields, days=0, limit=5)]
 
     english = best(CASES["jailbreaks"].description)
     chinese = best(CASES["jailbreaks-zh"].description)
     print(f"\nbest five scores: English {english}, Chinese {chinese}")
 
-    assert sum(score >= 0.5 for score in english) == 5
-    assert sum(score >= 0.5 for score in chinese) >= 3
+    assert sum(score >= DEFAULT_THRESHOLD for score in english) == 5
+    assert sum(score >= DEFAULT_THRESHOLD for score in chinese) >= 3
