@@ -17,23 +17,26 @@ below returns. Every paper not listed counts as not relevant.
 
 Methods, each ranking the whole corpus for each interest and language:
 
-- lexical: BM25 (k1 1.2, b 0.75) over title + abstract with an English tokeniser; a Chinese
-  description is tokenised the same way, so only the Latin words in it count (the acronyms a
-  Chinese researcher writes anyway: LLM, GNN, EEG, MIMO ...), and the rest scores nothing;
-- embedding: cosine of the description embedded as a query against each paper's
+- lexical: BM25 (k1 1.2, b 0.75) over title + abstract, the product's words part
+  (`radar.words`): the description's English tokens, and for a Chinese description the
+  English terms the bundled glossary gives (`radar.crosslingual`), plus any Latin words in
+  it (LLM, GNN, EEG ...);
+- embedding: cosine of the description alone embedded as a query against each paper's
   `paper_text` embedded as a passage (the product's embedder, `get_embedder()`);
 - hybrid: reciprocal rank fusion (k = 60) of the lexical and embedding rankings;
-- current: what the product does today for a radar with only a description, done with the
-  product's pure functions and without the database: the profile is the description's
-  query vector (as `radar.profiles.profile_for` makes it), the band is `band_for`'s
-  arithmetic over the corpus's papers (its newest `BAND_SAMPLE`), and `radars_score_batch`
-  keeps the papers reaching the default threshold 0.5, ordered as `radar_window_score` orders
-  them (score, then cosine). It scores every paper, as `radar_rescore` does; the live
-  preview's shortlist of the nearest 400 by cosine would not change its top 50. With no
-  include query, score is closeness alone, so this is the embedding order cut at the
-  threshold; fewer than 10 (or 50) matches leave empty slots, which count as misses (the
-  number of matches per interest is printed);
-- hybrid+LLM profile: not measured yet (no LLM-written profile exists).
+- current: what the product does for a radar with only a description, with the product's
+  pure functions and without the database: the profile is `description_vector` (the mean of
+  the description and its glossary gloss, as `radar.profiles.profile_for` makes it), the band
+  is `band_for`'s arithmetic over the corpus's papers (its newest `BAND_SAMPLE`), and
+  `radars_score_batch` (meaning + words in points, with the corpus's word statistics) keeps
+  the papers reaching the default minimum score, ordered as `radar_window_score` orders them
+  (score, then cosine). It scores every paper, as `radar_rescore` does. Fewer than 10 (or 50)
+  matches leave empty slots, which count as misses (the number of matches per interest is
+  printed);
+- hybrid+LLM profile: "current" with the English profile `digests.understanding` gets for
+  each description from a local OpenAI-compatible server (testkit) playing a faithful
+  translator (see `llm_profiles`): its paraphrase joins the profile vector, its keywords the
+  words. `--no-llm` leaves it out.
 
 Metrics, averaged over interests: P@10 (papers graded 1 or 2 among the first ten), nDCG@10
 (gain 2^grade - 1), recall@50 (of all papers graded 1 or 2). Ratios: hybrid / embedding
@@ -42,9 +45,8 @@ nDCG@10, and Chinese / English nDCG@10 per method.
 Feedback gain: the corpus is split into two "days" by the last decimal digit of the paper
 key (even: day 1, odd: day 2). On day 1 the simulated user looks at the first five matches
 of the current radar and rates each 👍 if judged relevant, else 👎; the ratings are folded
-into the profile with `radar.profiles.radar_profile_update`'s arithmetic (mean of the
-description and the 👍 vectors, minus DOWN_WEIGHT times the mean of the 👎 vectors, made unit
-length; the band recomputed), and P@10 is measured on day 2 before and after. Interests with
+into the profile with the product's arithmetic (`radar.profiles.profile_combine`: Rocchio,
+the band recomputed), and P@10 is measured on day 2 before and after. Interests with
 at least FEEDBACK_MIN relevant papers on each day take part.
 
 Paper embeddings (slow: about 5 papers/s per core) are cached in `var/bench-cache/` under a
@@ -96,8 +98,8 @@ from radar.profiles import (  # noqa: E402
     BAND_BELOW_MEDIAN,
     BAND_MIN_PAPERS,
     BAND_SAMPLE,
-    DOWN_WEIGHT,
     description_texts,
+    profile_combine,
 )
 from radar.query import normalise  # noqa: E402
 from radar.scoring import (  # noqa: E402
@@ -363,13 +365,12 @@ def mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def profile_with_votes(description: Vectors, vectors: Vectors, votes: dict[int, int]) -> Vectors:
-    """`radar.profiles.profile_for`'s arithmetic: mean of positives minus DOWN_WEIGHT × 👎."""
-    positives = [description] + [vectors[i] for i, v in votes.items() if v > 0]
-    negatives = [vectors[i] for i, v in votes.items() if v < 0]
-    profile = np.mean(positives, axis=0)
-    if negatives:
-        profile = profile - DOWN_WEIGHT * np.mean(negatives, axis=0)
-    return (profile / np.linalg.norm(profile)).astype(np.float32)
+    """The profile after the ratings, by the product's arithmetic (`profile_combine`)."""
+    liked = [vectors[i] for i, v in votes.items() if v > 0]
+    disliked = [vectors[i] for i, v in votes.items() if v < 0]
+    profile = profile_combine(description, liked, disliked)
+    assert profile is not None
+    return profile
 
 
 def rank_all(

@@ -27,7 +27,7 @@ from collections.abc import Container
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["english_gloss", "english_terms", "has_cjk"]
+__all__ = ["english_gloss", "english_terms", "glossary_coverage", "has_cjk"]
 
 _GLOSSARY_PATH = Path(__file__).with_name("glossary_zh_en.tsv")
 
@@ -146,6 +146,30 @@ def english_terms(text: str) -> list[str]:
     """English search terms for a Chinese description: glossary phrases with their variants
     and the Latin words already in it, in order, without repeats; [] for text without CJK."""
     return _unique([phrase for match in _matches(text) for phrase in match])
+
+
+def glossary_coverage(text: str) -> float:
+    """The share of a text's Chinese characters, stop words left out, that glossary terms
+    cover: 1.0 when every word was found, less when some were not (a partial English rendering
+    may say something else), 0.0 for text without CJK."""
+    glossary = _glossary()
+    covered = missed = 0
+    for token in _TOKEN.finditer(unicodedata.normalize("NFKC", text)):
+        run = token["cjk"] or ""
+        start = 0
+        while start < len(run):
+            term = _longest_prefix(run, start, glossary.longest, glossary.terms)
+            stop = _longest_prefix(run, start, _STOP_LONGEST, _STOP_WORDS)
+            if term > stop:
+                covered += term
+                start += term
+            elif stop:
+                start += stop
+            else:
+                missed += 1
+                start += 1
+    total = covered + missed
+    return covered / total if total else 0.0
 
 
 def english_gloss(text: str) -> str:

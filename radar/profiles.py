@@ -2,7 +2,7 @@
 
 Papers are embedded once into `PaperEmbedding` (`papers_embed`) and read back as arrays
 (`paper_vectors`). A radar's profile is the mean of its description, example papers and the
-owner's 👍 papers, pushed away from their 👎 ones (`profile_for`, `radar_profile_update`);
+owner's 👍 papers, pushed away from their 👎 ones (Rocchio: `profile_combine`);
 the description counts once, as the mean of itself and its English forms
 (`description_texts`: the glossary's terms for a Chinese description, the English profile).
 
@@ -15,7 +15,7 @@ papers are embedded, scoring falls back to the fixed `radar.scoring` [SIM_FLOOR,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,14 +36,17 @@ __all__ = [
     "description_vector",
     "paper_vectors",
     "papers_embed",
+    "profile_combine",
     "profile_for",
     "radar_profile_update",
 ]
 
 # Papers embedded and stored per step.
 EMBED_CHUNK = 64
-# How hard a 👎 paper pushes the profile away, against the mean of the positive vectors.
-DOWN_WEIGHT = 0.3
+# How far the liked papers pull the profile and the 👎 papers push it, against the
+# description (weight 1); measured by bench/relevance.py's feedback gain.
+UP_WEIGHT = 1.0
+DOWN_WEIGHT = 0.5
 
 
 def papers_embed(paper_ids: Iterable[int]) -> int:
@@ -115,27 +118,40 @@ def profile_for(
     """A profile vector from a description (with its English paraphrase, if any), example
     paper keys and 👍/👎 votes by paper id."""
     votes = votes or {}
-    positives: list[NDArray[np.float32]] = []
     described = description_vector(description, english)
-    if described is not None:
-        positives.append(described)
     example_ids = list(Paper.objects.filter(key__in=list(examples)).values_list("id", flat=True))
     papers_embed([*example_ids, *votes])
     vectors = paper_vectors([*example_ids, *votes])
-    positives += [vectors[pid] for pid in example_ids if pid in vectors]
-    positives += [vectors[pid] for pid, value in votes.items() if value > 0 and pid in vectors]
-    negatives = [vectors[pid] for pid, value in votes.items() if value < 0 and pid in vectors]
-    if not positives:
+    liked = [vectors[pid] for pid in example_ids if pid in vectors]
+    liked += [vectors[pid] for pid, value in votes.items() if value > 0 and pid in vectors]
+    disliked = [vectors[pid] for pid, value in votes.items() if value < 0 and pid in vectors]
+    return profile_combine(described, liked, disliked)
+
+
+def profile_combine(
+    described: NDArray[np.float32] | None,
+    liked: Sequence[NDArray[np.float32]],
+    disliked: Sequence[NDArray[np.float32]],
+) -> NDArray[np.float32] | None:
+    """Rocchio: the description, plus UP_WEIGHT × the mean of the papers liked (examples and
+    👍), minus DOWN_WEIGHT × the mean of the 👎 papers, made unit length (None: nothing to go
+    on). The description keeps about half the weight however many papers are rated."""
+    if described is None and not liked:
         return None
-    profile = np.mean(positives, axis=0)
-    if negatives:
-        profile = profile - DOWN_WEIGHT * np.mean(negatives, axis=0)
+    profile = np.zeros_like(described if described is not None else liked[0], dtype=np.float32)
+    if described is not None:
+        profile = profile + described
+    if liked:
+        profile = profile + UP_WEIGHT * np.mean(liked, axis=0)
+    if disliked:
+        profile = profile - DOWN_WEIGHT * np.mean(disliked, axis=0)
     norm = float(np.linalg.norm(profile))
     return (profile / norm).astype(np.float32) if norm else None
 
 
 def radar_profile_update(radar: Radar) -> None:
-    """Recompute the profile: mean of description, examples and 👍 papers, minus 👎 papers.
+    """Recompute the profile from description, examples and the owner's ratings
+    (`profile_combine`), and its band.
 
     Only the owner's feedback steers the radar (a public radar is not steered by strangers).
     """

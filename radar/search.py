@@ -1,6 +1,8 @@
 """Search by words and by meaning: the papers `feeds.search` finds by their words, fused with
 the recent papers closest in meaning to the query (the multilingual embeddings papers get as
-they arrive), so a Chinese query or a question in plain words finds English papers too.
+they arrive), so a Chinese query or a question in plain words finds English papers too. A
+Chinese query is also searched by the English terms the bundled glossary gives for it
+(`radar.crosslingual`), and embedded together with them.
 
 The two rankings are fused by reciprocal rank fusion (each list contributes 1 / (RRF_K +
 rank)), and each result keeps why it came: its words matched, it is close in meaning, or both.
@@ -23,8 +25,9 @@ from feeds.search import (
     search_page,
 )
 from feeds.selectors import PaperFilters
-from radar.embedding import get_embedder
+from radar.crosslingual import english_gloss, english_terms, glossary_coverage
 from radar.models import PaperEmbedding
+from radar.profiles import description_vector
 
 # The papers closest in meaning that join the word matches.
 SEMANTIC_CANDIDATES = 50
@@ -33,6 +36,8 @@ SEMANTIC_CANDIDATES = 50
 # the bundled samples, a real topic's best ones at 0.83-0.88).
 SEMANTIC_FLOOR = 0.80
 RRF_K = 60
+# The share of a Chinese query the glossary must cover for its English terms to be searched.
+ENGLISH_COVERAGE = 0.8
 
 
 @dataclass
@@ -41,6 +46,9 @@ class HybridResult(SearchResult):
     "meaning" when only closeness found papers."""
 
     by_words: set[int] = field(default_factory=set)
+    # A Chinese query's English terms (the glossary's), and the papers they found.
+    english: str = ""
+    by_english: set[int] = field(default_factory=set)
     # Paper id → cosine to the query, for the papers close in meaning.
     closeness: dict[int, float] = field(default_factory=dict)
 
@@ -49,8 +57,11 @@ def papers_close_in_meaning(
     text: str, filters: PaperFilters, *, since: date | None
 ) -> dict[int, float]:
     """The papers announced since `since` (None: all) that `filters` keep and that are closest
-    in meaning to `text` above SEMANTIC_FLOOR, with their cosines, closest first."""
-    vector = get_embedder().embed([text], kind="query")[0]
+    in meaning to `text` above SEMANTIC_FLOOR, with their cosines, closest first. `text` is
+    embedded as a radar's description is: with the English glossary terms of its Chinese."""
+    vector = description_vector(text)
+    if vector is None:
+        return {}
     papers = filters.apply(Paper.objects.all())
     if since:
         papers = papers.filter(announced__gte=since)
@@ -90,7 +101,18 @@ def search_hybrid(
         # The recent window as `search_papers` scans it; a substring search has found its day.
         since = recent_since(filters) if hits.fulltext else hits.scanned_since
         closeness = papers_close_in_meaning(hits.text, filters, since=since)
-    ranked = rrf(hits.ids, list(closeness)) if closeness else hits.ids
+    # A Chinese query's English terms (the glossary's) find the English papers by their words,
+    # after the papers holding the Chinese text itself; only when the glossary knows nearly
+    # all of it (half a query in English may be about something else: meaning decides then).
+    english = []
+    if hits.text and not hits.author and glossary_coverage(hits.text) >= ENGLISH_COVERAGE:
+        english = english_terms(hits.text)
+    by_english: list[int] = []
+    if english:
+        query = " OR ".join(f'"{term}"' for term in english)
+        by_english = search_hits(q=query, filters=filters).ids
+    words = list(dict.fromkeys([*hits.ids, *by_english]))
+    ranked = rrf(words, list(closeness)) if closeness else words
     offset = (max(page, 1) - 1) * page_size
     chosen = ranked[offset : offset + page_size]
     papers, titles, snippets = search_page(chosen, text=hits.text, fulltext=hits.fulltext)
@@ -99,8 +121,10 @@ def search_hybrid(
         titles=titles,
         snippets=snippets,
         has_more=len(ranked) > offset + page_size,
-        mode=hits.mode if hits.ids or not closeness else "meaning",
+        mode=hits.mode if words or not closeness else "meaning",
         scanned_since=hits.scanned_since,
         by_words=set(hits.ids),
+        english=english_gloss(hits.text) if by_english else "",
+        by_english=set(by_english),
         closeness=closeness,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import radar.crosslingual
-from radar.crosslingual import english_gloss, english_terms, has_cjk
+from radar.crosslingual import english_gloss, english_terms, glossary_coverage, has_cjk
 
 GLOSSARY = Path(radar.crosslingual.__file__).with_name("glossary_zh_en.tsv")
 CJK_ONLY = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]+")
@@ -198,3 +198,10 @@ def test_glossing_a_long_description_takes_well_under_a_millisecond_per_call() -
     best = min(timeit.repeat(lambda: english_terms(text), number=runs, repeat=5))
     # About 0.2 ms here; radars are glossed on save and on each search, not per paper.
     assert best / runs < 5e-3, f"english_terms: {best / runs * 1e3:.2f} ms"
+
+
+def test_coverage_says_how_much_of_a_chinese_text_the_glossary_knows() -> None:
+    assert glossary_coverage("量子纠错与容错量子计算") == 1.0
+    # 塑料 is not in the glossary; 的 is a stop word and counts for neither side.
+    assert 0 < glossary_coverage("可生物降解的塑料") < 0.8
+    assert glossary_coverage("quantum error correction") == 0.0

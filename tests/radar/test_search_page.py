@@ -75,13 +75,18 @@ def test_author_and_words_combine(client: Client) -> None:
     assert card_titles(html) == ["Symmetry and conservation"]
 
 
-def test_a_chinese_query_falls_back_to_substring_search(client: Client) -> None:
+def test_a_chinese_query_finds_its_own_text_first_then_english_papers_by_their_terms(
+    client: Client,
+) -> None:
     arxiv_paper(title="量子计算的新进展", abstract="关于量子纠错的研究。")
     arxiv_paper(title="Quantum computing", abstract="In English.")
+    arxiv_paper(title="Protein folding", abstract="In English.")
     response = client.get("/search/", {"q": "量子"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert card_titles(html) == ["量子计算的新进展"]
+    # 量子 is "quantum" in the glossary (radar/glossary_zh_en.tsv).
+    assert card_titles(html) == ["量子计算的新进展", "Quantum computing"]
+    assert "matches its English terms: quantum" in html
     assert "<mark>量子</mark>计算的新进展" in html
     assert "关于<mark>量子</mark>纠错的研究。" in html
 
