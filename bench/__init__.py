@@ -1,0 +1,1 @@
+"""Benchmarks, run by script/bench; each file is a script (see its docstring)."""
