@@ -100,17 +100,7 @@ TextRule = Callable[[str, str], str]
 
 def today_text(title: str, abstract: str, limit: int = TODAY_CHARS) -> str:
     """The rule before issue 12: title, then the abstract, cut at `limit` on a word boundary."""
-    title = _WS.sub(" ", title).strip()
-    abstract = _WS.sub(" ", abstract).strip()
-    if title and abstract:
-        text = f"{title}{'' if title[-1] in '.?!' else '.'} {abstract}"
-    else:
-        text = title or abstract
-    if len(text) <= limit:
-        return text
-    cut = text[: limit + 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut[:limit]).rstrip()
+    return paper_text(title, abstract, limit=limit)
 
 
 def chars(limit: int) -> TextRule:
