@@ -353,6 +353,16 @@ def radars_score_batch(
     floors = np.array([radar.sim_floor for radar in radars], dtype=np.float32)
     widths = np.array([max(radar.sim_ceil - radar.sim_floor, 1e-3) for radar in radars], np.float32)
     has_profile = np.abs(radar_profiles).sum(axis=1) > 0
+    # The cosine at which meaning alone reaches the threshold and the noise floor (never, for
+    # more than W_MEANING points or without a profile).
+    alone = np.maximum(thresholds, NOISE_MEANING) / W_MEANING
+    raw_alone = np.where(alone > 1, np.inf, floors + alone * widths).astype(np.float32)
+    raw_alone[~has_profile] = np.inf
+    raw_alone[thresholds <= 0] = -np.inf
+
+    def meaning_of(cos: NDArray[np.float32], r: NDArray[np.int64]) -> NDArray[np.float32]:
+        close = np.clip((cos - floors[r]) / widths[r], 0.0, 1.0) * W_MEANING
+        return np.where(has_profile[r], close, 0.0).astype(np.float32)
 
     # The description's words: BM25 shares per word, gathered once for the whole batch.
     vocabulary = {word for radar in radars for word in radar.words}
@@ -361,50 +371,75 @@ def radars_score_batch(
         texts = [f"{paper.title_norm} {paper.abstract_norm}" for paper in papers]
         postings = bm25_postings(texts, vocabulary, stats or WordStats.count(texts))
 
-    # Meaning and words for a block of radars at a time (5,000 x 100,000 in one piece would
-    # be 2 GB): the points of every hit pair, and the pairs that reach the threshold without
-    # a hit. Pairs are ordered by radar already, so each block's hit pairs are one slice.
-    meaning = np.zeros(len(pair_p), dtype=np.float32)
-    words = np.zeros(len(pair_p), dtype=np.float32)
+    # A block of radars at a time (5,000 x 100,000 similarities in one piece would be 2 GB):
+    # the cosine of every hit pair; the pairs whose meaning alone passes; and, per radar with
+    # words, the few papers holding them (sparse), which pass on meaning and words together.
+    # Hit pairs are ordered by radar already, so each block's are one slice.
     cosine = np.zeros(len(pair_p), dtype=np.float32)
-    extra: list[tuple[int, int, float, float, float]] = []
+    words = np.zeros(len(pair_p), dtype=np.float32)
+    extra_p: list[NDArray[np.int64]] = []
+    extra_r: list[NDArray[np.int64]] = []
+    extra_cos: list[NDArray[np.float32]] = []
+    extra_words: list[NDArray[np.float32]] = []
     for start in range(0, n_radars, SIM_BLOCK):
         stop = min(start + SIM_BLOCK, n_radars)
         sims = paper_vectors @ radar_profiles[start:stop].T
-        close = np.clip((sims - floors[start:stop]) / widths[start:stop], 0.0, 1.0)
-        close *= W_MEANING
-        close[:, ~has_profile[start:stop]] = 0.0
-        found_words = np.zeros_like(close)
-        for j, radar in enumerate(radars[start:stop]):
-            if radar.words:
-                found_words[:, j] = W_WORDS * _words_share(radar.words, postings, len(papers))
-        base = close + found_words
         lo, hi = np.searchsorted(pair_r, [start, stop])
-        p_block, r_block = pair_p[lo:hi], pair_r[lo:hi] - start
-        meaning[lo:hi] = close[p_block, r_block]
-        words[lo:hi] = found_words[p_block, r_block]
-        cosine[lo:hi] = sims[p_block, r_block]
-        # Without a hit, a pair needs the threshold and to stand out of the radar's noise.
-        above_noise = (close >= NOISE_MEANING) | (found_words >= NOISE_WORDS)
-        ps, rs = np.nonzero((base >= thresholds[start:stop] - 1e-4) & above_noise)
-        for p, r, m, w, cos in zip(
-            ps.tolist(),
-            (rs + start).tolist(),
-            close[ps, rs].tolist(),
-            found_words[ps, rs].tolist(),
-            sims[ps, rs].tolist(),
-            strict=True,
+        cosine[lo:hi] = sims[pair_p[lo:hi], pair_r[lo:hi] - start]
+        # Pairs without a hit: (paper, radar) → cosine; hit pairs are scored above and
+        # filtered ones never.
+        loose: dict[tuple[int, int], float] = {}
+        ps, rs = np.nonzero(sims >= raw_alone[start:stop])
+        for p, r, cos in zip(
+            ps.tolist(), (rs + start).tolist(), sims[ps, rs].tolist(), strict=True
         ):
-            # Pairs already hit are scored above, filtered ones never.
             if (allowed[r] & ~hit_masks[r]) >> p & 1:
-                extra.append((p, r, m, w, cos))
-    if extra:
-        pair_p = np.concatenate([pair_p, np.array([e[0] for e in extra], dtype=np.int64)])
-        pair_r = np.concatenate([pair_r, np.array([e[1] for e in extra], dtype=np.int64)])
-        flags = np.concatenate([flags, np.zeros(len(extra), np.int8)])
-        meaning = np.concatenate([meaning, np.array([e[2] for e in extra], dtype=np.float32)])
-        words = np.concatenate([words, np.array([e[3] for e in extra], dtype=np.float32)])
-        cosine = np.concatenate([cosine, np.array([e[4] for e in extra], dtype=np.float32)])
+                loose[p, r] = cos
+        sparse: dict[int, tuple[NDArray[np.int64], NDArray[np.float32]]] = {}
+        for j, radar in enumerate(radars[start:stop]):
+            if not radar.words:
+                continue
+            r = start + j
+            share = _words_share(radar.words, postings, len(papers))
+            pos = np.flatnonzero(share)
+            if not pos.size:
+                continue
+            points = (W_WORDS * share[pos]).astype(np.float32)
+            sparse[r] = (pos, points)
+            cos_at = sims[pos, j]
+            close = meaning_of(cos_at, np.full(len(pos), r))
+            passing = (close + points >= thresholds[r] - 1e-4) & (
+                (close >= NOISE_MEANING) | (points >= NOISE_WORDS)
+            )
+            for p, cos in zip(pos[passing].tolist(), cos_at[passing].tolist(), strict=True):
+                if (allowed[r] & ~hit_masks[r]) >> p & 1:
+                    loose[p, r] = cos
+        # The words points of this block's pairs, hit or not, from each radar's sparse words.
+        for r, (pos, points) in sparse.items():
+            r_lo, r_hi = np.searchsorted(pair_r, [r, r + 1])
+            words[r_lo:r_hi] = _points_at(pos, points, pair_p[r_lo:r_hi])
+        if loose:
+            block_p = np.fromiter((p for p, _r in loose), dtype=np.int64, count=len(loose))
+            block_r = np.fromiter((r for _p, r in loose), dtype=np.int64, count=len(loose))
+            block_cos = np.fromiter(loose.values(), dtype=np.float32, count=len(loose))
+            by_radar = np.argsort(block_r, kind="stable")
+            block_p, block_r, block_cos = block_p[by_radar], block_r[by_radar], block_cos[by_radar]
+            block_words = np.zeros(len(loose), dtype=np.float32)
+            for r, (pos, points) in sparse.items():
+                r_lo, r_hi = np.searchsorted(block_r, [r, r + 1])
+                block_words[r_lo:r_hi] = _points_at(pos, points, block_p[r_lo:r_hi])
+            extra_p.append(block_p)
+            extra_r.append(block_r)
+            extra_cos.append(block_cos)
+            extra_words.append(block_words)
+    if extra_p:
+        pair_p = np.concatenate([pair_p, *extra_p])
+        pair_r = np.concatenate([pair_r, *extra_r])
+        n_extra = sum(len(e) for e in extra_p)
+        flags = np.concatenate([flags, np.zeros(n_extra, np.int8)])
+        cosine = np.concatenate([cosine, *extra_cos])
+        words = np.concatenate([words, *extra_words])
+    meaning = meaning_of(cosine, pair_r)
 
     bonus = (
         W_TITLE * ((flags & _TITLE) > 0)
@@ -464,6 +499,14 @@ def _words_share(
         if found is not None:
             total[found[0]] += found[1]
     return saturate(total / max(1.0, (len(words) / WORDS_TYPICAL) ** WORDS_LENGTH_POWER))
+
+
+def _points_at(
+    positions: NDArray[np.int64], points: NDArray[np.float32], papers: NDArray[np.int64]
+) -> NDArray[np.float32]:
+    """The points at `papers` of a sparse row (sorted `positions` → `points`; 0 elsewhere)."""
+    at = np.minimum(np.searchsorted(positions, papers), len(positions) - 1)
+    return np.where(positions[at] == papers, points[at], 0.0).astype(np.float32)
 
 
 def _words_in(

@@ -50,16 +50,34 @@ STOPWORDS = frozenset({
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
+# Each word's token ("" for a stop word), remembered: a day's papers repeat their words.
+_FORMS: dict[str, str] = {}
+_FORMS_MAX = 500_000
+
+
+def _form(word: str) -> str:
+    if word in STOPWORDS:
+        form = ""
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        form = word[:-1]
+    else:
+        form = word
+    if len(_FORMS) >= _FORMS_MAX:
+        _FORMS.clear()
+    _FORMS[word] = form
+    return form
+
+
 def tokens(text: str) -> list[str]:
     """English tokens of lower-case text: stop words left out, a plural "s" taken off."""
-    out = []
-    for word in _TOKEN.findall(text.lower()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
-    return out
+    forms = _FORMS
+    return [
+        form
+        for form in (
+            forms[word] if word in forms else _form(word) for word in _TOKEN.findall(text.lower())
+        )
+        if form
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +119,13 @@ def bm25_postings(
     average = max(stats.average_length, 1.0)
     for i, text in enumerate(texts):
         all_words = tokens(text)
-        counts = Counter(w for w in all_words if w in wanted)
-        if not counts:
+        counts = Counter(all_words)
+        present = counts.keys() & wanted
+        if not present:
             continue
         norm = BM25_K1 * (1 - BM25_B + BM25_B * len(all_words) / average)
-        for word, tf in counts.items():
+        for word in present:
+            tf = counts[word]
             positions, shares = found[word]
             positions.append(i)
             shares.append(stats.idf(word) * tf * (BM25_K1 + 1) / (tf + norm))
