@@ -116,6 +116,7 @@ def bm25_postings(
     """
     wanted = set(words)
     found: dict[str, tuple[list[int], list[float]]] = {w: ([], []) for w in wanted}
+    idf = {word: stats.idf(word) for word in wanted}
     average = max(stats.average_length, 1.0)
     for i, text in enumerate(texts):
         all_words = tokens(text)
@@ -128,7 +129,7 @@ def bm25_postings(
             tf = counts[word]
             positions, shares = found[word]
             positions.append(i)
-            shares.append(stats.idf(word) * tf * (BM25_K1 + 1) / (tf + norm))
+            shares.append(idf[word] * tf * (BM25_K1 + 1) / (tf + norm))
     return {
         word: (np.array(positions, dtype=np.int64), np.array(shares, dtype=np.float64))
         for word, (positions, shares) in found.items()
