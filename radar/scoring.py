@@ -377,6 +377,8 @@ def radars_score_batch(
     # Hit pairs are ordered by radar already, so each block's are one slice.
     cosine = np.zeros(len(pair_p), dtype=np.float32)
     words = np.zeros(len(pair_p), dtype=np.float32)
+    # Per radar, the papers a pair without a hit may come from (filters passed, no hit).
+    open_masks = [allowed[r] & ~hit_masks[r] for r in range(n_radars)]
     extra_p: list[NDArray[np.int64]] = []
     extra_r: list[NDArray[np.int64]] = []
     extra_cos: list[NDArray[np.float32]] = []
@@ -393,7 +395,7 @@ def radars_score_batch(
         for p, r, cos in zip(
             ps.tolist(), (rs + start).tolist(), sims[ps, rs].tolist(), strict=True
         ):
-            if (allowed[r] & ~hit_masks[r]) >> p & 1:
+            if open_masks[r] >> p & 1:
                 loose[p, r] = cos
         sparse: dict[int, tuple[NDArray[np.int64], NDArray[np.float32]]] = {}
         for j, radar in enumerate(radars[start:stop]):
@@ -407,13 +409,18 @@ def radars_score_batch(
             points = (W_WORDS * share[pos]).astype(np.float32)
             sparse[r] = (pos, points)
             cos_at = sims[pos, j]
-            close = meaning_of(cos_at, np.full(len(pos), r))
+            if has_profile[r]:
+                close = np.clip((cos_at - floors[r]) / widths[r], 0.0, 1.0) * W_MEANING
+            else:
+                close = np.zeros(len(pos), dtype=np.float32)
             passing = (close + points >= thresholds[r] - 1e-4) & (
                 (close >= NOISE_MEANING) | (points >= NOISE_WORDS)
             )
-            for p, cos in zip(pos[passing].tolist(), cos_at[passing].tolist(), strict=True):
-                if (allowed[r] & ~hit_masks[r]) >> p & 1:
-                    loose[p, r] = cos
+            if passing.any():
+                mask = open_masks[r]
+                for p, cos in zip(pos[passing].tolist(), cos_at[passing].tolist(), strict=True):
+                    if mask >> p & 1:
+                        loose[p, r] = cos
         # The words points of this block's pairs, hit or not, from each radar's sparse words.
         for r, (pos, points) in sparse.items():
             r_lo, r_hi = np.searchsorted(pair_r, [r, r + 1])

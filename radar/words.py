@@ -70,14 +70,11 @@ def _form(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """English tokens of lower-case text: stop words left out, a plural "s" taken off."""
-    forms = _FORMS
-    return [
-        form
-        for form in (
-            forms[word] if word in forms else _form(word) for word in _TOKEN.findall(text.lower())
-        )
-        if form
-    ]
+    words = _TOKEN.findall(text.lower())
+    forms = list(map(_FORMS.get, words))  # C speed; None for a word not seen yet
+    if None in forms:
+        forms = [_FORMS[w] if w in _FORMS else _form(w) for w in words]
+    return list(filter(None, forms))
 
 
 @dataclass(frozen=True, slots=True)
