@@ -95,20 +95,27 @@ def _longest_prefix(run: str, start: int, longest: int, words: Container[str]) -
     return 0
 
 
-def _segment(run: str) -> list[tuple[str, ...]]:
-    """The English of each glossary entry found in one run of CJK characters, in order."""
+def _segment(run: str) -> tuple[list[tuple[str, ...]], int, int]:
+    """The English of each glossary entry found in one run of CJK characters, in order, and
+    how many of its characters glossary entries covered and how many nothing did (stop words
+    count for neither)."""
     glossary = _glossary()
     found: list[tuple[str, ...]] = []
+    covered = missed = 0
     start = 0
     while start < len(run):
         term = _longest_prefix(run, start, glossary.longest, glossary.terms)
         stop = _longest_prefix(run, start, _STOP_LONGEST, _STOP_WORDS)
         if term > stop:
             found.append(glossary.terms[run[start : start + term]])
+            covered += term
             start += term
+        elif stop:
+            start += stop
         else:
-            start += stop or 1
-    return found
+            missed += 1
+            start += 1
+    return found, covered, missed
 
 
 def _matches(text: str) -> list[tuple[str, ...]]:
@@ -118,7 +125,7 @@ def _matches(text: str) -> list[tuple[str, ...]]:
     matches: list[tuple[str, ...]] = []
     for token in _TOKEN.finditer(unicodedata.normalize("NFKC", text)):
         if token["cjk"]:
-            matches.extend(_segment(token["cjk"]))
+            matches.extend(_segment(token["cjk"])[0])
         else:
             word = token["latin"]
             if _LETTER.search(word) and len(word) > 1 and word.lower() not in _ENGLISH_STOP_WORDS:
@@ -152,22 +159,12 @@ def glossary_coverage(text: str) -> float:
     """The share of a text's Chinese characters, stop words left out, that glossary terms
     cover: 1.0 when every word was found, less when some were not (a partial English rendering
     may say something else), 0.0 for text without CJK."""
-    glossary = _glossary()
     covered = missed = 0
     for token in _TOKEN.finditer(unicodedata.normalize("NFKC", text)):
-        run = token["cjk"] or ""
-        start = 0
-        while start < len(run):
-            term = _longest_prefix(run, start, glossary.longest, glossary.terms)
-            stop = _longest_prefix(run, start, _STOP_LONGEST, _STOP_WORDS)
-            if term > stop:
-                covered += term
-                start += term
-            elif stop:
-                start += stop
-            else:
-                missed += 1
-                start += 1
+        if token["cjk"]:
+            _found, run_covered, run_missed = _segment(token["cjk"])
+            covered += run_covered
+            missed += run_missed
     total = covered + missed
     return covered / total if total else 0.0
 

@@ -19,7 +19,7 @@ from feeds.models import Paper
 from feeds.search import parse_search, search_hits
 from feeds.selectors import papers_for_display
 from radar.search import search_hybrid
-from radar.services import example_key
+from radar.services import example_key, list_items
 
 # The papers the picker lists for a search, and for an author.
 PICK_RESULTS = 8
@@ -60,15 +60,10 @@ def pasted_keys(text: str) -> list[str]:
     return list(dict.fromkeys(k for k in keys if k))
 
 
-def example_lines(text: str) -> list[str]:
-    """The entries of an `examples` (or `authors`) text as the form splits them."""
-    return [line.strip() for line in re.split(r"[\r\n;]+", text or "") if line.strip()]
-
-
 def examples_with(text: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> str:
     """The `examples` text with these keys added (unless present) and removed."""
     gone = {example_key(k) for k in remove}
-    lines = [line for line in example_lines(text) if example_key(line) not in gone]
+    lines = [line for line in list_items(text) if example_key(line) not in gone]
     have = {example_key(line) for line in lines}
     for item in add:
         key = key_of(item) or example_key(item)
@@ -80,7 +75,7 @@ def examples_with(text: str, *, add: Iterable[str] = (), remove: Iterable[str] =
 
 def authors_with(text: str, name: str) -> str:
     """The `authors` text with `name` added unless it is there already (in any case)."""
-    lines = example_lines(text)
+    lines = list_items(text)
     name = display_text(name).strip()
     if name and name.casefold() not in {line.casefold() for line in lines}:
         lines.append(name)
@@ -117,7 +112,7 @@ class Picked:
 
 def picked_papers(examples_text: str) -> list[Picked]:
     """The example papers of a radar form's `examples` text, in order, each found or not."""
-    lines = example_lines(examples_text)
+    lines = list_items(examples_text)
     keyed: dict[str, str] = {}
     for line in lines:
         keyed.setdefault(example_key(line), line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -80,9 +81,15 @@ def include_validate(text: str) -> None:
         raise ValidationError(_("Include query: %(error)s") % {"error": error}) from exc
 
 
+def list_items(text: str) -> list[str]:
+    """The entries of a list field written as text (exclude, authors, examples): one per line
+    or separated by semicolons, blanks dropped."""
+    return [item.strip() for item in re.split(r"[\r\n;]+", text or "") if item.strip()]
+
+
 def _clean_list(value: Any, field: str) -> list[str]:
     if isinstance(value, str):
-        value = value.replace("\r", "\n").replace(";", "\n").split("\n")
+        value = list_items(value)
     if not isinstance(value, list | tuple):
         raise ValidationError({field: _("Expected a list of strings.")})
     items = [str(item).strip() for item in value if str(item).strip()]

@@ -47,7 +47,6 @@ from radar.models import Match, Radar, Subscription
 from radar.picker import (
     PICK_GOAL,
     authors_with,
-    example_lines,
     examples_with,
     pick_search,
     picked_papers,
@@ -71,6 +70,7 @@ from radar.selectors import (
 from radar.services import (
     example_key,
     feedback_set,
+    list_items,
     papers_mark_seen,
     radar_create,
     radar_delete,
@@ -266,7 +266,7 @@ def _picked_context(form: RadarForm) -> dict[str, Any]:
         "pick_high": high,
         # A key as written, and the key of the paper it found (a DOI may name an arXiv paper).
         "pick_keys": {p.key for p in picked} | {p.card.paper.key for p in picked if p.card},
-        "followed": {a.casefold() for a in example_lines(form["authors"].value() or "")},
+        "followed": {a.casefold() for a in list_items(form["authors"].value() or "")},
     }
 
 
@@ -388,8 +388,8 @@ def radar_pick(request: AuthedRequest) -> HttpResponse:
     """The paper picker's results: papers by words, meaning, id, DOI or author to add to the
     radar form's examples (`examples` and `authors` say which are added already)."""
     pick_q = _pick_query(request)
-    examples = example_lines(request.GET.get("examples", ""))
-    followed = example_lines(request.GET.get("authors", ""))
+    examples = list_items(request.GET.get("examples", ""))
+    followed = list_items(request.GET.get("authors", ""))
     context = {
         "pick_q": pick_q,
         "pick": pick_search(pick_q),
