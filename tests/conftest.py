@@ -39,6 +39,15 @@ def _empty_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """A request of a reader in Chinese leaves Chinese active in this thread: every test starts
+    in the default language, whichever ran before it."""
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def client() -> Client:
     """pytest-django's client, but from an address of its own (see `random_ip`)."""
