@@ -36,7 +36,7 @@ from radar.scoring import (
     RadarIn,
     radars_score_batch,
 )
-from radar.understanding import description_digest, understood_for, understood_parse
+from radar.understanding import understood_for
 from radar.words import WordStats, description_words
 
 if TYPE_CHECKING:
@@ -329,12 +329,10 @@ def radar_preview(
     query = _parse_or_none(fields.get("include", ""))
     authors = list(fields.get("authors", []))
     description = fields.get("description", "")
-    understood = understood_parse(fields.get("understood"))
-    if understood is not None and understood.by != "you":
-        understood = understood if understood.digest == description_digest(description) else None
-    profile = profile_for(
-        description, fields.get("examples", []), english=understood.text if understood else ""
-    )
+    # The English profile the owner is typing ({"text", "keywords"} from `radar_clean`).
+    mine = fields.get("understood") or {}
+    english, keywords = str(mine.get("text", "")), list(mine.get("keywords", []))
+    profile = profile_for(description, fields.get("examples", []), english=english)
     floor, ceil = band_for(profile)
     radar_in = RadarIn(
         id=0,
@@ -346,7 +344,7 @@ def radar_preview(
         threshold=float(fields.get("threshold", DEFAULT_THRESHOLD)),
         sim_floor=SIM_FLOOR if floor is None else floor,
         sim_ceil=SIM_CEIL if ceil is None else ceil,
-        words=description_words(description, understood.keywords if understood else ()),
+        words=description_words(description, keywords),
     )
     return radar_window_score(radar_in, profile, authors=authors, days=days)[:limit]
 

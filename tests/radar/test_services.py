@@ -142,6 +142,27 @@ def test_preview_ranks_title_hits_first_and_says_why() -> None:
     ]
 
 
+def test_the_preview_reads_the_english_keywords_the_owner_types() -> None:
+    day = date(2024, 11, 28)
+    for n in range(30):
+        PaperFactory.create(title=f"Survey {n} of pottery", announced=day, key=f"bg{n}")
+    PaperFactory.create(
+        title="Frobnicator kinetics in zebrafish",
+        abstract="Frobnicator kinetics measured in zebrafish larvae.",
+        announced=day,
+        key="hit",
+    )
+    definition = {"name": "p", "description": "某种奇怪的东西", "threshold": 5}
+    mine = {"text": "", "keywords": ["frobnicator", "zebrafish kinetics"]}
+
+    without = radar_preview(radar_clean(definition), days=7)
+    with_profile = radar_preview(radar_clean({**definition, "understood": mine}), days=7)
+
+    assert "hit" not in [paper.key for paper, _ in without]
+    assert [paper.key for paper, _ in with_profile][:1] == ["hit"]
+    assert [r[0] for r in with_profile[0][1].reasons] == ["words"]
+
+
 def test_a_thumbs_down_moves_the_profile_away_from_that_paper(
     alice: User, django_capture_on_commit_callbacks: Any
 ) -> None:
