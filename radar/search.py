@@ -43,7 +43,8 @@ ENGLISH_COVERAGE = 0.8
 @dataclass
 class HybridResult(SearchResult):
     """One page of results by words and by meaning, each with why it came; `mode` is
-    "meaning" when only closeness found papers."""
+    "english" when only a Chinese query's English terms (and closeness) found papers, and
+    "meaning" when only closeness did."""
 
     by_words: set[int] = field(default_factory=set)
     # A Chinese query's English terms (the glossary's), and the papers they found.
@@ -121,7 +122,13 @@ def search_hybrid(
         titles=titles,
         snippets=snippets,
         has_more=len(ranked) > offset + page_size,
-        mode=hits.mode if words or not closeness else "meaning",
+        mode=hits.mode
+        if hits.ids
+        else "english"
+        if by_english
+        else "meaning"
+        if closeness
+        else hits.mode,
         scanned_since=hits.scanned_since,
         by_words=set(hits.ids),
         english=english_gloss(hits.text) if by_english else "",

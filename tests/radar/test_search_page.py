@@ -91,6 +91,14 @@ def test_a_chinese_query_finds_its_own_text_first_then_english_papers_by_their_t
     assert "关于<mark>量子</mark>纠错的研究。" in html
 
 
+def test_a_chinese_query_found_only_by_its_english_terms_says_so(client: Client) -> None:
+    arxiv_paper(title="Quantum computing", abstract="In English.")
+    html = client.get("/search/", {"q": "量子"}).content.decode()
+    assert card_titles(html) == ["Quantum computing"]
+    assert "these match their English terms (quantum)" in html
+    assert "contain your query as written" not in html
+
+
 def test_stop_words_and_percent_signs_do_not_crash(client: Client) -> None:
     arxiv_paper(title="The 100% solution", abstract="Of the.")
     arxiv_paper(title="Another", abstract="Nothing.")
