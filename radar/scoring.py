@@ -360,7 +360,8 @@ def radars_score_batch(
     raw_alone[~has_profile] = np.inf
     raw_alone[thresholds <= 0] = -np.inf
 
-    def meaning_of(cos: NDArray[np.float32], r: NDArray[np.int64]) -> NDArray[np.float32]:
+    def meaning_of(cos: NDArray[np.float32], r: NDArray[np.int64] | int) -> NDArray[np.float32]:
+        """Meaning points of cosines to radar(s) `r` (one radar, or one per cosine)."""
         close = np.clip((cos - floors[r]) / widths[r], 0.0, 1.0) * W_MEANING
         return np.where(has_profile[r], close, 0.0).astype(np.float32)
 
@@ -409,10 +410,7 @@ def radars_score_batch(
             points = (W_WORDS * share[pos]).astype(np.float32)
             sparse[r] = (pos, points)
             cos_at = sims[pos, j]
-            if has_profile[r]:
-                close = np.clip((cos_at - floors[r]) / widths[r], 0.0, 1.0) * W_MEANING
-            else:
-                close = np.zeros(len(pos), dtype=np.float32)
+            close = meaning_of(cos_at, r)
             passing = (close + points >= thresholds[r] - 1e-4) & (
                 (close >= NOISE_MEANING) | (points >= NOISE_WORDS)
             )
