@@ -92,7 +92,8 @@ def paper_vectors(paper_ids: Iterable[int]) -> dict[int, NDArray[np.float32]]:
 def description_texts(description: str, english: str = "") -> list[str]:
     """What a description is embedded from: itself, plus in English the glossary's terms for
     its Chinese (`radar.crosslingual`) and the English profile's paraphrase when there is one.
-    Their mean finds English papers better than the Chinese text alone."""
+    Their weighted mean (`description_combine`) finds English papers better than the
+    Chinese text alone."""
     if not description.strip():
         return []
     texts = [description]
