@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
-from django.core.cache import cache
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     Exists,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
-    TextField,
     Value,
     When,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Concat
 from django.http import QueryDict
 
 from feeds.labels import display_text
@@ -181,99 +175,39 @@ class PaperPage:
     has_more: bool
 
 
+ANNOUNCE_RANK: dict[str, int] = {
+    Paper.AnnounceType.NEW: 0,
+    Paper.AnnounceType.CROSS: 1,
+    Paper.AnnounceType.REPLACE: 2,
+    Paper.AnnounceType.REPLACE_CROSS: 3,
+}
+
+
+def announce_order() -> Case:
+    """An ORDER BY expression: new papers, then cross-lists, then replacements."""
+    return Case(
+        *(When(announce_type=kind, then=Value(rank)) for kind, rank in ANNOUNCE_RANK.items()),
+        default=Value(len(ANNOUNCE_RANK)),
+        output_field=IntegerField(),
+    )
+
+
 def papers_of_day(
-    day: date,
-    filters: PaperFilters,
-    *,
-    after: int | None = None,
-    offset: int = 0,
-    limit: int = DAY_PAGE_SIZE,
+    day: date, filters: PaperFilters, *, offset: int = 0, limit: int = DAY_PAGE_SIZE
 ) -> PaperPage:
-    """A day's papers in id order, keyset-paginated (those with id > `after`) or by `offset`."""
+    """A day's papers, new first (then cross-lists, then replacements), by `offset`."""
     papers = filters.apply(Paper.objects.filter(announced=day))
-    if after:
-        papers = papers.filter(id__gt=after)
-    rows = list(papers_for_display(papers.order_by("id"))[offset : offset + limit + 1])
+    ordered = papers_for_display(papers.order_by(announce_order(), "id"))
+    rows = list(ordered[offset : offset + limit + 1])
     return PaperPage(papers=rows[:limit], has_more=len(rows) > limit)
 
 
-@dataclass(frozen=True)
-class TocEntry:
-    """One line of a day's table of contents: a source label and how many papers it has."""
-
-    label: str
-    count: int
-    params: dict[str, str] = field(default_factory=dict)
+SEP = "\x1f"
 
 
-_SEP = "\x1f"
-
-
-def day_toc(day: date) -> list[TocEntry]:
-    """Papers per source label on `day`, cached for a few minutes (see `_day_toc`)."""
-    # The grouped query costs 10-20 ms on a busy day with a million papers; counts a few
-    # minutes old are fine for a table of contents.
-    toc = cache.get_or_set(f"feeds:day_toc:{day.isoformat()}", lambda: _day_toc(day), 300)
-    return cast(list[TocEntry], toc)
-
-
-def _day_toc(day: date) -> list[TocEntry]:
-    """Papers per source label on `day`, in one grouped query over that day's papers.
-
-    The groups follow `feeds.labels.source_label`: arXiv papers by primary category, others
-    by their first sighting's source (bioRxiv and medRxiv then by category). Each paper falls
-    in exactly one group, so groups with the same label can be summed.
-    """
-    first_source = (
-        PaperSighting.objects.filter(paper_id=OuterRef("pk"))
-        .order_by("first_seen", "id")
-        .annotate(
-            via=Concat(
-                "source__kind",
-                Value(_SEP),
-                "source__slug",
-                Value(_SEP),
-                "source__label",
-                output_field=TextField(),
-            )
-        )
-        .values("via")[:1]
-    )
-    rows = (
-        Paper.objects.filter(announced=day)
-        .alias(abs_link=KT("links__abs"))
-        .annotate(
-            # CASE evaluates the subquery only for papers without an arXiv id.
-            via=Case(
-                When(arxiv_id__gt="", then=Value(Source.Kind.ARXIV_RSS.value)),
-                default=Subquery(first_source),
-                output_field=TextField(),
-            ),
-            medrxiv=Case(
-                When(Q(abs_link__contains="medrxiv.org"), then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
-        .values("via", "primary_category", "medrxiv")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    merged: dict[str, TocEntry] = {}
-    for row in rows:
-        if not row["via"]:
-            continue  # a paper no source carried (only made by hand): it has no label
-        label, params = _toc_label(row["via"], row["primary_category"], row["medrxiv"])
-        previous = merged.get(label)
-        count = row["count"] + (previous.count if previous else 0)
-        merged[label] = TocEntry(label=label, count=count, params=params)
-    # Biggest sources first, like a table of contents of the day.
-    return sorted(merged.values(), key=lambda e: (-e.count, e.label.casefold()))
-
-
-def _toc_label(via: str, category: str, medrxiv: bool) -> tuple[str, dict[str, str]]:
+def toc_label(via: str, category: str, medrxiv: bool) -> tuple[str, dict[str, str]]:
     """The label and filter of a table-of-contents group (see `feeds.labels.source_label`)."""
-    kind, slug, label = [*via.split(_SEP, 2), "", ""][:3]
+    kind, slug, label = [*via.split(SEP, 2), "", ""][:3]
     if kind in _ARXIV_KINDS:
         if category:
             return f"arXiv ({category})", {"category": category}

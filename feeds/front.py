@@ -1,0 +1,289 @@
+"""The front page's reads: what is new now in every source family, in sections.
+
+A *family* is what a reader expects one announcement of at a time: arXiv (a mailing a day),
+bioRxiv, medRxiv, and each journal feed. The front page shows every family's latest day at
+once, so a three-paper feed that announced today cannot hide yesterday's arXiv mailing.
+
+A day (or the families' latest days) is laid out like the day's table of contents: one
+section per source label ("arXiv (cs.CL)", "bioRxiv (Genomics)", "Nature"), new papers
+before cross-lists, biggest sections first; replacements of every section go to one folded
+"updated papers" list at the end. The overview shows the first papers of each section up to
+a page budget; each section links to its whole list (the day filtered to it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import cast
+
+from django.core.cache import cache
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Concat
+
+from feeds.models import Paper, PaperSighting, Source
+from feeds.selectors import SEP, announce_order, papers_for_display, toc_label
+
+# Papers a section shows on the overview before its "all N papers" link; a section of at
+# most SECTION_WHOLE papers is shown whole rather than cut one or two short.
+SECTION_SHOWN = 5
+SECTION_WHOLE = 7
+# Cards of the overview: later sections are reached from the table of contents.
+PAGE_CARDS = 40
+# Replacements listed (titles only) in the folded "updated papers" section.
+UPDATED_SHOWN = 25
+# The families' latest days and a day's rows are cached this long (seconds); a poll that
+# adds papers changes the cache key (the newest paper id), so new papers show at once.
+CACHE_SECONDS = 300
+
+_ARXIV_KINDS = [Source.Kind.ARXIV_RSS.value, Source.Kind.ARXIV_API.value]
+_REPLACED = {Paper.AnnounceType.REPLACE.value, Paper.AnnounceType.REPLACE_CROSS.value}
+
+
+# --- Families --------------------------------------------------------------------------------
+
+
+def _family_of(kind: str, slug: str) -> str:
+    if kind in _ARXIV_KINDS:
+        return "arxiv"
+    if kind == Source.Kind.BIORXIV_API:
+        return "biorxiv"
+    if kind == Source.Kind.MEDRXIV_API:
+        return "medrxiv"
+    return f"source:{slug}"
+
+
+def _version() -> int:
+    """The newest paper's id: any poll that stored a paper moves it."""
+    return Paper.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def latest_days() -> dict[str, date]:
+    """Each source family's latest announcement day, newest family first (cached)."""
+    key = f"feeds:front:latest:{_version()}"
+    return cast(dict[str, date], cache.get_or_set(key, _latest_days, CACHE_SECONDS))
+
+
+def _latest_days() -> dict[str, date]:
+    days: dict[str, date] = {}
+    arxiv = (
+        Paper.objects.filter(arxiv_id__gt="")
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .first()
+    )
+    if arxiv:
+        days["arxiv"] = arxiv
+    others = Source.objects.exclude(kind__in=_ARXIV_KINDS).annotate(
+        latest=Subquery(
+            PaperSighting.objects.filter(source_id=OuterRef("pk"), paper__arxiv_id="")
+            .order_by()
+            .values("source_id")
+            .annotate(day=Max("paper__announced"))
+            .values("day")[:1]
+        )
+    )
+    for kind, slug, latest in others.values_list("kind", "slug", "latest"):
+        family = _family_of(kind, slug)
+        if latest and (family not in days or latest > days[family]):
+            days[family] = latest
+    return dict(sorted(days.items(), key=lambda item: (-item[1].toordinal(), item[0])))
+
+
+def _family_papers(family: str, day: date) -> Q:
+    if family == "arxiv":
+        return Q(arxiv_id__gt="", announced=day)
+    if family in ("biorxiv", "medrxiv"):
+        kind = Source.Kind.BIORXIV_API if family == "biorxiv" else Source.Kind.MEDRXIV_API
+        carried = PaperSighting.objects.filter(paper_id=OuterRef("pk"), source__kind=kind)
+    else:
+        slug = family.removeprefix("source:")
+        carried = PaperSighting.objects.filter(paper_id=OuterRef("pk"), source__slug=slug)
+    return Q(arxiv_id="", announced=day) & Q(Exists(carried))
+
+
+# --- Rows and sections -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One paper of the page, with just what sections need."""
+
+    id: int
+    announce_type: str
+    category: str
+    via: str  # kind␟slug␟label of the first source that carried it (see toc_label)
+    medrxiv: bool
+    announced: date
+
+
+def _rows(papers: QuerySet[Paper]) -> list[Row]:
+    first_source = (
+        PaperSighting.objects.filter(paper_id=OuterRef("pk"))
+        .order_by("first_seen", "id")
+        .annotate(
+            via=Concat(
+                "source__kind",
+                Value(SEP),
+                "source__slug",
+                Value(SEP),
+                "source__label",
+                output_field=TextField(),
+            )
+        )
+        .values("via")[:1]
+    )
+    rows = (
+        papers.alias(abs_link=KT("links__abs"))
+        .annotate(
+            # CASE evaluates the subquery only for papers without an arXiv id.
+            via=Case(
+                When(arxiv_id__gt="", then=Value(Source.Kind.ARXIV_RSS.value)),
+                default=Subquery(first_source),
+                output_field=TextField(),
+            ),
+            medrxiv=Case(
+                When(Q(abs_link__contains="medrxiv.org"), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .order_by(announce_order(), "id")
+        .values_list("id", "announce_type", "primary_category", "via", "medrxiv", "announced")
+    )
+    # A paper no source carried (made by hand) has no label and no place on the page.
+    return [Row(*values) for values in rows if values[3]]
+
+
+def rows_of_day(day: date) -> list[Row]:
+    """Every paper announced on `day`, new first (cached)."""
+    key = f"feeds:front:day:{day.isoformat()}:{_version()}"
+    return cast(
+        list[Row],
+        cache.get_or_set(key, lambda: _rows(Paper.objects.filter(announced=day)), CACHE_SECONDS),
+    )
+
+
+def rows_latest(days: dict[str, date]) -> list[Row]:
+    """The papers of every family's latest day, new first (cached)."""
+    if not days:
+        return []
+    condition = Q()
+    for family, day in days.items():
+        condition |= _family_papers(family, day)
+    key = "feeds:front:latest-rows:" + ",".join(f"{f}={d}" for f, d in days.items())
+    return cast(
+        list[Row],
+        cache.get_or_set(
+            f"{key}:{_version()}",
+            lambda: _rows(Paper.objects.filter(condition)),
+            CACHE_SECONDS,
+        ),
+    )
+
+
+@dataclass
+class Section:
+    """Papers under one source label: what the table of contents lists and links to."""
+
+    label: str
+    params: dict[str, str]
+    rows: list[Row] = field(default_factory=list)
+    shown: list[Paper] = field(default_factory=list)
+    first_number: int = 0
+
+    @property
+    def anchor(self) -> str:
+        """The section's id on the page, the same in every language."""
+        text = "-".join(f"{k}-{v}" for k, v in sorted(self.params.items())) or "other"
+        return "s-" + re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+    @property
+    def count(self) -> int:
+        """Papers in the section."""
+        return len(self.rows)
+
+    @property
+    def day(self) -> date:
+        """The section's announcement day (its newest, should families share a label)."""
+        return max(row.announced for row in self.rows)
+
+    @property
+    def more(self) -> int:
+        """Papers of the section the overview does not show."""
+        return self.count - len(self.shown) if self.shown else 0
+
+
+@dataclass
+class Overview:
+    """The page: its sections (new papers and cross-lists) and the folded replacements."""
+
+    sections: list[Section]
+    updated: Section | None
+
+    @property
+    def total(self) -> int:
+        """Papers on the page's days, replacements included."""
+        return sum(s.count for s in self.sections) + (self.updated.count if self.updated else 0)
+
+
+def overview(rows: list[Row]) -> Overview:
+    """`rows` in sections, with the papers the page shows loaded (two queries)."""
+    groups: dict[str, Section] = {}
+    updated: list[Row] = []
+    for row in rows:
+        if row.announce_type in _REPLACED:
+            updated.append(row)
+            continue
+        label, params = toc_label(row.via, row.category, row.medrxiv)
+        groups.setdefault(label, Section(label=label, params=params)).rows.append(row)
+    # Newest day first, then the biggest sections, then by label: a table of contents.
+    sections = sorted(
+        groups.values(), key=lambda s: (-s.day.toordinal(), -s.count, s.label.casefold())
+    )
+    budget = PAGE_CARDS
+    picks: dict[int, list[int]] = defaultdict(list)
+    for n, section in enumerate(sections):
+        take = section.count if section.count <= SECTION_WHOLE else SECTION_SHOWN
+        take = min(take, budget)
+        if take <= 0:
+            break
+        picks[n] = [row.id for row in section.rows[:take]]
+        budget -= take
+    updated_section = None
+    if updated:
+        updated_section = Section(label="", params={"announce_type": "replace"}, rows=updated)
+    shown_updated = [row.id for row in updated[:UPDATED_SHOWN]]
+    papers = _papers([pid for ids in picks.values() for pid in ids] + shown_updated)
+    number = 1
+    for n, ids in picks.items():
+        sections[n].shown = [papers[pid] for pid in ids]
+        sections[n].first_number = number
+        number += len(ids)
+    if updated_section:
+        updated_section.shown = [papers[pid] for pid in shown_updated]
+        updated_section.first_number = number
+    return Overview(sections=sections, updated=updated_section)
+
+
+def _papers(ids: Iterable[int]) -> dict[int, Paper]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {p.pk: p for p in papers_for_display(Paper.objects.filter(id__in=wanted))}
