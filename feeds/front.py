@@ -14,7 +14,6 @@ a page budget; each section links to its whole list (the day filtered to it).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +36,7 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Concat
 
+from feeds.labels import display_text
 from feeds.models import Paper, PaperSighting, Source
 from feeds.selectors import SEP, announce_order, papers_for_display, toc_label
 
@@ -215,6 +215,12 @@ class Section:
         return "s-" + re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
     @property
+    def family(self) -> str:
+        """The source family the section belongs to (see `latest_days`)."""
+        kind, slug = [*self.rows[0].via.split(SEP, 2), ""][:2]
+        return _family_of(kind, slug)
+
+    @property
     def count(self) -> int:
         """Papers in the section."""
         return len(self.rows)
@@ -243,43 +249,60 @@ class Overview:
         return sum(s.count for s in self.sections) + (self.updated.count if self.updated else 0)
 
 
-def overview(rows: list[Row]) -> Overview:
-    """`rows` in sections, with the papers the page shows loaded (two queries)."""
+def overview_sections(rows: list[Row]) -> list[Section]:
+    """New papers and cross-lists of `rows` by source label: newest day, then biggest first."""
     groups: dict[str, Section] = {}
-    updated: list[Row] = []
     for row in rows:
-        if row.announce_type in _REPLACED:
-            updated.append(row)
-            continue
-        label, params = toc_label(row.via, row.category, row.medrxiv)
-        groups.setdefault(label, Section(label=label, params=params)).rows.append(row)
-    # Newest day first, then the biggest sections, then by label: a table of contents.
-    sections = sorted(
-        groups.values(), key=lambda s: (-s.day.toordinal(), -s.count, s.label.casefold())
-    )
-    budget = PAGE_CARDS
-    picks: dict[int, list[int]] = defaultdict(list)
+        if row.announce_type not in _REPLACED:
+            label, params = toc_label(row.via, row.category, row.medrxiv)
+            groups.setdefault(label, Section(label=label, params=params)).rows.append(row)
+    return sorted(groups.values(), key=lambda s: (-s.day.toordinal(), -s.count, s.label.casefold()))
+
+
+def overview(rows: list[Row]) -> Overview:
+    """`rows` in sections, with the papers the page shows loaded (one query and a prefetch).
+
+    Sections show their first SECTION_SHOWN papers (all, when at most SECTION_WHOLE) until
+    PAGE_CARDS cards are on the page, the first section of every family before the rest, so
+    no source is crowded out; numbering runs on through the sections without gaps.
+    """
+    sections = overview_sections(rows)
+    firsts: dict[str, int] = {}
     for n, section in enumerate(sections):
-        take = section.count if section.count <= SECTION_WHOLE else SECTION_SHOWN
-        take = min(take, budget)
-        if take <= 0:
-            break
-        picks[n] = [row.id for row in section.rows[:take]]
+        firsts.setdefault(section.family, n)
+    budget = PAGE_CARDS
+    takes: dict[int, int] = {}
+    for n in [*firsts.values(), *range(len(sections))]:
+        count = sections[n].count
+        take = min(count if count <= SECTION_WHOLE else SECTION_SHOWN, budget)
+        if n in takes or take <= 0:
+            continue
+        takes[n] = take
         budget -= take
-    updated_section = None
-    if updated:
-        updated_section = Section(label="", params={"announce_type": "replace"}, rows=updated)
-    shown_updated = [row.id for row in updated[:UPDATED_SHOWN]]
+    picks = {n: [row.id for row in sections[n].rows[: takes[n]]] for n in sorted(takes)}
+    replaced = [row for row in rows if row.announce_type in _REPLACED]
+    updated = Section(label="", params={"announce_type": "replace"}, rows=replaced)
+    shown_updated = [row.id for row in replaced[:UPDATED_SHOWN]]
     papers = _papers([pid for ids in picks.values() for pid in ids] + shown_updated)
     number = 1
     for n, ids in picks.items():
         sections[n].shown = [papers[pid] for pid in ids]
         sections[n].first_number = number
         number += len(ids)
-    if updated_section:
-        updated_section.shown = [papers[pid] for pid in shown_updated]
-        updated_section.first_number = number
-    return Overview(sections=sections, updated=updated_section)
+    updated.shown = [papers[pid] for pid in shown_updated]
+    updated.first_number = number
+    return Overview(sections=sections, updated=updated if replaced else None)
+
+
+def family_labels(days: dict[str, date]) -> dict[str, str]:
+    """How each family of `days` is named: arXiv, bioRxiv, medRxiv or the journal's label."""
+    slugs = [f.removeprefix("source:") for f in days if f.startswith("source:")]
+    journals = dict(Source.objects.filter(slug__in=slugs).values_list("slug", "label"))
+    names = {"arxiv": "arXiv", "biorxiv": "bioRxiv", "medrxiv": "medRxiv"}
+    return {
+        family: names.get(family) or display_text(journals.get(family[7:], family[7:]))
+        for family in days
+    }
 
 
 def _papers(ids: Iterable[int]) -> dict[int, Paper]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -12,66 +13,141 @@ from django.urls import reverse
 from django.utils.formats import number_format
 
 from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wants_partial
-from feeds import citations, selectors
+from feeds import citations, front, selectors
 from feeds.labels import announce_text, display_text, journal_title, paper_card
 from feeds.models import Paper
 from feeds.pipeline.sanitise import safe_url
 
 
 def today(request: HtmxHttpRequest) -> HttpResponse:
-    """One announcement day's papers (the latest by default), filtered, 25 at a time."""
+    """The front page: every source family's latest papers in sections, or one day's.
+
+    With a filter set it is one day's list instead (the latest day with matching papers by
+    default), new papers first, 25 at a time.
+    """
     filters = selectors.PaperFilters.from_query(request.GET)
     asked_day = date_param(request, "date")
-    day = asked_day or selectors.latest_day(filters)
-    after = int_param(request, "after") or None
-    start = max(int_param(request, "n", 1), 1)
-    context: dict[str, Any] = {"filters": filters, "day": day, "asked_day": asked_day}
+    context: dict[str, Any] = {
+        "filters": filters,
+        "asked_day": asked_day,
+        "choices": selectors.filter_choices(),
+    }
+    if filters.active:
+        return _day_list(request, filters, asked_day, context)
 
+    families: list[dict[str, Any]] = []
+    if asked_day:
+        days = {"": asked_day}
+        rows = front.rows_of_day(asked_day)
+        context.update(_day_nav(asked_day, filters))
+    else:
+        days = front.latest_days()
+        rows = front.rows_latest(days)
+        labels = front.family_labels(days)
+        families = [
+            {
+                "label": labels[family],
+                "day": day,
+                "url": url_with("today", {"date": day.isoformat()}),
+            }
+            for family, day in days.items()
+        ]
+    page = front.overview(rows)
+    toc = [
+        {
+            "label": section.label,
+            "count": number_format(section.count, force_grouping=True),
+            "url": f"#{section.anchor}"
+            if section.shown
+            else url_with("today", {**section.params, "date": section.day.isoformat()}),
+        }
+        for section in page.sections
+    ]
+    context.update(
+        overview=page,
+        day=asked_day or (max(days.values()) if days else None),
+        families=families,
+        toc=toc,
+        sections=[
+            {
+                "section": section,
+                "cards": [
+                    paper_card(p, section.first_number + i) for i, p in enumerate(section.shown)
+                ],
+                "all_url": url_with("today", {**section.params, "date": section.day.isoformat()}),
+            }
+            for section in page.sections
+            if section.shown
+        ],
+    )
+    if page.updated:
+        context.update(
+            updated=page.updated,
+            updated_cards=[
+                paper_card(p, page.updated.first_number + i)
+                for i, p in enumerate(page.updated.shown)
+            ],
+            updated_url=url_with(
+                "today", {"announce_type": "replace", "date": page.updated.day.isoformat()}
+            ),
+        )
+    context["papers"] = [c.paper for s in context["sections"] for c in s["cards"]]
+    context["more_sections"] = len(page.sections) - len(context["sections"])
+    return render(request, "feeds/today.html", context)
+
+
+def _day_nav(day: date, filters: selectors.PaperFilters) -> dict[str, Any]:
+    previous_day, next_day = selectors.adjacent_days(day, filters)
+    return {
+        "previous_day": previous_day,
+        "next_day": next_day,
+        "previous_url": previous_day
+        and url_with("today", {**filters.params(), "date": previous_day.isoformat()}),
+        "next_day_url": next_day
+        and url_with("today", {**filters.params(), "date": next_day.isoformat()}),
+    }
+
+
+def _day_list(
+    request: HtmxHttpRequest,
+    filters: selectors.PaperFilters,
+    asked_day: date | None,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """One day's papers that match the filters, new first, numbered, 25 at a time."""
+    day = asked_day or selectors.latest_day(filters)
+    start = max(int_param(request, "n", 1), 1)
+    context["day"] = day
     cards = []
     next_url = ""
     if day is not None:
-        page = selectors.papers_of_day(day, filters, after=after)
+        page = selectors.papers_of_day(day, filters, offset=start - 1)
         cards = [paper_card(p, start + i) for i, p in enumerate(page.papers)]
         if page.has_more:
             next_url = url_with(
                 "today",
-                {
-                    **filters.params(),
-                    "date": day.isoformat(),
-                    "after": page.papers[-1].id,
-                    "n": start + len(page.papers),
-                },
+                {**filters.params(), "date": day.isoformat(), "n": start + len(page.papers)},
             )
     context.update(cards=cards, papers=[c.paper for c in cards], next_url=next_url)
 
-    if after and wants_partial(request):
+    if start > 1 and wants_partial(request):
         return render(request, "feeds/today.html#paper-items", context)
 
     if day is not None:
-        previous_day, next_day = selectors.adjacent_days(day, filters)
-        toc = selectors.day_toc(day)
-        today_path = reverse("today")
+        sections = front.overview_sections(front.rows_of_day(day))
         context.update(
-            previous_url=previous_day
-            and url_with("today", {**filters.params(), "date": previous_day.isoformat()}),
-            next_day_url=next_day
-            and url_with("today", {**filters.params(), "date": next_day.isoformat()}),
-            previous_day=previous_day,
-            next_day=next_day,
+            _day_nav(day, filters),
             toc=[
                 {
-                    "label": entry.label,
-                    "count": number_format(entry.count, force_grouping=True),
-                    "url": url_with(
-                        "today", {**entry.params, "date": day.isoformat()}, path=today_path
-                    ),
+                    "label": section.label,
+                    "count": number_format(section.count, force_grouping=True),
+                    "url": url_with("today", {**section.params, "date": day.isoformat()}),
                 }
-                for entry in toc
+                for section in sections
             ],
-            continued=bool(after),
+            continued=start > 1,
             first_page_url=url_with("today", {**filters.params(), "date": day.isoformat()}),
         )
-    context["choices"] = selectors.filter_choices()
     return render(request, "feeds/today.html", context)
 
 

@@ -70,8 +70,16 @@
     if (output) output.textContent = input.value;
   }
 
+  // A link to a folded section (#updated) opens it: the anchor alone would land on its summary.
+  function openTarget() {
+    var target = location.hash && document.getElementById(location.hash.slice(1));
+    if (target && target.tagName === "DETAILS") target.open = true;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     renderMath(document);
+    openTarget();
+    window.addEventListener("hashchange", openTarget);
     document.addEventListener("input", onRangeInput);
     document.addEventListener("keydown", onKey);
     document.body.addEventListener("htmx:afterSwap", function (event) {
