@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from feeds.models import Paper, PaperSighting, Source
 from feeds.pipeline.sanitise import safe_url
+from feeds.pipeline.text import clean_abstract, clean_abstract_html, clean_title
 
 AUTHORS_SHOWN = 3
 
@@ -168,13 +169,15 @@ class PaperCard:
 
 def paper_card(paper: Paper, number: int = 0) -> PaperCard:
     """A paper's display data (sightings must be prefetched with their sources)."""
+    # Cleaned again here for rows stored before a cleaning rule existed (a no-op otherwise).
+    title = clean_title(display_text(paper.title))
     return PaperCard(
         paper=paper,
         number=number,
         label=source_label(paper),
-        title=display_text(paper.title),
-        abstract=display_text(paper.abstract),
-        abstract_html=display_text(paper.abstract_html),
+        title=title,
+        abstract=clean_abstract(display_text(paper.abstract), title=title),
+        abstract_html=clean_abstract_html(display_text(paper.abstract_html), title=title),
         authors=[display_text(a) for a in paper.authors if display_text(a).strip()],
         badge_css=ANNOUNCE_CSS.get(paper.announce_type, ""),
         badge_text=announce_text(paper.announce_type, paper.version),

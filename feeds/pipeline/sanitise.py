@@ -1,5 +1,8 @@
 """Sanitising: the last step before storage. Everything from a feed is untrusted.
 
+Titles and abstracts leave as plain text without stray markup or TeX text macros
+(`feeds.pipeline.text`); only journal abstracts keep HTML, through nh3's allow-list.
+
 `safe_url` is also the rule for showing a link (feeds.labels, feeds.views): one rule for
 what may be stored and what may be linked."""
 
@@ -11,6 +14,7 @@ from urllib.parse import urlsplit
 
 import nh3
 
+from feeds.pipeline.text import clean_abstract, clean_abstract_html, clean_title
 from feeds.sources.base import PaperIn
 
 # Caps, applied before nh3 (which is quadratic on deep nesting).
@@ -77,7 +81,7 @@ def sane_date(value: date | None, *, fetched: date) -> date | None:
 def paper_sanitise(paper: PaperIn, *, fetched: date) -> PaperIn | None:
     """A clean copy of `paper` ready to store, or None when nothing usable is left."""
     key = clean_text(paper.key, MAX_SHORT)
-    title = clean_text(paper.title, MAX_TITLE)
+    title = clean_title(clean_text(paper.title, MAX_TITLE))
     if not key or not title:
         return None
     authors = [clean_text(a, MAX_NAME) for a in paper.authors[:MAX_AUTHORS]]
@@ -90,8 +94,12 @@ def paper_sanitise(paper: PaperIn, *, fetched: date) -> PaperIn | None:
     return PaperIn(
         key=key,
         title=title,
-        abstract=clean_text(paper.abstract, MAX_ABSTRACT),
-        abstract_html=clean_html(paper.abstract_html, MAX_ABSTRACT) if paper.abstract_html else "",
+        abstract=clean_abstract(clean_text(paper.abstract, MAX_ABSTRACT), title=title),
+        abstract_html=clean_abstract_html(
+            clean_html(paper.abstract_html, MAX_ABSTRACT), title=title
+        )
+        if paper.abstract_html
+        else "",
         authors=[a for a, _ in kept],
         affiliations=[f for _, f in kept],
         arxiv_id=clean_text(paper.arxiv_id, 40),
