@@ -13,9 +13,14 @@
    first radar's live preview finds papers at once; then scores the batch against every
    active radar, writing Match rows. `manage.py demo` hands
    the bundled samples to this stage too.
-3. **Cards.** The papers `LLM_SUMMARIZE` wants (matched ones by default) get a pending
-   summary card and a `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`).
-   Beat's `digests.tasks.cards_sweep` retries the cards that are due.
+3. **Cards.** The papers that get a card now get a pending summary card and a
+   `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`): the ones
+   `LLM_SUMMARIZE` wants (matched ones by default) and, without an LLM, every paper of its
+   source's latest days (extractive cards). A radar that was saved is rescored
+   (`radar.tasks.radar_rescore`, which sends `radar_rescored`); its matches are handed to
+   the cards at once (`radar_rescored_to_cards`). Beat's `digests.tasks.cards_sweep` retries
+   the cards that are due and, as the budget allows, gives the latest days' other papers
+   theirs (`digests.cards.cards_due`).
 4. **Briefings and mail.** Beat's `digests.tasks.digests_dispatch_due` (every 15 minutes)
    builds each radar's briefing of the period from the matches created in it and mails the
    subscribers whose local delivery hour has come (`digests.schedule`, `digests.delivery`).
@@ -36,7 +41,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 
-from digests.tasks import cards_generate_on_commit
+from digests.tasks import cards_generate_on_commit, radar_cards_on_commit
 from feeds.models import Source
 from feeds.pipeline import poll
 from feeds.pipeline.poll import IngestSummary
@@ -121,3 +126,12 @@ def papers_match(paper_ids: list[int]) -> dict[str, int]:
         # --- 3. Cards ---
         cards_generate_on_commit(paper_ids)
     return result
+
+
+def radar_rescored_to_cards(radar_id: int) -> list[int]:
+    """After a radar was rescored (it was saved, or got its English profile): its matches get
+    their cards now, not at the next sweep. Connected to `radar.signals.radar_rescored` in
+    academichub/apps.py; returns the ids that will get cards."""
+    if settings.LLM_SUMMARIZE == "off":
+        return []
+    return radar_cards_on_commit(radar_id)

@@ -44,6 +44,7 @@ from digests.models import Briefing, Card
 from digests.selectors import cards_for_papers
 from feeds.labels import display_text, source_label
 from feeds.models import PaperSighting
+from feeds.names import discipline_name, source_name
 from radar.models import Match, Radar
 
 logger = logging.getLogger(__name__)
@@ -554,7 +555,8 @@ def briefing_extract(items: Sequence[Item], language: str, *, mode: str) -> dict
     failed): papers grouped by shared keywords or categories, each with its TL;DR."""
     with translation.override(UI_LANGUAGE[language]):
         fields = Counter(item.field for item in items if item.field)
-        names = [name for name, _ in fields.most_common(3)]
+        # Items carry the stored (English) discipline: named here in the briefing's language.
+        names = [source_name(discipline_name(name)) for name, _ in fields.most_common(3)]
         headline = ngettext("%(count)d new paper", "%(count)d new papers", len(items)) % {
             "count": len(items)
         }

@@ -9,11 +9,18 @@ prompt and model).
 
 The paper reaches the model as JSON inside a delimited block the system prompt calls
 untrusted data (with `<` and `>` escaped, so the text cannot close the block). The answer is
-checked by code: the schema (pydantic), lengths, Chinese fields in Chinese and English fields
-in English; URLs, images, HTML, Markdown and role tags are stripped (and flagged). A bad
-answer gets one repair call naming the problem; a second bad answer makes the card `failed`
-with the reason, retried later with capped exponential backoff. Nothing a model wrote is
-ever shown unless it passed.
+checked by code: the schema (pydantic), Chinese fields in Chinese and English fields in
+English; URLs, images, HTML, Markdown and role tags are stripped, a field over its length cap
+is trimmed at a sentence or word boundary, an over-long keyword is dropped (all flagged, for
+staff). Only a missing, empty or wrong-language field fails an answer (or one that ran away,
+far past its cap). A bad answer gets one repair call naming the problem; a second bad answer
+makes the card `failed` with the reason, retried later with capped exponential backoff.
+Nothing a model wrote is ever shown unless it passed.
+
+Which papers get cards is counted back from the newest data, not from today: each source's
+newest announced day (`window`), so the bundled samples and a backfilled day get theirs.
+Without an LLM every paper of the latest days gets an extractive card (cheap and local); with
+one, matched papers come first, then the latest days' other papers as the budget allows.
 """
 
 from __future__ import annotations
@@ -23,22 +30,36 @@ import json
 import logging
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict
 
 from digests import llm
 from digests.models import SECTIONS, Card
 from feeds.labels import display_text, source_label
-from feeds.models import Paper
+from feeds.models import Paper, PaperSighting
 from radar.models import Match
 
 logger = logging.getLogger(__name__)
@@ -51,12 +72,15 @@ EXTRACTIVE_MODEL = "extractive"
 CARD_MAX_TOKENS = 1600
 # Input cap (OWASP LLM10): abstracts longer than this are cut before they are sent.
 MAX_ABSTRACT_CHARS = 6000
-# Length caps of the validated card, in characters (the prompt asks for much less).
+# Length caps of the validated card, in characters (the prompt asks for much less): a longer
+# field is trimmed to its cap; one more than RUNAWAY times its cap fails (a model repeating
+# itself). Keywords past KEYWORDS_MAX, and any over KEYWORD_CAP, are dropped.
 EN_CAPS = {"tldr": 400, "other": 900}
 ZH_CAPS = {"tldr": 200, "other": 450}
 TITLE_ZH_CAP = 300
 KEYWORDS_MAX = 10
 KEYWORD_CAP = 80
+RUNAWAY = 4
 # How much of a rejected answer goes back to the model in the repair request.
 REPAIR_ECHO_CHARS = 4000
 
@@ -68,8 +92,17 @@ MAX_ATTEMPTS = 8
 # The claim a worker holds on a card while it asks the LLM (two calls, each under the
 # timeout, plus margin); a worker that died loses it after this.
 CLAIM = timedelta(minutes=5)
-# The sweep and `manage.py cards` look this far back for papers still without a card.
+# Which papers get cards, in days counted back from each source's newest announced day
+# (`window`): matched papers (every paper when LLM_SUMMARIZE is "all") of the last
+# DUE_WINDOW_DAYS; every paper of the last LATEST_DAYS (the front page's), extractive at
+# once without an LLM, and with one after the matched papers while the fill may spend
+# (FILL_SHARE of the daily budget, the rest kept for matched papers and briefings).
 DUE_WINDOW_DAYS = 30
+LATEST_DAYS = 3
+FILL_SHARE = 0.5
+# What one card is planned to cost (the prompt with the abstract, and the answer in both
+# languages; measured cards take about 2,000), to count the fill against the budget.
+CARD_TOKENS_PLANNED = 3000
 
 
 class PaperTextHash(Func):
@@ -98,26 +131,68 @@ def current_key() -> tuple[str, str]:
 # --- The prompt ------------------------------------------------------------------------------
 
 
-def _part_schema() -> dict[str, Any]:
+def _text(cap: int, what: str, *, max_length: bool) -> dict[str, Any]:
+    """A string field whose cap is stated in its description, and as maxLength if asked."""
+    schema: dict[str, Any] = {"type": "string", "description": f"{what}, at most {cap} characters"}
+    if max_length:
+        schema["maxLength"] = cap
+    return schema
+
+
+def _part_schema(caps: dict[str, int], language: str, *, max_length: bool) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {name: {"type": "string"} for name in SECTIONS},
+        "properties": {
+            name: _text(
+                caps["tldr"] if name == "tldr" else caps["other"],
+                f"{name} in {language}",
+                max_length=max_length,
+            )
+            for name in SECTIONS
+        },
         "required": list(SECTIONS),
         "additionalProperties": False,
     }
 
 
-CARD_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "title_zh": {"type": "string"},
-        "en": _part_schema(),
-        "zh": _part_schema(),
-        "keywords": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["title_zh", "en", "zh", "keywords"],
-    "additionalProperties": False,
-}
+def card_schema(*, max_length: bool = False, max_items: bool = True) -> dict[str, Any]:
+    """The card's JSON Schema, stating the caps `card_parse` trims to: in each description,
+    as `maxLength` when asked, and the keywords' `maxItems` unless asked not to."""
+    keywords: dict[str, Any] = {
+        "type": "array",
+        "items": _text(KEYWORD_CAP, "an English keyword", max_length=max_length),
+        "description": f"at most {KEYWORDS_MAX} English keywords",
+    }
+    if max_items:
+        keywords["maxItems"] = KEYWORDS_MAX
+    return {
+        "type": "object",
+        "properties": {
+            "title_zh": _text(
+                TITLE_ZH_CAP, "the title in Simplified Chinese", max_length=max_length
+            ),
+            "en": _part_schema(EN_CAPS, "English", max_length=max_length),
+            "zh": _part_schema(ZH_CAPS, "Simplified Chinese", max_length=max_length),
+            "keywords": keywords,
+        },
+        "required": ["title_zh", "en", "zh", "keywords"],
+        "additionalProperties": False,
+    }
+
+
+# The schema an endpoint enforces (LLM_JSON_MODE json_schema, strict): OpenAI's strict subset
+# has maxItems but not maxLength, so string caps are stated in the descriptions only.
+CARD_SCHEMA = card_schema()
+# The schema written into the prompt (json_object mode): read by the model, checked by nobody.
+CARD_SCHEMA_IN_PROMPT = card_schema(max_length=True)
+
+
+def schema_sent() -> dict[str, Any]:
+    """The schema sent as the response format: fine-tuned OpenAI models ("ft:…") refuse
+    `maxItems` in strict mode, so theirs goes without it."""
+    if settings.LLM_MODEL.startswith("ft:"):
+        return card_schema(max_items=False)
+    return CARD_SCHEMA
 
 
 def paper_data(paper: Paper) -> dict[str, Any]:
@@ -135,7 +210,9 @@ def card_messages(paper: Paper) -> list[dict[str, str]]:
     prompt = llm.prompt_parts(PROMPT_VERSION)
     schema_note = ""
     if settings.LLM_JSON_MODE != "json_schema":
-        schema_note = "\nThe JSON object must follow this JSON Schema:\n" + json.dumps(CARD_SCHEMA)
+        schema_note = "\nThe JSON object must follow this JSON Schema:\n" + json.dumps(
+            CARD_SCHEMA_IN_PROMPT
+        )
     # Escaped angle brackets: the paper's text can neither close the block nor open a tag.
     data = json.dumps(paper_data(paper), ensure_ascii=False, indent=1)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e")
@@ -255,45 +332,85 @@ def is_english(text: str) -> bool:
     return any(w.lower() in _EN_COMMON for w in words)
 
 
+def trim(text: str, cap: int, *, chinese: bool) -> str:
+    """`text` in at most `cap` characters: the whole sentences that fit, else cut at a word
+    boundary (in Chinese, at a clause mark or between characters) with "…"; never inside TeX."""
+    if len(text) <= cap:
+        return text
+    kept = ""
+    for sentence in _sentences(text, chinese):
+        longer = f"{kept}{'' if chinese else ' '}{sentence}" if kept else sentence
+        if len(longer) > cap:
+            break
+        kept = longer
+    if kept:
+        return kept
+    end = cap - 1  # room for the ellipsis
+    for math in _MATH.finditer(text):
+        if math.start() < end < math.end():
+            end = math.start()
+    head = text[:end]
+    if chinese:
+        clause = max(head.rfind(mark) for mark in "，；、：,;")
+        if clause >= end // 2:
+            head = head[:clause]
+        elif re.match(r"\w\w", text[end - 1 : end + 1], re.A):
+            head = re.sub(r"\w+$", "", head, flags=re.A)  # an English term inside: not cut
+    elif not text[end].isspace() and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:，；、：-–—") + "…"
+
+
 def card_parse(completion: llm.Completion) -> CardContent:
-    """The validated card in a completion; raises LLMBadOutput naming the first problems."""
+    """The validated card in a completion; raises LLMBadOutput naming the first problems.
+
+    Cosmetic excess is repaired, not failed: a field over its cap is trimmed, keywords over
+    their cap or count are dropped, and each is recorded in the card's flags."""
     parsed = llm.answer_parse(completion, _CardOut, "card")
     flags: set[str] = set()
     problems: list[str] = []
-    content = CardContent(
-        title_zh=_clean(parsed.title_zh, flags),
-        en={name: _clean(getattr(parsed.en, name), flags) for name in SECTIONS},
-        zh={name: _clean(getattr(parsed.zh, name), flags) for name in SECTIONS},
-        keywords=[k for k in (_clean(k, flags) for k in parsed.keywords) if k][:KEYWORDS_MAX],
-        flags=flags,
-    )
-    if not content.title_zh:
+
+    def fit(where: str, text: str, cap: int, *, chinese: bool) -> str:
+        if len(text) > RUNAWAY * cap:
+            problems.append(
+                f"{where} is longer than {cap} characters ({len(text)}, a runaway answer)"
+            )
+        elif len(text) > cap:
+            flags.add(f"trimmed:{where}")
+            return trim(text, cap, chinese=chinese)
+        return text
+
+    title_zh = fit("title_zh", _clean(parsed.title_zh, flags), TITLE_ZH_CAP, chinese=True)
+    if not title_zh:
         problems.append("title_zh is empty")
-    elif len(content.title_zh) > TITLE_ZH_CAP:
-        problems.append(f"title_zh is longer than {TITLE_ZH_CAP} characters")
-    elif not is_chinese(content.title_zh, minimum=2):
+    elif not is_chinese(title_zh, minimum=2):
         problems.append("title_zh is not in Chinese")
-    for language, part, caps, check in (
-        ("en", content.en, EN_CAPS, is_english),
-        ("zh", content.zh, ZH_CAPS, is_chinese),
-    ):
+    parts: dict[str, dict[str, str]] = {}
+    for language, caps, check in (("en", EN_CAPS, is_english), ("zh", ZH_CAPS, is_chinese)):
+        parts[language] = {}
         for name in SECTIONS:
-            value = part[name]
+            where = f"{language}.{name}"
             cap = caps["tldr"] if name == "tldr" else caps["other"]
+            raw = getattr(getattr(parsed, language), name)
+            value = fit(where, _clean(raw, flags), cap, chinese=language == "zh")
+            parts[language][name] = value
             if not value:
-                problems.append(f"{language}.{name} is empty")
-            elif len(value) > cap:
-                problems.append(f"{language}.{name} is longer than {cap} characters")
+                problems.append(f"{where} is empty")
             elif not check(value):
                 wanted = "English" if language == "en" else "Chinese"
-                problems.append(f"{language}.{name} is not in {wanted}")
-    if not content.keywords:
-        problems.append("keywords is empty")
-    elif any(len(k) > KEYWORD_CAP for k in content.keywords):
-        problems.append(f"a keyword is longer than {KEYWORD_CAP} characters")
+                problems.append(f"{where} is not in {wanted}")
+    keywords = [k for k in (_clean(k, flags) for k in parsed.keywords) if k]
+    if any(len(k) > KEYWORD_CAP for k in keywords):
+        flags.add("keyword_dropped")
+        keywords = [k for k in keywords if len(k) <= KEYWORD_CAP]
+    if len(keywords) > KEYWORDS_MAX:
+        flags.add("keywords_cut")
+        keywords = keywords[:KEYWORDS_MAX]
     if problems:
         raise llm.LLMBadOutput("; ".join(problems[:6]))
-    return content
+    return CardContent(
+        title_zh=title_zh, en=parts["en"], zh=parts["zh"], keywords=keywords, flags=flags
+    )
 
 
 # --- Extractive cards (no LLM configured) ----------------------------------------------------
@@ -379,7 +496,7 @@ def _ask(paper: Paper, usage: llm.Usage) -> CardContent:
         prompt_version=PROMPT_VERSION,
         echo_chars=REPAIR_ECHO_CHARS,
         usage=usage,
-        schema=CARD_SCHEMA,
+        schema=schema_sent(),
         schema_name="paper_card",
         max_tokens=CARD_MAX_TOKENS,
         purpose="card",
@@ -539,17 +656,81 @@ def _run(fn: Callable[[Card], str], cards: list[Card], concurrency: int) -> list
         return list(pool.map(in_thread, cards))
 
 
-def papers_wanting_cards(paper_ids: Iterable[int]) -> list[int]:
-    """Of these papers, those LLM_SUMMARIZE says get cards (matched: by an active radar)."""
-    ids = sorted(set(paper_ids))
-    mode = settings.LLM_SUMMARIZE
-    if mode == "off" or not ids:
-        return []
-    papers = Paper.objects.filter(id__in=ids).exclude(abstract="")
-    if mode != "all":
-        papers = papers.filter(
-            Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))
+# --- Which papers get cards --------------------------------------------------------------
+
+
+def sources_newest() -> dict[int | None, date]:
+    """Each source's newest announced day (None: the newest of all papers, for papers no
+    source carries any more). A day more than one day ahead of today is not news."""
+    horizon = timezone.localdate() + timedelta(days=1)
+    rows = (
+        PaperSighting.objects.filter(paper__announced__lte=horizon)
+        .values("source_id")
+        .annotate(newest=Max("paper__announced"))
+        .order_by()
+    )
+    newest: dict[int | None, date] = {row["source_id"]: row["newest"] for row in rows}
+    overall = Paper.objects.filter(announced__lte=horizon).aggregate(newest=Max("announced"))
+    if overall["newest"] is not None:
+        newest[None] = overall["newest"]
+    return newest
+
+
+def window(days: int, newest: dict[int | None, date]) -> Q:
+    """Papers announced in the last `days` days of their source's news: counted back from
+    the source's newest day (`sources_newest`), not from today, so the bundled samples, a
+    backfilled day or a source that went quiet still count."""
+    horizon = timezone.localdate() + timedelta(days=1)
+    by_start: dict[date, list[int]] = defaultdict(list)
+    for source_id, day in newest.items():
+        if source_id is not None:
+            by_start[day - timedelta(days=days - 1)].append(source_id)
+    seen_by = PaperSighting.objects.filter(paper_id=OuterRef("pk"))
+    condition = Q(pk__in=[])
+    for start, source_ids in sorted(by_start.items()):
+        condition |= Q(announced__range=(start, horizon)) & Q(
+            Exists(seen_by.filter(source_id__in=source_ids))
         )
+    if None in newest:
+        start = newest[None] - timedelta(days=days - 1)
+        condition |= Q(announced__range=(start, horizon)) & ~Q(Exists(seen_by))
+    return condition
+
+
+def _matched() -> Exists:
+    return Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))
+
+
+def _wanted(papers: QuerySet[Paper]) -> QuerySet[Paper]:
+    """Of `papers`, those that get a card now: by LLM_SUMMARIZE, matched ones (all with "all")
+    of the last DUE_WINDOW_DAYS and, without an LLM, every paper of the latest days (an
+    extractive card costs nothing but a moment of CPU)."""
+    mode = settings.LLM_SUMMARIZE
+    if mode == "off":
+        return papers.none()
+    newest = sources_newest()
+    if mode == "all":
+        wanted = window(DUE_WINDOW_DAYS, newest)
+    else:
+        wanted = window(DUE_WINDOW_DAYS, newest) & Q(_matched())
+        if not llm.llm_configured():
+            wanted |= window(LATEST_DAYS, newest)
+    return papers.exclude(abstract="").filter(wanted)
+
+
+def papers_wanting_cards(paper_ids: Iterable[int]) -> list[int]:
+    """Of these papers, those that get a card now (see `_wanted`)."""
+    ids = sorted(set(paper_ids))
+    if not ids:
+        return []
+    papers = _wanted(Paper.objects.filter(id__in=ids))
+    return list(papers.order_by("id").values_list("id", flat=True))
+
+
+def radar_papers_wanting_cards(radar_id: int) -> list[int]:
+    """The papers a radar matches that get a card now (after it was saved and rescored)."""
+    matches = Match.objects.filter(paper_id=OuterRef("pk"), radar_id=radar_id)
+    papers = _wanted(Paper.objects.filter(Exists(matches)))
     return list(papers.order_by("id").values_list("id", flat=True))
 
 
@@ -561,14 +742,36 @@ def cards_request(paper_ids: Iterable[int]) -> list[int]:
     return ids
 
 
+def fill_allowance() -> int | None:
+    """How many cards of unmatched papers may be asked for now: None when nothing limits it
+    (extractive cards, or no daily budget), else what FILL_SHARE of today's budget has left,
+    in planned cards."""
+    cap = int(settings.LLM_DAILY_TOKEN_BUDGET)
+    if not llm.llm_configured() or cap <= 0:
+        return None
+    return max(0, (int(cap * FILL_SHARE) - llm.budget_spent()) // CARD_TOKENS_PLANNED)
+
+
+# New papers before cross-lists before replacements, as the front page lists them.
+_NEW_FIRST = Case(
+    When(announce_type=Paper.AnnounceType.NEW, then=0),
+    When(announce_type=Paper.AnnounceType.CROSS, then=1),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
 def cards_due(
     *, limit: int = 200, days: int = DUE_WINDOW_DAYS, outdated: bool = False
 ) -> list[int]:
-    """Ids of papers whose current card is due: retries whose time has come, then papers
-    LLM_SUMMARIZE wants that have no card of the current prompt and model for their text
-    (new matches after a rescore, extractive cards once an LLM is configured). A paper with
-    a done card of another prompt version or model is due only when `outdated` is asked
-    for: a new prompt or model regenerates on demand, not by itself."""
+    """Ids of papers whose current card is due, in this order: retries whose time has come;
+    papers LLM_SUMMARIZE wants (matched ones of the last `days` days) without a card of the
+    current prompt and model for their text (new matches after a rescore, extractive cards
+    once an LLM is configured); then the other papers of the latest days (all of them for
+    extractive cards; with an LLM as many as `fill_allowance` says), newest and new first.
+
+    A paper with a done card of another prompt version or model is due only when `outdated`
+    is asked for: a new prompt or model regenerates on demand, not by itself."""
     mode = settings.LLM_SUMMARIZE
     if mode == "off" or limit <= 0:
         return []
@@ -588,10 +791,11 @@ def cards_due(
         .order_by(F("next_attempt_at").asc(nulls_first=True), "id")
         .values_list("paper_id", flat=True)[:limit]
     )
-    since = timezone.localdate() - timedelta(days=days)
+    rest = limit - len(retries)
+    if rest <= 0:
+        return retries
     missing: QuerySet[Paper] = (
-        Paper.objects.filter(announced__gte=since)
-        .exclude(abstract="")
+        Paper.objects.exclude(abstract="")
         .exclude(id__in=retries)
         .annotate(current=PaperTextHash())
         .exclude(
@@ -613,13 +817,26 @@ def cards_due(
                 )
             )
         )
+    newest = sources_newest()
+    wanted = window(days, newest)
     if mode != "all":
-        missing = missing.filter(
-            Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))
-        )
-    rest = limit - len(retries)
-    more = list(missing.order_by("-announced", "-id").values_list("id", flat=True)[:rest])
-    return retries + more if rest > 0 else retries
+        wanted &= Q(_matched())
+    more = list(
+        missing.filter(wanted).order_by("-announced", "-id").values_list("id", flat=True)[:rest]
+    )
+    fill = rest - len(more)
+    allowance = fill_allowance()
+    if mode != "all" and allowance is not None:
+        fill = min(fill, allowance)
+    if mode == "all" or fill <= 0:
+        return retries + more
+    latest = (
+        missing.filter(window(LATEST_DAYS, newest))
+        .exclude(_matched())
+        .order_by("-announced", _NEW_FIRST, "id")
+        .values_list("id", flat=True)[:fill]
+    )
+    return retries + more + list(latest)
 
 
 def cards_retry_now(card_ids: Iterable[int]) -> list[int]:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from digests.models import Briefing
 from feeds.labels import PaperCard, display_text, paper_card, source_label
 from feeds.models import Paper, PaperSighting
+from feeds.names import discipline_name
 
 
 @dataclass(slots=True)
@@ -92,11 +93,11 @@ class BriefingView:
 
 
 def paper_field(paper: Paper) -> str:
-    """A paper's field: its first source's discipline, else the source label (sightings
-    prefetched with their sources)."""
+    """A paper's field in the current language: its first source's discipline, else the
+    source label (sightings prefetched with their sources)."""
     sightings = sorted(paper.sightings.all(), key=lambda s: (s.first_seen, s.pk))
     if sightings and sightings[0].source.discipline:
-        return display_text(sightings[0].source.discipline)
+        return discipline_name(display_text(sightings[0].source.discipline))
     return source_label(paper)
 
 

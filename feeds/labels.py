@@ -12,6 +12,7 @@ from urllib.parse import quote
 from django.utils.translation import gettext as _
 
 from feeds.models import Paper, PaperSighting, Source
+from feeds.names import arxiv_label, preprint_label, source_name
 from feeds.pipeline.sanitise import safe_url
 from feeds.pipeline.text import clean_abstract, clean_abstract_html, clean_title
 
@@ -48,7 +49,8 @@ def _sorted_sightings(paper: Paper) -> list[PaperSighting]:
 
 
 def source_label(paper: Paper) -> str:
-    """ "arXiv (cs.CL)", "bioRxiv (Bioinformatics)", or the journal source's label.
+    """ "arXiv (cs.CL)", "bioRxiv (Bioinformatics)", or the journal source's label, in the
+    current language ("arXiv（cs.CL 计算与语言）", "bioRxiv（生物信息学）": `feeds.names`).
 
     Decided by the arXiv id, else by the first source that carried the paper; the day's
     table of contents (feeds.selectors.day_toc) groups papers the same way.
@@ -56,13 +58,11 @@ def source_label(paper: Paper) -> str:
     sightings = _sorted_sightings(paper)
     kind = sightings[0].source.kind if sightings else ""
     if paper.arxiv_id or kind in _ARXIV_KINDS:
-        return f"arXiv ({paper.primary_category})" if paper.primary_category else "arXiv"
+        return arxiv_label(paper.primary_category)
     if kind in _PREPRINT_SERVER_KINDS:
-        server = _server_label(paper)
-        category = paper.primary_category.title()
-        return f"{server} ({category})" if category else server
+        return preprint_label(_server_label(paper), paper.primary_category)
     if sightings:
-        return display_text(sightings[0].source.label)
+        return source_name(display_text(sightings[0].source.label))
     return ""
 
 

@@ -21,6 +21,7 @@ from django.http import QueryDict
 
 from feeds.labels import display_text
 from feeds.models import Paper, PaperSighting, Source
+from feeds.names import arxiv_label, discipline_name, preprint_label, source_name
 
 DAY_PAGE_SIZE = 25
 _PREPRINT_SERVER_KINDS = [Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API]
@@ -206,35 +207,36 @@ SEP = "\x1f"
 
 
 def toc_label(via: str, category: str, medrxiv: bool) -> tuple[str, dict[str, str]]:
-    """The label and filter of a table-of-contents group (see `feeds.labels.source_label`)."""
+    """The label (in the current language) and filter of a table-of-contents group (see
+    `feeds.labels.source_label`)."""
     kind, slug, label = [*via.split(SEP, 2), "", ""][:3]
     if kind in _ARXIV_KINDS:
-        if category:
-            return f"arXiv ({category})", {"category": category}
-        return "arXiv", {}
+        return arxiv_label(category), {"category": category} if category else {}
     if kind in _PREPRINT_SERVER_KINDS:
         server = "medRxiv" if medrxiv else "bioRxiv"
-        if category:
-            return f"{server} ({category.title()})", {"category": category}
-        return server, {"source": slug}
-    return display_text(label), {"source": slug}
+        params = {"category": category} if category else {"source": slug}
+        return preprint_label(server, category), params
+    return source_name(display_text(label)), {"source": slug}
 
 
 @dataclass(frozen=True)
 class FilterChoices:
-    """What the filter form offers: sources (slug, label) and disciplines."""
+    """What the filter form offers: sources (slug, label), disciplines (stored value, shown
+    name) and announcement types, shown in the current language."""
 
     sources: list[tuple[str, str]]
-    disciplines: list[str]
+    disciplines: list[tuple[str, str]]
     announce_types: list[tuple[str, str]]
 
 
 def filter_choices() -> FilterChoices:
     """The sources and disciplines to filter by, in one query."""
-    rows = list(Source.objects.order_by("label").values_list("slug", "label", "discipline"))
+    rows = list(Source.objects.values_list("slug", "label", "discipline"))
+    sources = [(slug, source_name(display_text(label))) for slug, label, _ in rows]
+    disciplines = [(d, discipline_name(display_text(d))) for d in {d for _, _, d in rows if d}]
     return FilterChoices(
-        sources=[(slug, display_text(label)) for slug, label, _ in rows],
-        disciplines=sorted({d for _, _, d in rows if d}),
+        sources=sorted(sources, key=lambda choice: choice[1].casefold()),
+        disciplines=sorted(disciplines, key=lambda choice: choice[1].casefold()),
         announce_types=[(value, str(label)) for value, label in Paper.AnnounceType.choices],
     )
 

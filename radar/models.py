@@ -13,6 +13,7 @@ from pgvector.django import VectorField
 
 from accounts.models import Profile
 from feeds.models import Paper
+from feeds.names import topic_name
 from radar.embedding import DIM
 from radar.scoring import DEFAULT_THRESHOLD
 
@@ -93,6 +94,11 @@ class Radar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name shown to readers: a starter public topic's in their language."""
+        return topic_name(self.name) if self.public else self.name
 
 
 class Match(models.Model):

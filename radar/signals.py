@@ -9,3 +9,8 @@ from django.dispatch import Signal
 # by its owner. digests listens and asks the LLM (radar imports neither digests nor the
 # pipeline, so it tells rather than calls).
 radar_described = Signal()
+
+# Sent with `radar_id=` after a radar's recent window was rescored (it was created or edited,
+# or got its English profile): its matches want their summary cards now, not at the next
+# sweep. The pipeline listens (academichub/apps.py).
+radar_rescored = Signal()

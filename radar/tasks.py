@@ -9,6 +9,7 @@ from celery import shared_task
 from radar import matching
 from radar.models import Radar
 from radar.profiles import radar_profile_update
+from radar.signals import radar_rescored
 
 
 # A rescore may embed a window of papers stored before papers were embedded on arrival
@@ -21,11 +22,14 @@ from radar.profiles import radar_profile_update
     time_limit=1860,
 )
 def radar_rescore(radar_id: int) -> dict[str, int] | None:
-    """Re-match one radar over the recent window after it was created or edited."""
+    """Re-match one radar over the recent window after it was created or edited, then tell
+    the floors above (its matches want their cards)."""
     radar = Radar.objects.filter(id=radar_id).first()
     if radar is None:  # deleted meanwhile
         return None
-    return matching.radar_rescore(radar)
+    counts = matching.radar_rescore(radar)
+    radar_rescored.send(sender=Radar, radar_id=radar_id)
+    return counts
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
