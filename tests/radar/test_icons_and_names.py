@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db
 
 # Emoji and symbol glyphs that show as boxes without an emoji font.
 GLYPHS = re.compile("[\u2600-\u27bf\u2b50\U0001f300-\U0001faff]")
-BUTTON = re.compile(r"<(button|a) [^>]*class=\"(?:save|feedback)-button[^\"]*\"[^>]*>(.*?)</\1>", re.S)
+BUTTON = re.compile(
+    r"<(button|a) [^>]*class=\"(?:save|feedback)-button[^\"]*\"[^>]*>(.*?)</\1>", re.S
+)
 
 
 def _buttons(html: str) -> list[tuple[str, str]]:
     """(opening tag, inner HTML) of every star and thumb button on the page."""
-    return [
-        (m.group(0)[: m.group(0).index(">") + 1], m.group(2)) for m in BUTTON.finditer(html)
-    ]
+    return [(m.group(0)[: m.group(0).index(">") + 1], m.group(2)) for m in BUTTON.finditer(html)]
 
 
 def _chinese_reader(user: User, client: Client) -> None:
