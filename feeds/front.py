@@ -49,7 +49,8 @@ PAGE_CARDS = 40
 # Replacements listed (titles only) in the folded "updated papers" section.
 UPDATED_SHOWN = 25
 # The families' latest days and a day's rows are cached this long (seconds); a poll that
-# adds papers changes the cache key (the newest paper id), so new papers show at once.
+# adds papers changes the cache key (`version`, the newest paper id), so new papers show at
+# once.
 CACHE_SECONDS = 300
 
 _ARXIV_KINDS = [Source.Kind.ARXIV_RSS.value, Source.Kind.ARXIV_API.value]
@@ -69,14 +70,15 @@ def _family_of(kind: str, slug: str) -> str:
     return f"source:{slug}"
 
 
-def _version() -> int:
-    """The newest paper's id: any poll that stored a paper moves it."""
+def version() -> int:
+    """The newest paper's id: the caches' key, which any poll that stores a paper moves."""
     return Paper.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def latest_days() -> dict[str, date]:
-    """Each source family's latest announcement day, newest family first (cached)."""
-    key = f"feeds:front:latest:{_version()}"
+def latest_days(at: int) -> dict[str, date]:
+    """Each source family's latest announcement day, newest family first (cached at `at`,
+    the `version`)."""
+    key = f"feeds:front:latest:{at}"
     return cast(dict[str, date], cache.get_or_set(key, _latest_days, CACHE_SECONDS))
 
 
@@ -171,17 +173,17 @@ def _rows(papers: QuerySet[Paper]) -> list[Row]:
     return [Row(*values) for values in rows if values[3]]
 
 
-def rows_of_day(day: date) -> list[Row]:
-    """Every paper announced on `day`, new first (cached)."""
-    key = f"feeds:front:day:{day.isoformat()}:{_version()}"
+def rows_of_day(day: date, at: int) -> list[Row]:
+    """Every paper announced on `day`, new first (cached at `at`, the `version`)."""
+    key = f"feeds:front:day:{day.isoformat()}:{at}"
     return cast(
         list[Row],
         cache.get_or_set(key, lambda: _rows(Paper.objects.filter(announced=day)), CACHE_SECONDS),
     )
 
 
-def rows_latest(days: dict[str, date]) -> list[Row]:
-    """The papers of every family's latest day, new first (cached)."""
+def rows_latest(days: dict[str, date], at: int) -> list[Row]:
+    """The papers of every family's latest day, new first (cached at `at`, the `version`)."""
     if not days:
         return []
     condition = Q()
@@ -191,7 +193,7 @@ def rows_latest(days: dict[str, date]) -> list[Row]:
     return cast(
         list[Row],
         cache.get_or_set(
-            f"{key}:{_version()}",
+            f"{key}:{at}",
             lambda: _rows(Paper.objects.filter(condition)),
             CACHE_SECONDS,
         ),

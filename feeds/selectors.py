@@ -150,22 +150,27 @@ def latest_day(filters: PaperFilters | None = None) -> date | None:
     return papers.order_by("-announced").values_list("announced", flat=True).first()
 
 
-def adjacent_days(day: date, filters: PaperFilters) -> tuple[date | None, date | None]:
-    """The nearest earlier and later days with matching papers (two LIMIT 1 index scans)."""
+def adjacent_days(
+    day: date, filters: PaperFilters, *, later: bool = True
+) -> tuple[date | None, date | None]:
+    """The nearest earlier and (unless not `later`) later days with matching papers (LIMIT 1
+    index scans)."""
     papers = filters.apply(Paper.objects.all())
-    earlier = (
+    before = (
         papers.filter(announced__lt=day)
         .order_by("-announced")
         .values_list("announced", flat=True)
         .first()
     )
-    later = (
+    if not later:
+        return before, None
+    after = (
         papers.filter(announced__gt=day)
         .order_by("announced")
         .values_list("announced", flat=True)
         .first()
     )
-    return earlier, later
+    return before, after
 
 
 @dataclass

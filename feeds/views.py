@@ -27,22 +27,22 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
     """
     filters = selectors.PaperFilters.from_query(request.GET)
     asked_day = date_param(request, "date")
-    context: dict[str, Any] = {
-        "filters": filters,
-        "asked_day": asked_day,
-        "choices": selectors.filter_choices(),
-    }
+    context: dict[str, Any] = {"filters": filters, "asked_day": asked_day}
     if filters.active:
         return _day_list(request, filters, asked_day, context)
 
     families: list[dict[str, Any]] = []
+    at = front.version()
     if asked_day:
         days = {"": asked_day}
-        rows = front.rows_of_day(asked_day)
+        rows = front.rows_of_day(asked_day, at)
         context.update(_day_nav(asked_day, filters))
     else:
-        days = front.latest_days()
-        rows = front.rows_latest(days)
+        days = front.latest_days(at)
+        rows = front.rows_latest(days, at)
+        if days:
+            # Earlier days are one step back from the newest family's day.
+            context.update(_day_nav(max(days.values()), filters, later=False))
         labels = front.family_labels(days)
         families = [
             {
@@ -93,11 +93,12 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
         )
     context["papers"] = [c.paper for s in context["sections"] for c in s["cards"]]
     context["more_sections"] = len(page.sections) - len(context["sections"])
+    context["choices"] = selectors.filter_choices()
     return render(request, "feeds/today.html", context)
 
 
-def _day_nav(day: date, filters: selectors.PaperFilters) -> dict[str, Any]:
-    previous_day, next_day = selectors.adjacent_days(day, filters)
+def _day_nav(day: date, filters: selectors.PaperFilters, *, later: bool = True) -> dict[str, Any]:
+    previous_day, next_day = selectors.adjacent_days(day, filters, later=later)
     return {
         "previous_day": previous_day,
         "next_day": next_day,
@@ -134,7 +135,7 @@ def _day_list(
         return render(request, "feeds/today.html#paper-items", context)
 
     if day is not None:
-        sections = front.overview_sections(front.rows_of_day(day))
+        sections = front.overview_sections(front.rows_of_day(day, front.version()))
         context.update(
             _day_nav(day, filters),
             toc=[
@@ -148,6 +149,7 @@ def _day_list(
             continued=start > 1,
             first_page_url=url_with("today", {**filters.params(), "date": day.isoformat()}),
         )
+    context["choices"] = selectors.filter_choices()
     return render(request, "feeds/today.html", context)
 
 

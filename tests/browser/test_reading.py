@@ -10,7 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from feeds.front import PAGE_CARDS
 from feeds.models import Paper
+from feeds.selectors import announce_order
 from radar.models import SavedPaper
 from tests.browser.conftest import ARXIV_DAY, OpenTab, ReadingDay, Tab
 from tests.factories import UserFactory, arxiv_paper
@@ -27,6 +29,9 @@ def _query(tab: Tab) -> dict[str, list[str]]:
 
 
 def _filter_today(tab: Tab, *, source: str = "", announce_type: str = "") -> None:
+    fold = tab.page.locator("details.filters-fold")
+    if fold.get_attribute("open") is None:
+        fold.locator("summary").click()
     form = tab.page.get_by_role("search", name="Filter papers")
     form.locator("#filter-source").select_option(source)
     form.locator("#filter-announce").select_option(announce_type)
@@ -40,7 +45,7 @@ def test_today_filters_by_source_and_announce_type_pages_days_and_loads_more(
     tab = open_tab()
     page = tab.page
     tab.open("/")
-    expect(page.locator(".paper-card")).to_have_count(25)
+    expect(page.locator(".paper-card")).to_have_count(PAGE_CARDS)
 
     _filter_today(tab, source="science")
     assert _query(tab) == {"source": ["science"]}
@@ -65,7 +70,31 @@ def test_today_filters_by_source_and_announce_type_pages_days_and_loads_more(
     page.locator(".day-nav a[rel=next]").click()
     page.wait_for_load_state("networkidle")
     assert _query(tab) == {"date": [ARXIV_DAY.isoformat()]}
-    expect(page.locator(".paper-card")).to_have_count(25)
+    expect(page.locator(".paper-card")).to_have_count(PAGE_CARDS)
+
+
+def test_the_contents_jump_to_sections_and_open_the_updated_papers(
+    open_tab: OpenTab, reading_day: ReadingDay
+) -> None:
+    tab = open_tab()
+    page = tab.page
+    tab.open("/")
+    # The first card is a new paper, not one of the day's replacements.
+    expect(page.locator(".paper-card .badge").first).to_have_text("new")
+    hrefs = page.locator(".toc > li > a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    anchors = [h for h in hrefs if h.startswith("#")]
+    assert len(anchors) >= 5
+    for anchor in anchors:
+        expect(page.locator(anchor)).to_have_count(1)
+    page.locator(f'.toc a[href="{anchors[2]}"]').click()
+    expect(page.locator(anchors[2])).to_be_in_viewport()
+    assert page.url.endswith(anchors[2])
+    page.locator('.toc a[href="#updated"]').click()
+    expect(page.locator("#updated")).to_have_attribute("open", "")
+    expect(page.locator("#updated .updated-list li").first).to_be_visible()
+    assert tab.console_errors() == []
 
 
 def test_load_more_appends_the_next_cards_without_a_reload(
@@ -73,7 +102,7 @@ def test_load_more_appends_the_next_cards_without_a_reload(
 ) -> None:
     tab = open_tab()
     page = tab.page
-    tab.open("/")
+    tab.open("/?category=cs.CV")
     first_page = _card_ids(tab)
     page.evaluate("window.__sameDocument = true")
     navigations: list[str] = []
@@ -88,7 +117,11 @@ def test_load_more_appends_the_next_cards_without_a_reload(
     expect(page.locator(".paper-card__number")).to_have_text([f"{n:02d}." for n in range(1, 51)])
     ids = _card_ids(tab)
     assert ids[:25] == first_page
-    expected = Paper.objects.filter(announced=ARXIV_DAY).order_by("id").values_list("id", flat=True)
+    expected = (
+        Paper.objects.filter(announced=ARXIV_DAY, categories__contains=["cs.CV"])
+        .order_by(announce_order(), "id")
+        .values_list("id", flat=True)
+    )
     assert ids == list(expected[:50])
     expect(page.locator(".load-more a")).to_have_count(1)  # and there are still more
 

@@ -1,4 +1,5 @@
-"""Today (`/`): one announcement day's papers as numbered cards, filters, days, load more."""
+"""Today (`/`): every source family's latest papers in sections, numbered; a day's papers;
+filters (one day's list, 25 at a time), days, the table of contents."""
 
 from __future__ import annotations
 
@@ -71,6 +72,12 @@ def test_badges_say_new_cross_list_or_updated_with_version(client: Client) -> No
     arxiv_paper(announce_type="replace-cross", version=2)
     html = client.get("/").content.decode()
     badges = re.findall(r'<span class="badge (badge--[a-z-]+)">([^<]*)</span>', html)
+    assert badges == [("badge--new", "new"), ("badge--cross", "cross-list")]
+    # Replacements are folded at the end, each saying which version it is.
+    updated = re.findall(r'<span class="updated-list__meta">[^<]*· ([^<]*)</span>', html)
+    assert updated == ["updated v3", "updated v2"]
+    listed = client.get("/?category=cs.CL").content.decode()
+    badges = re.findall(r'<span class="badge (badge--[a-z-]+)">([^<]*)</span>', listed)
     assert badges == [
         ("badge--new", "new"),
         ("badge--cross", "cross-list"),
@@ -84,7 +91,9 @@ def test_long_author_lists_are_shortened_with_et_al_and_expandable(client: Clien
     arxiv_paper(title="Five authors", authors=names)
     arxiv_paper(title="Two authors", authors=["Emmy Noether", "Hermann Weyl"])
     html = client.get("/").content.decode()
-    summary = re.search(r"<summary>(.*?)</summary>", html, re.S)
+    summary = re.search(
+        r'class="paper-card__authors">\s*<details>\s*<summary>(.*?)</summary>', html, re.S
+    )
     assert summary is not None
     assert text_of(summary.group(1)).startswith(
         "Ada Lovelace, Charles Babbage, Mary Somerville et al."
@@ -186,18 +195,94 @@ def test_the_table_of_contents_counts_each_source_label(client: Client) -> None:
         ("arXiv (cs.LG)", 1),
         ("bioRxiv (Genomics)", 1),
     ]
-    assert entries[0][0] == "/?category=cs.CL&amp;date=2024-11-28"
-    assert entries[1][0] == "/?source=science&amp;date=2024-11-28"
+    # Each entry jumps to its section on the page; the section links to its whole list.
+    assert [url for url, _, _ in entries] == [
+        "#s-category-cs-cl",
+        "#s-source-science",
+        "#s-category-cs-lg",
+        "#s-category-genomics",
+    ]
+    for url, label, count in entries:
+        section = re.search(
+            rf'<section class="digest-section" id="{url[1:]}"(.*?)</section>', html, re.S
+        )
+        assert section is not None and label in section.group(1)
+        assert len(re.findall(r'class="paper-card"', section.group(1))) == int(count)
+    assert client.get("/?category=cs.CL&date=2024-11-28").status_code == 200
+
+
+def test_a_big_section_shows_its_first_papers_and_links_to_all_of_them(client: Client) -> None:
+    for i in range(12):
+        arxiv_paper(title=f"CV {i:02d}", primary_category="cs.CV")
+    arxiv_paper(title="CL 00", primary_category="cs.CL")
+    html = client.get("/").content.decode()
+    assert card_titles(html) == [f"CV {i:02d}" for i in range(5)] + ["CL 00"]
+    assert card_numbers(html) == [f"{i:02d}." for i in range(1, 7)]  # no gaps across sections
+    assert 'href="/?category=cs.CV&amp;date=2024-11-28">All 12 papers in arXiv (cs.CV)' in html
+    whole = client.get("/?category=cs.CV&date=2024-11-28").content.decode()
+    assert card_titles(whole) == [f"CV {i:02d}" for i in range(12)]
+
+
+def test_the_front_page_shows_every_familys_latest_day_new_papers_first(client: Client) -> None:
+    # Yesterday's arXiv mailing lists replacements first; three journal papers came today.
+    arxiv_paper(title="Replaced v4", announce_type="replace", version=4)
+    arxiv_paper(title="New arXiv", announce_type="new")
+    arxiv_paper(title="Cross-listed", announce_type="cross")
+    arxiv_paper(title="Older arXiv", announced=date(2024, 11, 27))
+    for n in range(3):
+        journal_paper(
+            title=f"Journal {n}", doi=f"10.1126/science.{n}", announced=date(2024, 11, 29)
+        )
+    html = client.get("/").content.decode()
+    titles = card_titles(html)
+    assert titles[:4] == ["Journal 0", "Journal 1", "Journal 2", "New arXiv"]
+    assert "Cross-listed" in titles and "Older arXiv" not in html
+    assert titles.index("New arXiv") < titles.index("Cross-listed")
+    # The replacement is not a card: it is listed in the folded "updated papers" section.
+    updated = re.search(r'<details class="digest-updated" id="updated">(.*?)</details>', html, re.S)
+    assert updated is not None and "Replaced v4" in updated.group(1)
+    assert "Updated paper (1)" in updated.group(1)
+    assert "Replaced v4" not in titles
+    assert 'href="#updated">Updated papers<span class="count">1</span>' in html
+    # Both days are named, each a link to that day.
+    latest = re.search(r'<p class="hero__latest">(.*?)</p>', html, re.S)
+    assert latest is not None
+    assert text_of(latest.group(1)) == (
+        "Latest announcements: Science · Nov. 29, 2024 · arXiv · Nov. 28, 2024"
+    )
+    assert 'href="/?date=2024-11-28"' in latest.group(1)
+
+
+def test_a_card_shows_its_tldr_before_its_folded_abstract(client: Client) -> None:
+    from digests.cards import cards_generate
+
+    paper = arxiv_paper(
+        title="Summarised",
+        abstract="We study sparse attention. We show it halves the cost of long contexts.",
+    )
+    bare = arxiv_paper(title="Not summarised yet", abstract="An abstract without a card.")
+    cards_generate([paper.pk])  # no LLM configured: an extractive card
+    html = client.get("/").content.decode()
+    card = re.search(rf'id="paper-{paper.pk}"(.*?)</li>', html, re.S)
+    assert card is not None
+    body = card.group(1)
+    assert body.index("llm-card__tldr") < body.index('<details class="paper-card__fold">')
+    assert "Extractive, no LLM configured" in body
+    assert "<summary>Abstract</summary>" in body
+    # Without a summary the abstract is folded open, so the card still says what it is about.
+    other = re.search(rf'id="paper-{bare.pk}"(.*?)</li>', html, re.S)
+    assert other is not None and '<details class="paper-card__fold" open>' in other.group(1)
 
 
 def test_load_more_continues_the_numbering_with_and_without_htmx(client: Client) -> None:
-    papers = [arxiv_paper(title=f"Paper {i:02d}") for i in range(1, 31)]
-    html = client.get("/").content.decode()
+    for i in range(1, 31):
+        arxiv_paper(title=f"Paper {i:02d}")
+    html = client.get("/?category=cs.CL").content.decode()
     assert card_numbers(html) == [f"{i:02d}." for i in range(1, 26)]
     more = re.search(r'<a class="button button--quiet" href="([^"]+)" hx-get="([^"]+)"', html)
     assert more is not None and more.group(1) == more.group(2)
     next_url = more.group(1).replace("&amp;", "&")
-    assert f"after={papers[24].id}" in next_url and "n=26" in next_url
+    assert "category=cs.CL" in next_url and "n=26" in next_url
 
     plain = client.get(next_url).content.decode()
     assert "<html" in plain
@@ -239,7 +324,7 @@ def test_hostile_feed_content_is_shown_as_harmless_text(client: Client) -> None:
     assert "<script>alert" not in html
     assert "<img src=x" not in html and "<b onmouseover" not in html
     assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in html
-    assert "&lt;a href=&quot;javascript:alert(2)&quot; hx-get=&quot;/ops/sources/&quot;" in html
+    assert "javascript:alert(2)" not in html  # markup in a plain-text abstract is stripped
     assert 'href="javascript:' not in html and 'href="data:' not in html
     assert not re.search(r"<[^>]+\shx-get=\"/ops/", html)
     assert "\u202e" not in html
@@ -303,22 +388,26 @@ def test_the_query_count_does_not_grow_with_the_papers(client: Client, signed: b
     _make_papers(20)
     with_twenty_five = _count_queries(client, "/")
     assert with_five == with_twenty_five
-    # latest day, papers, sightings, summary cards, previous/next day, contents, sources
-    # (+ session, user, profile and saved ids when signed in).
-    assert with_twenty_five == (12 if signed else 8)
+    # newest paper id, families' latest days (arXiv, other sources), previous day, the
+    # page's rows, papers, sightings, summary cards, sources (+ session, user, profile and
+    # saved ids when signed in).
+    assert with_twenty_five == (13 if signed else 9)
 
 
-def test_the_days_contents_are_counted_once_then_cached(client: Client) -> None:
+def test_the_families_days_and_rows_are_read_once_then_cached(client: Client) -> None:
     _make_papers(5)
     cold = _count_queries(client, "/")
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
-    assert len(queries) == cold - 1
+    assert len(queries) == cold - 3
+    arxiv_paper(title="Polled just now")  # a new paper changes the cache key at once
+    assert "Polled just now" in card_titles(client.get("/").content.decode())
 
 
 def test_the_load_more_partial_has_a_fixed_query_count(client: Client) -> None:
-    papers = [PaperFactory.create() for _ in range(60)]
-    url = f"/?date={DAY.isoformat()}&after={papers[24].id}&n=26"
+    for _ in range(60):
+        PaperFactory.create()
+    url = f"/?date={DAY.isoformat()}&announce_type=new&n=26"
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, HTTP_HX_REQUEST="true")
     assert card_numbers(response.content.decode())[0] == "26."
