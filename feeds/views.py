@@ -16,6 +16,7 @@ from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wa
 from feeds import citations, front, selectors
 from feeds.labels import announce_text, display_text, journal_title, paper_card
 from feeds.models import Paper
+from feeds.names import source_name
 from feeds.pipeline.sanitise import safe_url
 
 
@@ -167,7 +168,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     day = paper.published or paper.announced
     sightings = [
         {
-            "label": display_text(s.source.label),
+            "label": source_name(display_text(s.source.label)),
             "announce": announce_text(s.announce_type, s.version),
             "first_seen": s.first_seen,
         }
