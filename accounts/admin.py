@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.models import Profile
+from accounts.models import Profile, SuppressedAddress
 
 
 @admin.register(Profile)
@@ -11,3 +11,14 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
     list_filter = ("language", "card_language", "digest_frequency")
     search_fields = ("user__email",)
     raw_id_fields = ("user",)
+
+
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(admin.ModelAdmin[SuppressedAddress]):
+    """Addresses mail no longer goes to; deleting a row lets mail go to it again."""
+
+    list_display = ("email", "reason", "created_at", "detail")
+    list_filter = ("reason",)
+    search_fields = ("email", "detail")
+    date_hierarchy = "created_at"
+    readonly_fields = ("event_id",)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -63,3 +64,28 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of user {self.user_id}"
+
+
+class SuppressedAddress(models.Model):
+    """An address mail must no longer go to: it bounced for good, or its owner reported our
+    mail as spam (reported by the mail provider's webhook). Keyed by address, not user: a
+    user who changes to a working address gets mail again."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", _("bounced")
+        COMPLAINED = "complained", _("marked as spam")
+
+    email = models.EmailField(_("address"), unique=True)
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    # What the provider said (the bounce's diagnostic), for staff.
+    detail = models.TextField(_("detail"), blank=True)
+    # The provider's event id, so a webhook delivered twice is recorded once.
+    event_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

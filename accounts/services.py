@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
-from accounts.models import Profile
+from accounts.models import Profile, SuppressedAddress
 from accounts.signals import briefing_preferences_changed
 
 PROFILE_FIELDS = (
@@ -45,3 +45,18 @@ def profile_update(*, profile: Profile, **fields: Any) -> Profile:
     if {"digest_frequency", "card_language"} & set(fields):
         briefing_preferences_changed.send(sender=Profile, profile=profile)
     return profile
+
+
+def address_suppress(*, email: str, reason: str, detail: str = "", event_id: str = "") -> bool:
+    """Stop mail to `email` (a hard bounce or a spam complaint); returns whether it is new.
+    A complaint outranks an earlier bounce; the same event twice is recorded once."""
+    address = email.strip().casefold()
+    if not address or reason not in SuppressedAddress.Reason.values:
+        raise ValueError(f"cannot suppress {email!r} for {reason!r}")
+    row, created = SuppressedAddress.objects.get_or_create(
+        email=address, defaults={"reason": reason, "detail": detail[:2000], "event_id": event_id}
+    )
+    if not created and reason == SuppressedAddress.Reason.COMPLAINED and row.reason != reason:
+        row.reason, row.detail, row.event_id = reason, detail[:2000], event_id
+        row.save(update_fields=["reason", "detail", "event_id"])
+    return created
