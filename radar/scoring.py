@@ -48,7 +48,7 @@ import numpy as np
 
 # The query language and the words are pure too (no Django; lint-imports holds them to that).
 from radar.query import Query, is_substring_term, term_found
-from radar.words import WordStats, bm25_postings, saturate
+from radar.words import Postings, WordStats, bm25_index, runs, saturate
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -189,6 +189,16 @@ class _PaperIndex:
         for p in positions:
             mask |= 1 << p
         return mask
+
+    def bits_at(
+        self, masks: Sequence[int], rows: NDArray[np.int64], papers: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Whether paper `papers[i]`'s bit is set in `masks[rows[i]]`, for each i."""
+        width = (self.n + 7) // 8
+        table = np.frombuffer(b"".join(m.to_bytes(width, "little") for m in masks), np.uint8)
+        bytes_at = table.reshape(len(masks), width)[rows, papers >> 3]
+        is_set: NDArray[np.bool_] = (bytes_at >> (papers & 7)) & 1 == 1
+        return is_set
 
     def bools(self, mask: int) -> NDArray[np.bool_]:
         """`mask` as one boolean per paper."""
@@ -365,85 +375,50 @@ def radars_score_batch(
         close = np.clip((cos - floors[r]) / widths[r], 0.0, 1.0) * W_MEANING
         return np.where(has_profile[r], close, 0.0).astype(np.float32)
 
-    # The description's words: BM25 shares per word, gathered once for the whole batch.
+    # The description's words: BM25 postings of the batch, built once for every radar.
     vocabulary = {word for radar in radars for word in radar.words}
-    postings: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+    postings = None
     if vocabulary:
         texts = [f"{paper.title_norm} {paper.abstract_norm}" for paper in papers]
-        postings = bm25_postings(texts, vocabulary, stats or WordStats.count(texts))
+        postings = bm25_index(texts, vocabulary, stats or WordStats.count(texts))
+    described = _RadarWords(radars, postings)
 
     # A block of radars at a time (5,000 x 100,000 similarities in one piece would be 2 GB):
-    # the cosine of every hit pair; the pairs whose meaning alone passes; and, per radar with
-    # words, the few papers holding them (sparse), which pass on meaning and words together.
-    # Hit pairs are ordered by radar already, so each block's are one slice.
+    # the cosine and words points of every hit pair; and the pairs without a hit that pass,
+    # on meaning alone (anywhere) or on meaning and words together (only where the words
+    # are). Pairs are keyed radar * papers + paper; hit pairs are ordered by radar already,
+    # so each block's are one slice.
+    n = len(papers)
     cosine = np.zeros(len(pair_p), dtype=np.float32)
     words = np.zeros(len(pair_p), dtype=np.float32)
     # Per radar, the papers a pair without a hit may come from (filters passed, no hit).
     open_masks = [allowed[r] & ~hit_masks[r] for r in range(n_radars)]
-    extra_p: list[NDArray[np.int64]] = []
-    extra_r: list[NDArray[np.int64]] = []
-    extra_cos: list[NDArray[np.float32]] = []
-    extra_words: list[NDArray[np.float32]] = []
+    # All pairs to score: the hit pairs, then each block's pairs without a hit that pass.
+    all_p, all_r, all_cos, all_words = [pair_p], [pair_r], [cosine], [words]
     for start in range(0, n_radars, SIM_BLOCK):
         stop = min(start + SIM_BLOCK, n_radars)
         sims = paper_vectors @ radar_profiles[start:stop].T
+        word_keys, word_points = described.points(start, stop, n)
         lo, hi = np.searchsorted(pair_r, [start, stop])
         cosine[lo:hi] = sims[pair_p[lo:hi], pair_r[lo:hi] - start]
-        # Pairs without a hit: (paper, radar) → cosine; hit pairs are scored above and
-        # filtered ones never.
-        loose: dict[tuple[int, int], float] = {}
-        ps, rs = np.nonzero(sims >= raw_alone[start:stop])
-        for p, r, cos in zip(
-            ps.tolist(), (rs + start).tolist(), sims[ps, rs].tolist(), strict=True
-        ):
-            if open_masks[r] >> p & 1:
-                loose[p, r] = cos
-        sparse: dict[int, tuple[NDArray[np.int64], NDArray[np.float32]]] = {}
-        for j, radar in enumerate(radars[start:stop]):
-            if not radar.words:
-                continue
-            r = start + j
-            share = _words_share(radar.words, postings, len(papers))
-            pos = np.flatnonzero(share)
-            if not pos.size:
-                continue
-            points = (W_WORDS * share[pos]).astype(np.float32)
-            sparse[r] = (pos, points)
-            cos_at = sims[pos, j]
-            close = meaning_of(cos_at, r)
-            passing = (close + points >= thresholds[r] - 1e-4) & (
-                (close >= NOISE_MEANING) | (points >= NOISE_WORDS)
-            )
-            if passing.any():
-                mask = open_masks[r]
-                for p, cos in zip(pos[passing].tolist(), cos_at[passing].tolist(), strict=True):
-                    if mask >> p & 1:
-                        loose[p, r] = cos
-        # The words points of this block's pairs, hit or not, from each radar's sparse words.
-        for r, (pos, points) in sparse.items():
-            r_lo, r_hi = np.searchsorted(pair_r, [r, r + 1])
-            words[r_lo:r_hi] = _points_at(pos, points, pair_p[r_lo:r_hi])
-        if loose:
-            block_p = np.fromiter((p for p, _r in loose), dtype=np.int64, count=len(loose))
-            block_r = np.fromiter((r for _p, r in loose), dtype=np.int64, count=len(loose))
-            block_cos = np.fromiter(loose.values(), dtype=np.float32, count=len(loose))
-            by_radar = np.argsort(block_r, kind="stable")
-            block_p, block_r, block_cos = block_p[by_radar], block_r[by_radar], block_cos[by_radar]
-            block_words = np.zeros(len(loose), dtype=np.float32)
-            for r, (pos, points) in sparse.items():
-                r_lo, r_hi = np.searchsorted(block_r, [r, r + 1])
-                block_words[r_lo:r_hi] = _points_at(pos, points, block_p[r_lo:r_hi])
-            extra_p.append(block_p)
-            extra_r.append(block_r)
-            extra_cos.append(block_cos)
-            extra_words.append(block_words)
-    if extra_p:
-        pair_p = np.concatenate([pair_p, *extra_p])
-        pair_r = np.concatenate([pair_r, *extra_r])
-        n_extra = sum(len(e) for e in extra_p)
-        flags = np.concatenate([flags, np.zeros(n_extra, np.int8)])
-        cosine = np.concatenate([cosine, *extra_cos])
-        words = np.concatenate([words, *extra_words])
+        words[lo:hi] = _points_at(word_keys, word_points, pair_r[lo:hi] * n + pair_p[lo:hi])
+        alone_p, alone_r = np.nonzero(sims >= raw_alone[start:stop])
+        word_r, word_p = np.divmod(word_keys, n)
+        close = meaning_of(sims[word_p, word_r - start], word_r)
+        together = (close + word_points >= thresholds[word_r] - 1e-4) & (
+            (close >= NOISE_MEANING) | (word_points >= NOISE_WORDS)
+        )
+        keys = np.union1d((alone_r + start) * n + alone_p, word_keys[together])
+        block_r, block_p = np.divmod(keys, n)
+        is_open = index.bits_at(open_masks[start:stop], block_r - start, block_p)
+        keys, block_r, block_p = keys[is_open], block_r[is_open], block_p[is_open]
+        all_p.append(block_p)
+        all_r.append(block_r)
+        all_cos.append(sims[block_p, block_r - start])
+        all_words.append(_points_at(word_keys, word_points, keys))
+    pair_p, pair_r = np.concatenate(all_p), np.concatenate(all_r)
+    cosine, words = np.concatenate(all_cos), np.concatenate(all_words)
+    flags = np.concatenate([flags, np.zeros(len(pair_p) - len(flags), np.int8)])
     meaning = meaning_of(cosine, pair_r)
 
     bonus = (
@@ -455,13 +430,18 @@ def radars_score_batch(
     passing = np.flatnonzero(score >= thresholds[pair_r] - 1e-4)
     passing = passing[np.lexsort((pair_r[passing], pair_p[passing]))]
 
-    # A query with one positive term names it the same way for every paper it hits.
+    # A query with one positive term names it the same way for every paper it hits; one
+    # with more names those the paper has, from each term's papers looked up once per radar.
     single: dict[int, str] = {}
     for r, radar in enumerate(radars):
         if radar.query is not None and len(radar.query.positive) == 1:
             single[r] = radar.query.all_terms[radar.query.positive[0]]
-    word_sets: dict[str, frozenset[int]] = {}
+    term_papers: dict[int, list[tuple[str, frozenset[int], frozenset[int]]]] = {}
     paper_ids = [paper.id for paper in papers]
+    # The description's words each match names: only for pairs whose words part is named.
+    words_named = np.round(words[passing].astype(np.float64), 1)
+    named = passing[words_named >= REASON_POINTS]
+    found_words = iter(described.found(pair_r[named], pair_p[named]))
     matches: list[MatchIn] = []
     for p, r, flag, sc, m, w in zip(
         pair_p[passing].tolist(),
@@ -469,7 +449,7 @@ def radars_score_batch(
         flags[passing].tolist(),
         np.round(score[passing].astype(np.float64), 1).tolist(),
         np.round(meaning[passing].astype(np.float64), 1).tolist(),
-        np.round(words[passing].astype(np.float64), 1).tolist(),
+        words_named.tolist(),
         strict=True,
     ):
         radar = radars[r]
@@ -479,68 +459,92 @@ def radars_score_batch(
         elif flag & _ABSTRACT and r in single:
             reasons = [("abstract", single[r], W_ABSTRACT)]
         elif flag & (_TITLE | _ABSTRACT) and radar.query is not None:
-            reasons = _phrase_reasons(index, radar.query, p)
+            found = term_papers.get(r)
+            if found is None:
+                found = [(term, *index.term_papers(term)) for term in radar.query.terms()]
+                term_papers[r] = found
+            reasons = _phrase_reasons(found, p)
         if flag & _AUTHOR:
             names = radar.authors
             reasons += [("author", names[a], W_AUTHOR) for a in papers[p].authors if a in names]
         if w >= REASON_POINTS:
-            found = _words_in(radar.words, postings, word_sets, p)
-            reasons.append(("words", ", ".join(found), w))
+            reasons.append(("words", next(found_words), w))
         if m >= REASON_POINTS:
             reasons.append(("meaning", m, m))
         matches.append(MatchIn(radar.id, paper_ids[p], sc, tuple(reasons)))
     return matches
 
 
-def _words_share(
-    words: Sequence[str],
-    postings: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]],
-    n: int,
-) -> NDArray[np.float64]:
-    """A radar's words part (0..1) for every paper of the batch."""
-    total = np.zeros(n, dtype=np.float64)
-    for word in words:
-        found = postings.get(word)
-        if found is not None:
-            total[found[0]] += found[1]
-    return saturate(total / max(1.0, (len(words) / WORDS_TYPICAL) ** WORDS_LENGTH_POWER))
+class _RadarWords:
+    """Every radar's description words as rows of the batch's postings: the words part of
+    each pair's score, a block of radars at a time, and the words each match names."""
+
+    def __init__(self, radars: Sequence[RadarIn], postings: Postings | None) -> None:
+        self.postings = postings
+        # All radars' words one after the other: radar r's are [bounds[r], bounds[r + 1]).
+        self.words = [word for radar in radars for word in radar.words]
+        counts = np.array([len(radar.words) for radar in radars], dtype=np.int64)
+        self.bounds = np.concatenate([[0], np.cumsum(counts)])
+        self.owners = np.repeat(np.arange(len(radars)), counts)
+        self.rows = np.array(
+            [postings.rows[word] for word in self.words] if postings else [], dtype=np.int64
+        )
+        # A long description's BM25 sum is divided by its length over WORDS_TYPICAL.
+        self.divisors = np.maximum(1.0, (counts / WORDS_TYPICAL) ** WORDS_LENGTH_POWER)
+
+    def points(
+        self, start: int, stop: int, n: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The words points of radars start..stop-1 where they are not 0, as pair keys
+        (radar * n + paper, ascending) and points."""
+        lo, hi = self.bounds[start], self.bounds[stop]
+        if self.postings is None or lo == hi:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        word, paper, share = self.postings.gather(self.rows[lo:hi])
+        keys = self.owners[lo:hi][word] * n + paper
+        # A stable sort keeps each pair's words in the radar's order, and bincount adds them
+        # in that order: the same sums, to the last bit, as adding word after word.
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        first = np.ones(len(keys), dtype=np.bool_)
+        first[1:] = keys[1:] != keys[:-1]
+        total = np.bincount(np.cumsum(first) - 1, weights=share[order])
+        keys = keys[first]
+        share = saturate(total / self.divisors[keys // n])
+        held = share != 0
+        return keys[held], (W_WORDS * share[held]).astype(np.float32)
+
+    def found(self, radars: NDArray[np.int64], papers: NDArray[np.int64]) -> list[str]:
+        """For each (radar, paper) pair, the radar's words the paper holds, in the radar's
+        order, joined by commas."""
+        if self.postings is None or not len(radars):
+            return [""] * len(radars)
+        first = self.bounds[radars]
+        pair, at = runs(first, self.bounds[radars + 1] - first)
+        held = self.postings.contains(self.rows[at], papers[pair])
+        words = [self.words[i] for i in at[held].tolist()]
+        ends = np.searchsorted(pair[held], np.arange(len(radars) + 1)).tolist()
+        return [", ".join(words[a:b]) for a, b in zip(ends, ends[1:], strict=False)]
 
 
 def _points_at(
-    positions: NDArray[np.int64], points: NDArray[np.float32], papers: NDArray[np.int64]
+    keys: NDArray[np.int64], points: NDArray[np.float32], wanted: NDArray[np.int64]
 ) -> NDArray[np.float32]:
-    """The points at `papers` of a sparse row (sorted `positions` → `points`; 0 elsewhere)."""
-    at = np.minimum(np.searchsorted(positions, papers), len(positions) - 1)
-    return np.where(positions[at] == papers, points[at], 0.0).astype(np.float32)
+    """The points at `wanted` keys of a sparse row (ascending `keys` → `points`; 0 elsewhere)."""
+    if not len(keys):
+        return np.zeros(len(wanted), dtype=np.float32)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[at] == wanted, points[at], 0.0).astype(np.float32)
 
 
-def _words_in(
-    words: Sequence[str],
-    postings: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]],
-    cache: dict[str, frozenset[int]],
-    p: int,
-) -> list[str]:
-    """The radar's words that paper `p` contains, in the radar's order."""
-    found = []
-    for word in words:
-        papers = cache.get(word)
-        if papers is None:
-            papers = frozenset(postings[word][0].tolist()) if word in postings else frozenset()
-            cache[word] = papers
-        if p in papers:
-            found.append(word)
-    return found
-
-
-def _phrase_reasons(index: _PaperIndex, query: Query, p: int) -> list[Reason]:
-    """The query's positive terms in the paper's title, else those in its abstract."""
-    title: list[Reason] = []
-    abstract: list[Reason] = []
-    for i in query.positive:
-        term = query.all_terms[i]
-        in_title, in_abstract = index.term_papers(term)
-        if p in in_title:
-            title.append(("title", term, 0.0 if title else W_TITLE))
-        elif p in in_abstract:
-            abstract.append(("abstract", term, 0.0 if abstract else W_ABSTRACT))
-    return title or abstract
+def _phrase_reasons(
+    terms: Sequence[tuple[str, frozenset[int], frozenset[int]]], p: int
+) -> list[Reason]:
+    """The positive terms in paper `p`'s title, else those in its abstract (`terms`: each
+    with the papers having it in the title and those having it in the abstract)."""
+    kind, points = "title", W_TITLE
+    found = [term for term, in_title, _in_abstract in terms if p in in_title]
+    if not found:
+        kind, points = "abstract", W_ABSTRACT
+        found = [term for term, _in_title, in_abstract in terms if p in in_abstract]
+    return [(kind, term, 0.0 if i else points) for i, term in enumerate(found)]

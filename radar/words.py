@@ -18,13 +18,24 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 from numpy.typing import NDArray
 
 from radar.crosslingual import english_terms
 
-__all__ = ["STOPWORDS", "WordStats", "bm25_postings", "description_words", "saturate", "tokens"]
+__all__ = [
+    "STOPWORDS",
+    "Postings",
+    "WordStats",
+    "bm25_index",
+    "bm25_postings",
+    "description_words",
+    "runs",
+    "saturate",
+    "tokens",
+]
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -103,35 +114,88 @@ class WordStats:
         return math.log(1 + (self.docs - count + 0.5) / (count + 0.5))
 
 
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """Each word's BM25 share in each text of a batch holding it, word by word.
+
+    The texts holding the word in row `rows[word]` are `positions[starts[row]:starts[row + 1]]`
+    (ascending), with the word's shares there beside them: the compressed sparse rows of a
+    word x text matrix of `texts` columns.
+    """
+
+    rows: Mapping[str, int]
+    texts: int
+    starts: NDArray[np.int64]
+    positions: NDArray[np.int64]
+    shares: NDArray[np.float64]
+
+    def gather(
+        self, rows: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """The postings of `rows` (repeats allowed), row after row: for each posting, the
+        index in `rows` it belongs to, its text and its share."""
+        first = self.starts[rows]
+        owner, at = runs(first, self.starts[rows + 1] - first)
+        return owner, self.positions[at], self.shares[at]
+
+    def contains(self, rows: NDArray[np.int64], positions: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Whether text `positions[i]` holds the word of row `rows[i]`, for each i."""
+        if not len(self.positions):
+            return np.zeros(len(rows), dtype=np.bool_)
+        # row * texts + position ascends over the whole matrix: one sorted search finds all.
+        row_of = np.repeat(np.arange(len(self.starts) - 1), np.diff(self.starts))
+        keys = row_of * self.texts + self.positions
+        wanted = rows * self.texts + positions
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        held: NDArray[np.bool_] = keys[at] == wanted
+        return held
+
+
+def runs(
+    first: NDArray[np.int64], counts: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The runs first[i], first[i] + 1, ... (counts[i] of them) one after the other: for each
+    index, the run it belongs to, and the index."""
+    owner = np.repeat(np.arange(len(first)), counts)
+    # The k-th index of run i is first[i] + k, and run i starts at sum(counts[:i]).
+    run_starts = np.cumsum(counts) - counts
+    return owner, np.arange(len(owner)) + (first - run_starts)[owner]
+
+
+def bm25_index(texts: Sequence[str], words: Iterable[str], stats: WordStats) -> Postings:
+    """The BM25 postings of `words` over `texts`: one pass over the batch serves every radar
+    (a radar's BM25 score on a text is the sum of its words' shares there)."""
+    rows = {word: row for row, word in enumerate(set(words))}
+    n = len(texts)
+    per_text = [tokens(text) for text in texts]
+    lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
+    flat = list(chain.from_iterable(per_text))
+    row = np.fromiter(map(rows.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+    text = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    wanted = row >= 0
+    # (row, text) pairs in row-major order, with how often the word is in the text.
+    keys, tf = np.unique(row[wanted] * n + text[wanted], return_counts=True)
+    row_at, positions = np.divmod(keys, n)
+    idf = np.array([stats.idf(word) for word in rows], dtype=np.float64)
+    average = max(stats.average_length, 1.0)
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[positions] / average)
+    shares = idf[row_at] * tf * (BM25_K1 + 1) / (tf + norm)
+    starts = np.searchsorted(row_at, np.arange(len(rows) + 1))
+    return Postings(rows, n, starts.astype(np.int64), positions, shares)
+
+
 def bm25_postings(
     texts: Sequence[str], words: Iterable[str], stats: WordStats
 ) -> dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]:
-    """For each of `words`: the positions of the texts containing it and its BM25 share there.
-
-    A radar's BM25 score on every text is then the sum of its words' shares, added at their
-    positions: one pass over the batch serves every radar.
-    """
-    wanted = set(words)
-    found: dict[str, tuple[list[int], list[float]]] = {w: ([], []) for w in wanted}
-    idf = {word: stats.idf(word) for word in wanted}
-    average = max(stats.average_length, 1.0)
-    for i, text in enumerate(texts):
-        all_words = tokens(text)
-        counts = Counter(all_words)
-        present = counts.keys() & wanted
-        if not present:
-            continue
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * len(all_words) / average)
-        for word in present:
-            tf = counts[word]
-            positions, shares = found[word]
-            positions.append(i)
-            shares.append(idf[word] * tf * (BM25_K1 + 1) / (tf + norm))
-    return {
-        word: (np.array(positions, dtype=np.int64), np.array(shares, dtype=np.float64))
-        for word, (positions, shares) in found.items()
-        if positions
-    }
+    """For each of `words` in some text: the positions of the texts containing it and its
+    BM25 share there (`bm25_index` by word)."""
+    index = bm25_index(texts, words, stats)
+    found = {}
+    for word, row in index.rows.items():
+        first, last = index.starts[row], index.starts[row + 1]
+        if first < last:
+            found[word] = (index.positions[first:last], index.shares[first:last])
+    return found
 
 
 def saturate(score: NDArray[np.float64]) -> NDArray[np.float64]:
