@@ -1,4 +1,7 @@
-"""Papers as BibTeX and RIS, for the paper page and for exporting saved lists."""
+"""Papers as BibTeX and RIS, for the paper page and for exporting saved lists.
+
+Dates, journals and entry types come from `feeds.reference`; titles and abstracts are the
+plain text readers see (`feeds.pipeline.text`), TeX math kept for arXiv papers."""
 
 from __future__ import annotations
 
@@ -6,15 +9,18 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
-from feeds.models import Paper
+from feeds.models import Paper, PaperSighting
+from feeds.pipeline.text import clean_abstract, clean_title, outside_math
+from feeds.reference import Reference, paper_reference
 
 # Characters BibTeX (or LaTeX under it) treats specially outside math. Backslash, braces,
-# `$`, `^` and `_` are left alone in titles and abstracts so their TeX keeps working; elsewhere
+# `$` and `^` are left alone in arXiv titles and abstracts so their TeX keeps working; elsewhere
 # they are escaped too.
-_TEXT_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#"}
+_TEXT_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}
 _ALL_SPECIALS = {
     **_TEXT_SPECIALS,
     "\\": r"\textbackslash{}",
@@ -22,7 +28,6 @@ _ALL_SPECIALS = {
     "{": r"\textbraceleft{}",
     "}": r"\textbraceright{}",
     "$": r"\$",
-    "_": r"\_",
     "^": r"\^{}",
     "~": r"\~{}",
 }
@@ -60,9 +65,11 @@ def _balance(value: str) -> str:
 
 
 def _escape_tex_kept(value: str) -> str:
-    """Escape `& % #` but keep TeX math and commands (titles, abstracts)."""
-    text = _clean(value)
-    text = re.sub(r"(?<!\\)([&%#])", lambda m: _TEXT_SPECIALS[m.group(1)], text)
+    """Escape `& % # _` outside math, keeping TeX math and commands (arXiv titles, abstracts)."""
+    text = outside_math(
+        _clean(value),
+        lambda part: re.sub(r"(?<!\\)([&%#_])", lambda m: _TEXT_SPECIALS[m.group(1)], part),
+    )
     return _balance(text)
 
 
@@ -101,15 +108,10 @@ def _first_title_word(title: str) -> str:
     return words[0].lower() if words else ""
 
 
-def _year(paper: Paper) -> str:
-    day = paper.published or paper.announced
-    return str(day.year) if day else ""
-
-
-def _base_key(paper: Paper) -> str:
+def _base_key(paper: Paper, ref: Reference) -> str:
     surname = _ascii_word(_surname(paper.authors[0])) if paper.authors else ""
-    key = f"{surname.lower() or 'anon'}{_year(paper)}{_first_title_word(paper.title)}"
-    return key or "paper"
+    word = _first_title_word(clean_title(paper.title))
+    return f"{surname.lower() or 'anon'}{ref.cited.year}{word}"
 
 
 def _doi(paper: Paper) -> str:
@@ -127,27 +129,32 @@ def _url(paper: Paper) -> str:
     return ""
 
 
-def _is_preprint_server(paper: Paper) -> bool:
-    abs_link = str((paper.links or {}).get("abs", ""))
-    return "biorxiv.org/" in abs_link or "medrxiv.org/" in abs_link
+def _tex_text(paper: Paper, value: str) -> str:
+    """A title or abstract for BibTeX: arXiv's keeps its TeX math, anyone else's is plain
+    text whose every special character is escaped."""
+    return _escape_tex_kept(value) if paper.arxiv_id else _escape_all(value)
 
 
-def _is_article(paper: Paper) -> bool:
-    """Published in a journal: a journal reference or DOI, or a journal feed's own item."""
-    if paper.journal_ref or paper.journal_doi:
-        return True
-    return not paper.arxiv_id and not _is_preprint_server(paper)
-
-
-def _bibtex_entry(paper: Paper, key: str) -> str:
-    is_article = _is_article(paper)
-    fields: list[tuple[str, str]] = [("title", "{" + _escape_tex_kept(paper.title) + "}")]
+def _bibtex_entry(paper: Paper, ref: Reference, key: str) -> str:
+    title = clean_title(paper.title)
+    fields: list[tuple[str, str]] = [("title", "{" + _tex_text(paper, title) + "}")]
     if paper.authors:
         fields.append(("author", " and ".join(_escape_all(a) for a in paper.authors)))
-    if is_article and paper.journal_ref:
-        fields.append(("journal", _escape_all(paper.journal_ref)))
-    if _year(paper):
-        fields.append(("year", _year(paper)))
+    if ref.is_article:
+        fields.append(("journal", _escape_all(ref.journal)))
+        for name, value in (("volume", ref.volume), ("number", ref.number)):
+            if value:
+                fields.append((name, _escape_all(value)))
+        if ref.pages:
+            fields.append(("pages", _escape_all(ref.pages).replace("-", "--")))
+    elif ref.server and ref.server != "arXiv":
+        fields.append(("howpublished", ref.server))
+    fields.append(("year", str(ref.cited.year)))
+    if ref.cited.month:
+        # A month macro, unbraced: styles print it in their own language and form.
+        fields.append(("month", _MONTHS[ref.cited.month - 1]))
+    if paper.journal_ref and not ref.is_article:
+        fields.append(("note", _escape_all(clean_title(paper.journal_ref))))
     if _doi(paper):
         fields.append(("doi", _escape_all(_doi(paper))))
     if paper.arxiv_id:
@@ -159,25 +166,44 @@ def _bibtex_entry(paper: Paper, key: str) -> str:
     if url:
         # \url-style fields are verbatim in biblatex; only braces would break the entry.
         fields.append(("url", url.replace("{", "%7B").replace("}", "%7D")))
-    if paper.abstract:
-        fields.append(("abstract", _escape_tex_kept(paper.abstract)))
-    kind = "article" if is_article else "misc"
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    abstract = clean_abstract(paper.abstract, title=title)
+    if abstract:
+        fields.append(("abstract", _tex_text(paper, abstract)))
+    kind = "article" if ref.is_article else "misc"
+    body = ",\n".join(
+        f"  {name} = {value}" if name == "month" else f"  {name} = {{{value}}}"
+        for name, value in fields
+    )
     return f"@{kind}{{{key},\n{body}\n}}\n"
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _with_references(papers: Iterable[Paper]) -> list[tuple[Paper, Reference]]:
+    """Each paper with how it is cited; the sources of papers whose sightings are not
+    prefetched yet are read in one query."""
+    papers = list(papers)
+    sightings = Prefetch(
+        "sightings",
+        queryset=PaperSighting.objects.select_related("source").order_by("first_seen", "id"),
+    )
+    prefetch_related_objects([p for p in papers if p.pk is not None], sightings)
+    return [(paper, paper_reference(paper)) for paper in papers]
 
 
 def bibtex(papers: Iterable[Paper]) -> str:
     """One BibTeX entry per paper, keys like `lovelace2024analytical`, deduplicated."""
     entries: list[str] = []
     used: set[str] = set()
-    for paper in papers:
-        base = _base_key(paper)
+    for paper, ref in _with_references(papers):
+        base = _base_key(paper, ref)
         key, n = base, 0
         while key in used:
             n += 1
             key = base + _suffix(n)
         used.add(key)
-        entries.append(_bibtex_entry(paper, key))
+        entries.append(_bibtex_entry(paper, ref, key))
     return "\n".join(entries)
 
 
@@ -194,20 +220,34 @@ def _ris_line(tag: str, value: str) -> str:
     return f"{tag}  - {_clean(value)}\n"
 
 
-def _ris_entry(paper: Paper) -> str:
-    is_article = _is_article(paper)
-    lines = [_ris_line("TY", "JOUR" if is_article else "UNPB")]
-    lines.append(_ris_line("TI", paper.title))
+def _ris_entry(paper: Paper, ref: Reference) -> str:
+    title = clean_title(paper.title)
+    # RIS has no preprint type; "unpublished work" is the standard reading of one.
+    lines = [_ris_line("TY", "JOUR" if ref.is_article else "UNPB")]
+    lines.append(_ris_line("TI", title))
     lines.extend(_ris_line("AU", author) for author in paper.authors if _clean(author))
-    if _year(paper):
-        lines.append(_ris_line("PY", _year(paper)))
-    day = paper.published or paper.announced
-    if day:
-        lines.append(_ris_line("DA", day.strftime("%Y/%m/%d")))
-    if paper.journal_ref:
-        lines.append(_ris_line("JO", paper.journal_ref))
-    if paper.abstract:
-        lines.append(_ris_line("AB", paper.abstract))
+    lines.append(_ris_line("PY", str(ref.cited.year)))
+    lines.append(_ris_line("DA", ref.cited.slashed()))
+    if ref.is_article:
+        # T2 is the journal for Zotero and EndNote, JO its (often abbreviated) name.
+        lines.append(_ris_line("T2", ref.journal))
+        lines.append(_ris_line("JO", ref.journal))
+        if ref.volume:
+            lines.append(_ris_line("VL", ref.volume))
+        if ref.number:
+            lines.append(_ris_line("IS", ref.number))
+        if ref.pages:
+            first, _, last = ref.pages.partition("-")
+            lines.append(_ris_line("SP", first))
+            if last:
+                lines.append(_ris_line("EP", last))
+    elif ref.server:
+        lines.append(_ris_line("PB", ref.server))
+    if paper.journal_ref and not ref.is_article:
+        lines.append(_ris_line("N1", clean_title(paper.journal_ref)))
+    abstract = clean_abstract(paper.abstract, title=title)
+    if abstract:
+        lines.append(_ris_line("AB", abstract))
     if _doi(paper):
         lines.append(_ris_line("DO", _doi(paper)))
     if paper.arxiv_id:
@@ -223,7 +263,7 @@ def _ris_entry(paper: Paper) -> str:
 
 def ris(papers: Iterable[Paper]) -> str:
     """One RIS record per paper (TY … ER), blank line between records."""
-    return "\n".join(_ris_entry(paper) for paper in papers)
+    return "\n".join(_ris_entry(paper, ref) for paper, ref in _with_references(papers))
 
 
 # Each export format: how to write it, and its media type.

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from feeds.models import Paper
+from feeds.pipeline.text import clean_abstract, clean_title
 
 # The parts of a card in each language (DESIGN §8), as digests.models.SECTIONS.
 CARD_SECTIONS = ("tldr", "motivation", "method", "result", "conclusion")
@@ -47,14 +48,16 @@ def paper_export(paper: Paper, card: CardLike | None = None) -> dict[str, Any]:
     `card` is the paper's summary card, if it has one; callers fetch a page's cards in one
     query (`digests.selectors.cards_for_papers`) and pass each paper its own.
     """
+    # Plain text as readers see it (rows stored before a cleaning rule existed included).
+    title = clean_title(paper.title)
     exported = {
         "key": paper.key,
         "arxiv_id": paper.arxiv_id,
         "doi": paper.doi,
         "version": paper.version,
         "announce_type": paper.announce_type,
-        "title": paper.title,
-        "abstract": paper.abstract,
+        "title": title,
+        "abstract": clean_abstract(paper.abstract, title=title),
         "authors": list(paper.authors),
         "primary_category": paper.primary_category,
         "categories": list(paper.categories),

@@ -66,20 +66,6 @@ def source_label(paper: Paper) -> str:
     return ""
 
 
-def journal_title(paper: Paper) -> str:
-    """The journal or server a paper appeared in, for `citation_journal_title`; "" for arXiv."""
-    sightings = _sorted_sightings(paper)
-    kinds = {s.source.kind for s in sightings}
-    if paper.arxiv_id or kinds & _ARXIV_KINDS:
-        return ""
-    if kinds & _PREPRINT_SERVER_KINDS:
-        return _server_label(paper)
-    for sighting in sightings:
-        if sighting.source.kind == Source.Kind.RSS:
-            return display_text(sighting.source.label)
-    return ""
-
-
 ANNOUNCE_CSS: dict[str, str] = {
     Paper.AnnounceType.NEW: "badge--new",
     Paper.AnnounceType.CROSS: "badge--cross",

@@ -14,10 +14,11 @@ from django.utils.formats import number_format
 
 from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wants_partial
 from feeds import citations, front, selectors
-from feeds.labels import announce_text, display_text, journal_title, paper_card
+from feeds.labels import announce_text, display_text, paper_card
 from feeds.models import Paper
 from feeds.names import source_name
 from feeds.pipeline.sanitise import safe_url
+from feeds.reference import PartialDate, paper_reference
 
 
 def today(request: HtmxHttpRequest) -> HttpResponse:
@@ -165,7 +166,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
     """Everything about one paper, with Highwire citation_* tags for reference managers."""
     paper = _paper_or_404(key)
     card = paper_card(paper)
-    day = paper.published or paper.announced
+    ref = paper_reference(paper)
     sightings = [
         {
             "label": source_name(display_text(s.source.label)),
@@ -180,18 +181,38 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
         "paper": paper,
         "papers": [paper],
         "sightings": sightings,
+        # The same date, journal and pages as the paper's BibTeX and RIS (feeds.reference).
         "citation": {
-            "publication_date": day.strftime("%Y/%m/%d") if day else "",
+            "publication_date": ref.cited.slashed(),
             "online_date": paper.announced.strftime("%Y/%m/%d"),
             "doi": display_text(paper.doi or paper.journal_doi),
             "pdf_url": safe_url((paper.links or {}).get("pdf")),
             "abstract_html_url": safe_url((paper.links or {}).get("abs")) or page_url,
-            "journal_title": journal_title(paper),
+            # Google Scholar reads a preprint server as the journal; arXiv has its own tag.
+            "journal_title": ref.journal or ("" if ref.server == "arXiv" else ref.server),
+            "volume": ref.volume,
+            "issue": ref.number,
+            "firstpage": ref.pages.partition("-")[0],
+            "lastpage": ref.pages.partition("-")[2],
+        },
+        "dates": {
+            "submitted": _date_shown(ref.submitted),
+            "announced": _date_shown(PartialDate.of(paper.announced)),
+            "published": _date_shown(ref.published),
         },
         "categories": [display_text(c) for c in paper.categories],
         "journal_ref": display_text(paper.journal_ref),
     }
     return render(request, "feeds/paper.html", context)
+
+
+def _date_shown(day: PartialDate | None) -> dict[str, Any] | None:
+    """A date as precise as it is known, for `<time>`: its ISO form, a day to format, and the
+    format (a day, "November 2024", or a year)."""
+    if day is None:
+        return None
+    fmt = "DATE_FORMAT" if day.day else "YEAR_MONTH_FORMAT" if day.month else "Y"
+    return {"iso": day.slashed().replace("/", "-"), "day": day.as_date(), "format": fmt}
 
 
 def _download_name(paper: Paper) -> str:

@@ -101,6 +101,13 @@ def _outside(pattern: re.Pattern[str], value: str, change: Callable[[str], str])
     return "".join(out)
 
 
+def outside_math(value: str, change: Callable[[str], str]) -> str:
+    """`value` with `change` applied to the text between its TeX math, the math left as is."""
+    if "$" not in value and "\\" not in value:
+        return change(value)
+    return _outside(_MATH, value, change)
+
+
 def _markup_to_text(value: str) -> str:
     """Tags dropped (escaped ones too) and entities decoded, in text that is not HTML."""
     if "&" in value:
@@ -119,9 +126,13 @@ def _tex_to_text(value: str) -> str:
         value = _FOOTNOTE.sub(r" (\1)", value)
         value = _GREEK_COMMAND.sub(lambda m: _GREEK[m.group(1) or m.group(2)], value)
         value = _outside(_OTHER_COMMAND, value, lambda v: tex_to_unicode(_ESCAPED.sub(r"\1", v)))
-    value = _QUOTED.sub("\u201c\\1\u201d", value).replace("``", "\u201c").replace("''", "\u201d")
-    value = _EM_DASH.sub("\u2014", value)
-    return _EN_DASH.sub("\u2013", value)
+    if "``" in value or "''" in value:
+        value = (
+            _QUOTED.sub("\u201c\\1\u201d", value).replace("``", "\u201c").replace("''", "\u201d")
+        )
+    if "--" in value:
+        value = _EN_DASH.sub("\u2013", _EM_DASH.sub("\u2014", value))
+    return value
 
 
 def _plain(value: str) -> str:
@@ -136,7 +147,7 @@ def _plain(value: str) -> str:
 
 def clean_title(value: str) -> str:
     """A title as plain text on one line: no markup, TeX text macros resolved, math kept."""
-    return _ALL_SPACE.sub(" ", _outside(_MATH, value or "", _plain)).strip()
+    return _ALL_SPACE.sub(" ", outside_math(value or "", _plain)).strip()
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -145,20 +156,24 @@ def _same_text(a: str, b: str) -> bool:
     def norm(v: str) -> str:
         return _ALL_SPACE.sub(" ", v).strip().rstrip(".").casefold()
 
-    return bool(a) and norm(a) == norm(b)
+    # Lengths far apart cannot be the same words: skip normalising a whole abstract.
+    return bool(a) and len(a) <= 2 * len(b) + 20 and norm(a) == norm(b)
 
 
 def clean_abstract(value: str, *, title: str = "") -> str:
     """A plain-text abstract: as `clean_title` (paragraph breaks kept), without journal
-    boilerplate; "" when nothing but the title is left (Nature repeats it for news items)."""
-    text = _BOILERPLATE.sub("", _outside(_MATH, value or "", _plain))
+    boilerplate; "" when nothing but the (cleaned) `title` is left, as Nature's feed sends
+    for some items."""
+    text = outside_math(value or "", _plain)
+    if "Published online:" in text:
+        text = _BOILERPLATE.sub("", text)
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines()).strip()
-    return "" if _same_text(text, clean_title(title)) else text
+    return "" if _same_text(text, title) else text
 
 
 def clean_abstract_html(value: str, *, title: str = "") -> str:
     """Sanitised abstract HTML without the journal's boilerplate paragraph; "" when only the
-    title is left. The input must already be nh3 output: this only removes whole paragraphs."""
+    (cleaned) `title` is left. The input must be nh3 output: only whole paragraphs go."""
     markup = _BOILERPLATE_HTML.sub("", value or "").strip()
     words = _ALL_SPACE.sub(" ", html.unescape(_BLOCK_TAG.sub(" ", _INLINE_TAG.sub("", markup))))
-    return "" if not words.strip() or _same_text(words, clean_title(title)) else markup
+    return "" if not words.strip() or _same_text(words, title) else markup

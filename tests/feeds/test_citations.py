@@ -9,6 +9,7 @@ import pytest
 
 from feeds.citations import bibtex, ris
 from feeds.models import Paper
+from tests.factories import biorxiv_paper, journal_paper
 from tests.pages import braces_balanced
 
 DAY = date(2024, 11, 28)
@@ -47,13 +48,10 @@ def test_an_arxiv_preprint_is_a_misc_entry_with_eprint_fields() -> None:
     assert braces_balanced(text)
 
 
-def test_a_journal_article_is_an_article_entry() -> None:
+def test_a_preprint_with_a_journal_reference_is_an_article_in_that_journal() -> None:
     text = bibtex(
         [
             paper(
-                key="10.1038/x",
-                arxiv_id="",
-                doi="10.1038/x",
                 journal_ref="Nature 630, 1-2 (2024)",
                 journal_doi="10.1038/x",
                 authors=["Lovelace, Ada"],
@@ -61,9 +59,11 @@ def test_a_journal_article_is_an_article_entry() -> None:
         ]
     )
     assert text.startswith("@article{lovelace2024attention,")
-    assert "  journal = {Nature 630, 1-2 (2024)}," in text
+    assert "  journal = {Nature}," in text
+    assert "  volume = {630}," in text and "  pages = {1--2}," in text
     assert "  doi = {10.1038/x}," in text
-    assert "eprint" not in text
+    assert "  eprint = {2411.00001}," in text
+    assert "Nature 630" not in text
 
 
 def test_keys_are_deduplicated_and_every_paper_gets_one_entry() -> None:
@@ -86,7 +86,8 @@ def test_specials_are_escaped_but_tex_in_titles_is_kept() -> None:
             )
         ]
     )
-    assert r"title = {{Fast $O(n \log n)$ sorting \& 100\% of \emph{cases} \#1}}" in text
+    # \emph is text markup readers never see; the math stays TeX.
+    assert r"title = {{Fast $O(n \log n)$ sorting \& 100\% of cases \#1}}" in text
     assert r"author = {Jane Doe \& Co\_Author and Bra\textbraceleft{}ce}" in text
     assert braces_balanced(text)
     assert text.startswith("@misc{coauthor2024fast,")
@@ -100,7 +101,9 @@ def test_hostile_braces_cannot_break_out_of_a_field() -> None:
 
 
 def test_ris_has_one_record_per_paper_with_every_author() -> None:
-    text = ris([paper(), paper(key="10.1/y", arxiv_id="", doi="10.1/y", journal_ref="J. 1")])
+    published = paper(key="2411.00002", arxiv_id="2411.00002", journal_doi="10.1/y",
+                      journal_ref="J. Chem. Phys. 161, 204108 (2024)")  # fmt: skip
+    text = ris([paper(), published])
     records = text.strip().split("\n\n")
     assert len(records) == 2
     first = records[0].splitlines()
@@ -129,14 +132,10 @@ def test_keys_are_ascii(author: str) -> None:
     assert bibtex([paper(authors=[author])]).startswith("@misc{muller2024attention,")
 
 
+@pytest.mark.django_db
 def test_a_journal_feed_item_is_an_article_and_a_biorxiv_preprint_is_not() -> None:
-    journal = paper(key="10.1038/z", arxiv_id="", doi="10.1038/z", links={})
-    preprint = paper(
-        key="10.1101/p",
-        arxiv_id="",
-        doi="10.1101/p",
-        links={"abs": "https://www.biorxiv.org/content/10.1101/pv1"},
-    )
+    journal = journal_paper(doi="10.1038/z", title="Attention", authors=["Ashish Vaswani"])
+    preprint = biorxiv_paper(doi="10.1101/p", title="Attention", authors=["Ashish Vaswani"])
     assert entries(bibtex([journal, preprint])) == [
         "@article{vaswani2024attention,",
         "@misc{vaswani2024attentiona,",

@@ -143,8 +143,8 @@ def test_nature_boilerplate_is_removed_and_an_abstract_that_only_repeats_the_tit
     assert clean_abstract(text) == "Enzymes embedded."
     title = "Catalysis of an S<sub>N</sub>2 pathway by geometric preorganization"
     only_title = html.split("</p>")[0] + "</p>" + title
-    assert clean_abstract_html(only_title, title=title) == ""
-    assert clean_abstract(html_to_text(only_title), title=title) == ""
+    assert clean_abstract_html(only_title, title=clean_title(title)) == ""
+    assert clean_abstract(html_to_text(only_title), title=clean_title(title)) == ""
     # "Published online" inside a sentence is the author's, not boilerplate.
     sentence = "Results were first Published online: in a blog; doi:10.1/x was later assigned."
     assert clean_abstract("We report. " + sentence) == "We report. " + sentence
