@@ -18,6 +18,7 @@ from feeds.labels import announce_text, display_text, paper_card
 from feeds.models import Paper
 from feeds.names import source_name
 from feeds.pipeline.sanitise import safe_url
+from feeds.pipeline.text import clean_title
 from feeds.reference import PartialDate, paper_reference
 
 
@@ -201,7 +202,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
             "published": _date_shown(ref.published),
         },
         "categories": [display_text(c) for c in paper.categories],
-        "journal_ref": display_text(paper.journal_ref),
+        "journal_ref": clean_title(display_text(paper.journal_ref)),
     }
     return render(request, "feeds/paper.html", context)
 

@@ -312,3 +312,16 @@ def test_exporting_many_papers_reads_their_sources_in_one_query(
     papers = list(Paper.objects.order_by("key"))
     with django_assert_num_queries(1):
         assert len(rispy.loads(ris(papers))) == 4
+
+
+def test_page_ranges_are_en_dashes_on_the_page_and_double_hyphens_in_bibtex(
+    client: Client,
+) -> None:
+    [paper] = load("arxiv_rss", ARXIV_FEED, {"2411.18190"})
+    assert paper.journal_ref == "Phys.Part.Nucl. 55, no.6 (2024) 1500--1505"
+    assert "  pages = {1500--1505}," in bibtex([paper])
+    record = ris_record(paper)
+    assert (record["number"], record["start_page"], record["end_page"]) == ("6", "1500", "1505")
+    html = client.get(f"/papers/{paper.key}/").content.decode()
+    assert "<dd>Phys.Part.Nucl. 55, no.6 (2024) 1500–1505</dd>" in html
+    assert meta(client, paper, "citation_lastpage") == ["1505"]

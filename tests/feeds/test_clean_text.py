@@ -13,13 +13,15 @@ from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.test import Client
 
+from digests.cards import cards_ensure, current_key
+from digests.models import Card
 from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
 from feeds.pipeline.text import clean_abstract, clean_abstract_html, clean_title
 from feeds.sources import arxiv_rss
 from feeds.sources.rss import html_to_text
 from tests.conftest import fixture_bytes
-from tests.factories import SourceFactory, arxiv_paper, journal_paper, journal_source
+from tests.factories import SourceFactory, arxiv_paper, card_for, journal_paper, journal_source
 from tests.feeds.feedbuilder import arxiv_feed, arxiv_item, journal_feed, journal_item
 from tests.pages import text_of
 
@@ -261,6 +263,20 @@ def test_the_migration_changes_nothing_on_clean_rows_and_renames_sample_sources(
         k: v for k, v in before.items() if k != "abstract"
     }
     assert Source.objects.get(slug="sample-nature").label == "Nature"
+
+
+@pytest.mark.django_db
+def test_a_cleaned_papers_summary_card_stays_its_card_so_it_is_not_summarised_again() -> None:
+    paper = stored_dirty_journal_paper()
+    prompt_version, model = current_key()
+    card = card_for(paper, prompt_version=prompt_version, model=model)
+    migration = importlib.import_module("feeds.migrations.0002_clean_stored_text")
+    migration.clean_stored_text(django_apps, None)
+    paper.refresh_from_db()
+    assert paper.title == CLEAN_TITLE
+    assert cards_ensure([paper]) == {paper.pk: card}
+    assert Card.objects.count() == 1
+    assert Card.objects.get().status == "done"
 
 
 # --- sample sources ---------------------------------------------------------------------------
