@@ -7,12 +7,12 @@
    every enabled, unpaused source whose `next_check_at` has come. `feeds.pipeline.poll`
    fetches, parses, sanitises and upserts the source and returns the ids of the papers that
    are new or changed; those go on to matching, in chunks, once the poll's transaction
-   commits.
+   commits (`papers_ingested_on_commit`; without an LLM, to their extractive cards first).
 2. **Embed, then match.** `papers_match` (`radar.matching.papers_match`) embeds every new
    paper once (title and the start of the abstract), whether or not radars exist yet, so a
    first radar's live preview finds papers at once; then scores the batch against every
-   active radar, writing Match rows. `manage.py demo` hands
-   the bundled samples to this stage too.
+   active radar, writing Match rows. `manage.py demo` hands the bundled samples on as a
+   poll does.
 3. **Cards.** The papers that get a card now get a pending summary card and a
    `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`): the ones
    `LLM_SUMMARIZE` wants (matched ones by default) and, without an LLM, every paper of its
@@ -41,6 +41,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 
+from digests.llm import llm_configured
 from digests.tasks import cards_generate_on_commit, radar_cards_on_commit
 from feeds.models import Source
 from feeds.pipeline import poll
@@ -63,7 +64,7 @@ def source_poll_now(
     poll holds the source."""
     summary = poll.source_poll(source_id, token=token, force=force)
     if summary is not None:
-        papers_match_on_commit(summary.changed_ids)
+        papers_ingested_on_commit(summary.changed_ids)
     return summary
 
 
@@ -99,6 +100,15 @@ def source_poll(self: Task[Any, Any], source_id: int) -> None:
         poll.source_record_failure(
             source, FeedError(ErrorKind.TIMEOUT, "the poll ran past its time limit")
         )
+
+
+def papers_ingested_on_commit(paper_ids: Sequence[int]) -> None:
+    """Hand new or changed papers on once the transaction commits: to matching and, when no
+    LLM is configured, first to their extractive cards, which need no match (so a fresh
+    install shows cards while the worker is still embedding the samples)."""
+    if settings.LLM_SUMMARIZE != "off" and not llm_configured():
+        cards_generate_on_commit(paper_ids)
+    papers_match_on_commit(paper_ids)
 
 
 # --- 2. Embed, then match --------------------------------------------------------------------

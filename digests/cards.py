@@ -735,11 +735,14 @@ def radar_papers_wanting_cards(radar_id: int) -> list[int]:
 
 
 def cards_request(paper_ids: Iterable[int]) -> list[int]:
-    """Create pending cards for the papers that should get one; returns their ids."""
+    """Create pending cards for the papers that should get one; returns the ids of those
+    whose card is still to make (a done or extractive card is not asked for again)."""
     ids = papers_wanting_cards(paper_ids)
-    if ids:
-        cards_ensure(Paper.objects.filter(id__in=ids).only("id", "title", "abstract"))
-    return ids
+    if not ids:
+        return []
+    found = cards_ensure(Paper.objects.filter(id__in=ids).only("id", "title", "abstract"))
+    due = (Card.Status.PENDING, Card.Status.FAILED)
+    return sorted(pid for pid, card in found.items() if card.status in due)
 
 
 def fill_allowance() -> int | None:

@@ -42,8 +42,9 @@ def test_the_demo_hands_every_sample_paper_to_the_embedding_stage(
     with django_capture_on_commit_callbacks() as callbacks:
         call_command("demo", stdout=StringIO())
 
-    handed = [paper_id for callback in callbacks for paper_id in callback.args[0]]
-    assert all(callback.func == papers_match.delay for callback in callbacks)
+    # (Without an LLM, the extractive cards' tasks go first: tests/digests/test_worker_first_minute.)
+    matching = [callback for callback in callbacks if callback.func == papers_match.delay]
+    handed = [paper_id for callback in matching for paper_id in callback.args[0]]
     assert sorted(handed) == sorted(Paper.objects.values_list("id", flat=True))
     assert len(handed) > 1000  # the three bundled feeds
 

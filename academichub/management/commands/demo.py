@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 import feeds
-from academichub.pipeline import papers_match_on_commit
+from academichub.pipeline import papers_ingested_on_commit
 from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
 
@@ -62,6 +62,6 @@ class Command(BaseCommand):
             summary = body_ingest(source, body)
             changed += summary.changed_ids
             self.stdout.write(f"demo: {label}: {json.dumps(summary.as_dict())}")
-        # On to the pipeline like polled papers: embedded at once, so a first radar's live
-        # preview finds them on a fresh install.
-        papers_match_on_commit(changed)
+        # On to the pipeline like polled papers: extractive cards first when no LLM is
+        # configured, then embedded, so a first radar's live preview finds them.
+        papers_ingested_on_commit(changed)
