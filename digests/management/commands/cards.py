@@ -20,7 +20,8 @@ class Command(BaseCommand):
             "--days",
             type=int,
             default=cards.DUE_WINDOW_DAYS,
-            help="look this many days back for papers without a card",
+            help="look this many days back (from each source's newest day) for matched papers "
+            "without a card",
         )
         parser.add_argument(
             "--outdated",
