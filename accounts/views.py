@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from academichub.web import safe_next
 from accounts.forms import ProfileForm
 from accounts.models import Profile
+from accounts.selectors import suppression_of
 from accounts.services import profile_for, profile_update
 
 
@@ -76,5 +77,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "profile": profile,
             "zone_name": str(zone),
             "local_now": timezone.localtime(timezone.now(), zone),
+            # A hard bounce or spam complaint stopped mail to the address (digests.bounces).
+            "suppression": suppression_of(request.user.email or ""),
         },
     )

@@ -78,16 +78,17 @@ class BriefingAdmin(admin.ModelAdmin[Briefing]):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     list_display = [
-        "id", "created_at", "user", "radar", "cadence", "period_start", "state", "flagged",
+        "id", "created_at", "user", "cadence", "period_start", "language", "state", "flagged",
         "is_test", "attempts", "next_attempt_at", "sent_at", "last_error",
     ]  # fmt: skip
-    list_filter = ["state", "flagged", "is_test", "cadence"]
-    search_fields = ["user__email", "radar__name", "message_id", "last_error"]
-    list_select_related = ["user", "radar"]
-    raw_id_fields = ["user", "radar", "briefing_en", "briefing_zh"]
+    list_filter = ["state", "flagged", "is_test", "cadence", "language"]
+    search_fields = ["user__email", "message_id", "last_error"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "message_id", "attempts", "sending_since", "sent_at", "created_at", "updated_at",
+        "briefing_ids", "message_id", "attempts", "sending_since", "sent_at", "created_at",
+        "updated_at",
     ]  # fmt: skip
     actions = ["send_again"]
 

@@ -9,9 +9,13 @@ class DigestsConfig(AppConfig):
     verbose_name = _("Summaries")
 
     def ready(self) -> None:
+        from anymail.signals import tracking
+
+        from digests.bounces import tracking_received
         from radar.signals import radar_described
 
         radar_described.connect(_understand, dispatch_uid="digests.radar_understand")
+        tracking.connect(tracking_received, dispatch_uid="digests.mail_tracking")
 
 
 def _understand(sender: object, *, radar_id: int, **kwargs: object) -> None:

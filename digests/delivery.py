@@ -1,10 +1,12 @@
-"""The delivery state machine: one Delivery row per briefing email, each sent at most once.
+"""The delivery state machine: one Delivery row per reader and period, each sent at most once.
 
-Every 15 minutes `dispatch_find` takes the subscriptions whose period is due (see
-`digests.schedule`). For each radar and period it builds (or reuses) the briefing of each
-language wanted, writes one Delivery row per user — unique per user, radar and period, with
-its Message-ID made before any attempt — and sends them (over `digests.mailer`): the beat
-task enqueues that work, `dispatch_due` does it in the calling process.
+Every 15 minutes `dispatch_find` takes the readers whose period is due (see
+`digests.schedule`) and the radars their emails cover. Each radar's briefings of the period
+are built (or reused: one per radar, period and language, shared by every reader), and a
+reader's row is written once every briefing their email needs is ready — by whichever
+radar's task finishes last — unique per reader and period, with its Message-ID made before
+any attempt, then sent (over `digests.mailer`): the beat task enqueues one task per radar,
+`dispatch_due` does all of it in the calling process.
 
 Sending claims a row by a conditional UPDATE (pending → sending) before the SMTP
 conversation and marks it sent afterwards. A server that cannot be reached or answers 4xx
@@ -12,14 +14,15 @@ leaves the row pending with a growing backoff (the rest of the batch waits for t
 other recipients' 4xx do not stop anyone). A 5xx refusal makes it failed. When the outcome is
 unknown — the connection dropped after the message was handed over, or the worker died —
 the row stays `sending` and is flagged for staff (after SENDING_TIMEOUT for a dead worker):
-it is never sent again automatically, so nobody receives a briefing twice.
+it is never sent again automatically, so nobody receives a briefing twice. An address that
+bounced for good or complained (`accounts.SuppressedAddress`) is never mailed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,12 +35,19 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Profile
-from digests.briefings import READY, briefing_ensure
-from digests.display import BriefingView, briefing_views
-from digests.email import SectionCache, briefing_message, message_id_new
+from accounts.selectors import suppressed_addresses
+from digests.briefings import briefing_ensure
+from digests.email import MailCache, briefing_message, edition_render, message_id_new
 from digests.mailer import Mailer, SendDeferred, SendRefused, SendUnknown
 from digests.models import Briefing, Delivery
-from digests.schedule import LANGUAGES, Due, subscriptions_current, subscriptions_due, zone_named
+from digests.schedule import (
+    LANGUAGES,
+    Due,
+    reader_now,
+    readers_current,
+    readers_due,
+    zone_named,
+)
 from radar.models import Radar, Subscription
 
 logger = logging.getLogger(__name__)
@@ -50,7 +60,7 @@ SEND_BACKOFF_CAP = timedelta(hours=2)
 MAX_SEND_ATTEMPTS = 8
 # Rows sent by one batch at most, and the time it may take (under the task's soft limit).
 BATCH_SIZE = 2000
-# Deliveries loaded at once (with their users, radars and briefings) by a batch.
+# Deliveries loaded at once (with their users and briefings) by a batch.
 LOAD_CHUNK = 200
 # How long a dispatcher waits for a briefing another one is building (seconds): about two
 # LLM calls; and how often it looks.
@@ -59,20 +69,31 @@ BUILD_POLL = 0.25
 # "Send me a test briefing now": at most one per user in this time.
 TEST_INTERVAL = timedelta(minutes=2)
 
+# (radar id, cadence, period start, language): one shared briefing.
+Key = tuple[int, str, date, str]
+
 
 # --- Briefings and Delivery rows -------------------------------------------------------------
 
 
-def _briefings_for(due: Sequence[Due], now: datetime) -> dict[tuple[Any, ...], Briefing]:
-    """Build or reuse the briefing of each radar, period and language these rows want."""
-    wanted = sorted(
-        {(d.radar_id, d.cadence, d.period_start, lang) for d in due for lang in d.languages}
-    )
+def _keys(due: Iterable[Due], radar_id: int | None = None) -> set[Key]:
+    """The briefings these readers' emails need (of one radar only, with `radar_id`)."""
+    return {
+        (rid, d.cadence, d.period_start, lang)
+        for d in due
+        for rid in d.radar_ids
+        if radar_id is None or rid == radar_id
+        for lang in d.languages
+    }
+
+
+def _briefings_for(keys: Iterable[Key], now: datetime) -> dict[Key, Briefing]:
+    """Build or reuse the briefing of each radar, period and language."""
     briefings = {
         key: briefing_ensure(
             radar_id=key[0], cadence=key[1], period_start=key[2], language=key[3], now=now
         )
-        for key in wanted
+        for key in sorted(keys)
     }
     _await_builders(list(briefings.values()), now)
     return briefings
@@ -95,50 +116,74 @@ def _await_builders(briefings: list[Briefing], now: datetime) -> None:
             briefing.refresh_from_db()
 
 
-def deliveries_create(
-    due: Sequence[Due], briefings: dict[tuple[Any, ...], Briefing], *, now: datetime
-) -> int:
-    """Delivery rows for the due subscriptions whose briefings are ready (pending, or
-    skipped when every briefing is empty); those waiting for a briefing get none yet.
-    Returns how many rows were written (a row already there is left alone)."""
+def _existing(due: Sequence[Due], known: dict[Key, Briefing]) -> dict[Key, Briefing]:
+    """`known` plus the briefings these readers need that already exist (one query)."""
+    missing = _keys(due) - set(known)
+    found = dict(known)
+    if missing:
+        rows = Briefing.objects.filter(
+            radar_id__in={k[0] for k in missing},
+            cadence__in={k[1] for k in missing},
+            period_start__in={k[2] for k in missing},
+        ).defer("content")
+        for b in rows:
+            key = (b.radar_id, b.cadence, b.period_start, b.language)
+            if key in missing:
+                found[key] = b
+    return found
+
+
+def deliveries_create(due: Sequence[Due], briefings: dict[Key, Briefing], *, now: datetime) -> int:
+    """Delivery rows for the due readers all of whose briefings are ready (pending, or
+    skipped when every one is empty); a reader still waiting for a briefing (not made yet,
+    or being made) gets none yet. Returns how many rows were written (a row already there
+    is left alone)."""
+    briefings = _existing(due, briefings)
     rows = []
     for d in due:
-        wanted = [briefings[(d.radar_id, d.cadence, d.period_start, lang)] for lang in d.languages]
-        if any(b.status == Briefing.Status.PENDING for b in wanted):
+        wanted = [
+            briefings.get((rid, d.cadence, d.period_start, lang))
+            for rid in d.radar_ids
+            for lang in d.languages
+        ]
+        ready = [b for b in wanted if b is not None and b.status != Briefing.Status.PENDING]
+        if len(ready) < len(wanted):
             continue
-        ready = {b.language: b for b in wanted if b.readable}
+        content = any(b.readable for b in ready)
         rows.append(
             Delivery(
                 user_id=d.user_id,
-                radar_id=d.radar_id,
                 cadence=d.cadence,
                 period_start=d.period_start,
-                briefing_en=ready.get("en"),
-                briefing_zh=ready.get("zh"),
-                state=Delivery.State.PENDING if ready else Delivery.State.SKIPPED,
-                message_id=message_id_new() if ready else "",
+                language=d.language,
+                briefing_ids=[b.pk for b in ready],
+                state=Delivery.State.PENDING if content else Delivery.State.SKIPPED,
+                message_id=message_id_new() if content else "",
                 next_attempt_at=now,
                 created_at=now,
                 updated_at=now,
             )
         )
-    # The unique (user, radar, period) constraint makes a second dispatcher's rows no-ops.
+    # The unique (user, period) constraint makes a second dispatcher's rows no-ops.
     return len(Delivery.objects.bulk_create(rows, ignore_conflicts=True))
 
 
-def _pending_ids(radar_id: int, cadence: str, period_start: date, now: datetime) -> list[int]:
-    return list(
-        Delivery.objects.filter(
-            radar_id=radar_id,
+def _pending_ids(due: Sequence[Due], now: datetime) -> list[int]:
+    """The pending, due rows of these readers' periods."""
+    ids: list[int] = []
+    by_period: defaultdict[tuple[str, date], set[int]] = defaultdict(set)
+    for d in due:
+        by_period[(d.cadence, d.period_start)].add(d.user_id)
+    for (cadence, start), users in sorted(by_period.items()):
+        ids += Delivery.objects.filter(
+            user_id__in=users,
             cadence=cadence,
-            period_start=period_start,
+            period_start=start,
             is_test=False,
             state=Delivery.State.PENDING,
             next_attempt_at__lte=now,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+        ).values_list("id", flat=True)
+    return sorted(ids)
 
 
 def deliver_group(
@@ -149,23 +194,24 @@ def deliver_group(
     now: datetime | None = None,
     mailer: Mailer | None = None,
 ) -> Counter[str]:
-    """Build one radar's briefings for one period and send them to its due subscribers."""
+    """Build one radar's briefings for one period, then write and send the emails of its
+    due readers whose other briefings are ready too (the others wait for their last one)."""
     # The task's time runs from here: building may take several LLM calls, and what is left
     # of the limit afterwards is all the sending gets (the rest waits for the next dispatch).
     started = time.monotonic()
     now = now or timezone.now()
     due = [
         d
-        for d in subscriptions_due(now=now, radar_id=radar_id)
+        for d in readers_due(now=now, radar_id=radar_id)
         if d.cadence == cadence and d.period_start == period_start
     ]
     counts: Counter[str] = Counter()
     if due:
-        counts["created"] = deliveries_create(due, _briefings_for(due, now), now=now)
-    ids = _pending_ids(radar_id, cadence, period_start, now)
+        built = _briefings_for(_keys(due, radar_id), now)
+        counts["created"] = deliveries_create(due, built, now=now)
     counts.update(
         deliveries_send(
-            ids,
+            _pending_ids(due, now),
             now=now,
             mailer=mailer,
             started=started,
@@ -175,37 +221,47 @@ def deliver_group(
     return counts
 
 
-def radar_briefings_now(
-    radar: Radar, *, send: bool, now: datetime | None = None
-) -> tuple[list[Briefing], Counter[str]]:
-    """`manage.py briefings`: build the current period's briefings of a radar (the periods
-    and languages its subscribers want; the owner's daily one if nobody wants email) and,
-    with `send`, mail them now to every subscriber not yet sent that period. Returns the
-    briefings and the deliveries' outcomes."""
-    now = now or timezone.now()
-    due = subscriptions_current(now=now, radar_id=radar.pk)
-    if due:
-        briefings = _briefings_for(due, now)
-    else:
-        profile = Profile.objects.filter(user_id=radar.owner_id).first()
-        language = profile.card_language if profile else Subscription.Language.BOTH
-        today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
-        briefings = {
-            (radar.pk, Briefing.Cadence.DAY, today, lang): briefing_ensure(
-                radar_id=radar.pk,
-                cadence=Briefing.Cadence.DAY,
-                period_start=today,
-                language=lang,
-                now=now,
-            )
-            for lang in LANGUAGES[language]
-        }
+def _now_for(due: list[Due], *, send: bool, now: datetime) -> tuple[list[Briefing], Counter[str]]:
+    """Build every briefing these readers' current emails need and, with `send`, write and
+    mail the emails still owed."""
+    briefings = _briefings_for(_keys(due), now)
     counts: Counter[str] = Counter()
     if send and due:
         counts["created"] = deliveries_create(due, briefings, now=now)
-        for cadence, start in sorted({(d.cadence, d.period_start) for d in due}):
-            counts.update(deliveries_send(_pending_ids(radar.pk, cadence, start, now), now=now))
+        counts.update(deliveries_send(_pending_ids(due, now), now=now))
     return list(briefings.values()), counts
+
+
+def reader_briefings_now(
+    user: AbstractBaseUser, *, send: bool, now: datetime | None = None
+) -> tuple[list[Briefing], Counter[str]]:
+    """`manage.py briefings --user`: build the briefings of one reader's current email now
+    and, with `send`, mail it if it is still owed this period (never twice)."""
+    now = now or timezone.now()
+    due = readers_current(now=now, user_ids={int(user.pk)})
+    if not due:
+        # Mailed already (or emails off): the briefings are still built and reported.
+        current = reader_now(int(user.pk), now=now)
+        return _now_for([current] if current else [], send=False, now=now)
+    return _now_for(due, send=send, now=now)
+
+
+def radar_briefings_now(
+    radar: Radar, *, send: bool, now: datetime | None = None
+) -> tuple[list[Briefing], Counter[str]]:
+    """`manage.py briefings --radar`: build the current period's briefings of a radar (the
+    periods and languages its readers want; the owner's daily one if nobody wants email)
+    and, with `send`, mail every reader of it the email they are still owed this period
+    (their other radars' briefings are built too: one email covers them all)."""
+    now = now or timezone.now()
+    due = readers_current(now=now, radar_id=radar.pk)
+    if due:
+        return _now_for(due, send=send, now=now)
+    profile = Profile.objects.filter(user_id=radar.owner_id).first()
+    language = profile.card_language if profile else Profile.CardLanguage.BOTH
+    today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
+    keys = {(radar.pk, Briefing.Cadence.DAY, today, lang) for lang in LANGUAGES[language]}
+    return list(_briefings_for(keys, now).values()), Counter()
 
 
 # --- Sending ---------------------------------------------------------------------------------
@@ -222,18 +278,29 @@ def _finish(delivery_id: int, state: str, **fields: Any) -> None:
     )
 
 
+@dataclass(slots=True)
+class Wanted:
+    """What the readers of a batch still want, read just before sending."""
+
+    # The radars each reader still wants in the email (emails on, radar active).
+    radars: dict[int, set[int]]
+    # Addresses that bounced for good or complained.
+    suppressed: set[str]
+
+
 def delivery_send(
     delivery: Delivery,
     *,
     mailer: Mailer,
     now: datetime | None = None,
-    views: dict[int, BriefingView] | None = None,
-    sections: SectionCache | None = None,
-    subscribed: bool = True,
+    cache: MailCache | None = None,
+    radar_ids: set[int] | None = None,
+    suppressed: bool = False,
 ) -> str:
-    """Send one pending delivery (loaded with its user, profile, radar and briefings) if this
-    worker claims it; returns what happened (sent, deferred, failed, unknown, skipped).
-    `subscribed`: whether the user still wants this radar's emails (tests are sent anyway)."""
+    """Send one pending delivery (loaded with its user and profile) if this worker claims
+    it; returns what happened (sent, deferred, failed, unknown, skipped). `radar_ids`: the
+    radars the reader still wants (None: all, as for a test); `suppressed`: the address
+    bounced or complained."""
     now = now or timezone.now()
     # The claim also checks the row is as it was loaded, so a stale copy never sends.
     claimed = Delivery.objects.filter(
@@ -250,18 +317,30 @@ def delivery_send(
     if claimed != 1:
         return "skipped"
     delivery.attempts += 1
-    if not delivery.is_test and not subscribed:
-        _finish(delivery.pk, Delivery.State.SKIPPED, last_error="unsubscribed before sending")
+    if suppressed:
+        _finish(delivery.pk, Delivery.State.SKIPPED,
+                last_error="the address bounced or complained: mail to it is stopped")  # fmt: skip
         return "skipped"
     if not delivery.user.is_active or not delivery.user.email:
         _finish(delivery.pk, Delivery.State.FAILED, last_error="the user has no active address")
         return "failed"
-    if views is None:
-        views = {}
-    missing = [b for b in delivery.briefings if b.pk not in views]
-    if missing:
-        views.update(briefing_views(missing))
-    message = briefing_message(delivery, views, sections)
+    cache = cache if cache is not None else MailCache()
+    cache.load([delivery])
+    if radar_ids is not None:
+        # Radars the reader left out since the row was written are left out of the email
+        # (and of its archived copy).
+        kept = [
+            b
+            for b in delivery.briefing_ids
+            if b in cache.briefings and cache.briefings[b].radar_id in radar_ids
+        ]
+        if kept != delivery.briefing_ids:
+            Delivery.objects.filter(pk=delivery.pk).update(briefing_ids=kept)
+            delivery.briefing_ids = kept
+    if not edition_render(delivery, cache).edition.sections:
+        _finish(delivery.pk, Delivery.State.SKIPPED, last_error="unsubscribed before sending")
+        return "skipped"
+    message = briefing_message(delivery, cache)
     try:
         mailer.send(message)
     except SendDeferred as exc:
@@ -290,25 +369,27 @@ def delivery_send(
     return "sent"
 
 
-def _loaded(ids: Sequence[int]) -> tuple[list[Delivery], set[tuple[int, int]]]:
-    """These deliveries, still pending, with all an email needs (one query), and the
-    (user, radar) pairs among them whose subscription still wants emails (one query)."""
+def _loaded(ids: Sequence[int]) -> tuple[list[Delivery], Wanted]:
+    """These deliveries, still pending, with their users and profiles (one query), and what
+    their readers still want: radars with emails on (one query), addresses not suppressed
+    (one query)."""
     rows = list(
         Delivery.objects.filter(id__in=list(ids), state=Delivery.State.PENDING)
-        .select_related("user__profile", "radar", "briefing_en", "briefing_zh")
-        .defer("radar__profile")
+        .select_related("user__profile")
         .order_by("id")
     )
-    wanted = set(
-        Subscription.objects.filter(
-            user_id__in={d.user_id for d in rows}, radar_id__in={d.radar_id for d in rows}
-        )
+    radars: defaultdict[int, set[int]] = defaultdict(set)
+    subs = (
+        Subscription.objects.filter(user_id__in={d.user_id for d in rows}, radar__active=True)
         .exclude(frequency=Subscription.Frequency.OFF)
         # The settings page's "off" stops every briefing email, also one already queued.
-        .exclude(user__profile__digest_frequency="off")
+        .exclude(user__profile__digest_frequency=Profile.Frequency.OFF)
         .values_list("user_id", "radar_id")
     )
-    return rows, wanted
+    for user_id, radar_id in subs:
+        radars[user_id].add(radar_id)
+    suppressed = suppressed_addresses(d.user.email for d in rows)
+    return rows, Wanted(radars=dict(radars), suppressed=suppressed)
 
 
 # briefing_deliver's limits are this many times the default task's (digests/tasks.py).
@@ -335,8 +416,7 @@ def deliveries_send(
     counts: Counter[str] = Counter()
     own = mailer is None
     mailer = mailer or Mailer()
-    views: dict[int, BriefingView] = {}
-    sections: SectionCache = {}
+    cache = MailCache()
     # Sending stops `budget` seconds after `started` (time.monotonic()), inside the task's
     # soft time limit; what is left stays pending for the next run.
     started = time.monotonic() if started is None else started
@@ -346,18 +426,21 @@ def deliveries_send(
             rows, wanted = _loaded(chunk)
             if len(rows) < len(chunk):
                 counts["skipped"] += len(chunk) - len(rows)
+            cache.load(rows)
             for delivery in rows:
                 if time.monotonic() - started > budget or mailer.down:
                     counts["left"] += 1
                     continue
-                subscribed = (delivery.user_id, delivery.radar_id) in wanted
                 outcome = delivery_send(
                     delivery,
                     mailer=mailer,
                     now=now,
-                    views=views,
-                    sections=sections,
-                    subscribed=subscribed,
+                    cache=cache,
+                    # A test is sent whatever the reader's choices since.
+                    radar_ids=None
+                    if delivery.is_test
+                    else wanted.radars.get(delivery.user_id, set()),
+                    suppressed=delivery.user.email.casefold() in wanted.suppressed,
                 )
                 counts[outcome] += 1
     finally:
@@ -417,17 +500,17 @@ class Dispatch:
     now: datetime
     due: int
     flagged: int
-    # (radar id, cadence, period start) of each radar and period with due subscribers.
+    # (radar id, cadence, period start) of each radar and period with due readers.
     groups: list[tuple[int, str, date]]
 
 
 def dispatch_find(*, now: datetime | None = None) -> Dispatch:
-    """Beat, every 15 minutes: flag stale sends and find every radar and period with due
-    subscribers (the beat task enqueues their building and sending)."""
+    """Beat, every 15 minutes: flag stale sends and find every radar and period that due
+    readers' emails cover (the beat task enqueues their building and sending)."""
     now = now or timezone.now()
     flagged = deliveries_flag_stale(now=now)
-    due = subscriptions_due(now=now)
-    groups = sorted({(d.radar_id, d.cadence, d.period_start) for d in due})
+    due = readers_due(now=now)
+    groups = sorted({(rid, d.cadence, d.period_start) for d in due for rid in d.radar_ids})
     return Dispatch(now=now, due=len(due), flagged=flagged, groups=groups)
 
 
@@ -450,67 +533,39 @@ def dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -> str:
-    """ "Send me a test briefing now": the latest briefing of one of the user's radars (built
-    now for today if none has content yet) mailed at once, marked as a test; outside the
-    once-per-period rule. Returns sent, deferred, failed, unknown, recent or nothing."""
+    """ "Send me a test briefing now": the reader's email built at once from every radar
+    they own or follow — today's briefings, made now from the last day's matches if the
+    period has not closed — in their summary language, mailed and marked as a test; outside
+    the once-per-period rule. Returns sent, deferred, failed, unknown, recent or nothing."""
     now = now or timezone.now()
     if Delivery.objects.filter(
         user_id=user.pk, is_test=True, created_at__gt=now - TEST_INTERVAL
     ).exists():
         return "recent"
-    subs = list(
+    radar_ids = list(
         Subscription.objects.filter(user_id=user.pk, radar__active=True)
-        .select_related("radar")
-        .defer("radar__profile")
-        .order_by("radar__name", "id")
+        .order_by("radar__name", "radar_id")
+        .values_list("radar_id", flat=True)
     )
-    # The user's own radars first, then the topics they follow.
-    subs.sort(key=lambda s: s.radar.owner_id != user.pk)
-    chosen: list[Briefing] = []
-    for sub in subs:
-        languages = LANGUAGES[sub.language]
-        latest = list(
-            Briefing.objects.filter(
-                radar_id=sub.radar_id,
-                language__in=languages,
-                status__in=READY,
-            ).order_by("-window_end", "-id")
-        )
-        if latest:
-            first = latest[0]
-            chosen = [
-                b
-                for b in latest
-                if (b.cadence, b.period_start) == (first.cadence, first.period_start)
-            ]
-            break
-    if not chosen:
-        profile = Profile.objects.filter(user_id=user.pk).first()
-        today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
-        for sub in subs:
-            built = [
-                briefing_ensure(
-                    radar_id=sub.radar_id,
-                    cadence=Briefing.Cadence.DAY,
-                    period_start=today,
-                    language=lang,
-                    now=now,
-                )
-                for lang in LANGUAGES[sub.language]
-            ]
-            chosen = [b for b in built if b.readable]
-            if chosen:
-                break
-    if not chosen:
+    profile = Profile.objects.filter(user_id=user.pk).first()
+    language = profile.card_language if profile else Profile.CardLanguage.BOTH
+    language = language if language in LANGUAGES else Profile.CardLanguage.BOTH
+    today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
+    keys = {
+        (rid, Briefing.Cadence.DAY, today, lang)
+        for rid in radar_ids
+        for lang in LANGUAGES[language]
+    }
+    built = _briefings_for(keys, now)
+    chosen = [built[k] for k in sorted(keys) if built[k].status != Briefing.Status.PENDING]
+    if not any(b.readable for b in chosen):
         return "nothing"
-    by_language = {b.language: b for b in chosen}
     delivery = Delivery.objects.create(
         user_id=user.pk,
-        radar_id=chosen[0].radar_id,
-        cadence=chosen[0].cadence,
-        period_start=chosen[0].period_start,
-        briefing_en=by_language.get("en"),
-        briefing_zh=by_language.get("zh"),
+        cadence=Briefing.Cadence.DAY,
+        period_start=today,
+        language=language,
+        briefing_ids=[b.pk for b in chosen],
         is_test=True,
         message_id=message_id_new(),
         next_attempt_at=now,

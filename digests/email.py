@@ -1,6 +1,8 @@
-"""Briefing emails: rendered from three templates each (subject, plain text, HTML), in the
-reader's language and time zone, with absolute links back to the site and a one-click
-unsubscribe (RFC 8058) signed for that user and radar.
+"""Briefing emails: one per reader and period (`digests.edition`), rendered from three
+templates (subject, plain text, HTML) in the reader's summary language and time zone, with
+absolute links on SITE_URL ("view in browser" included) and a one-click unsubscribe
+(RFC 8058) signed for that reader: it stops their briefing email; the page it opens also
+offers to stop single radars only.
 
 `make_message(name, to, ctx)` follows healthchecks' `hc/lib/emails.py`: it renders
 `digests/email/<name>-subject.txt`, `-body-text.txt` and `-body-html.html`.
@@ -9,8 +11,8 @@ unsubscribe (RFC 8058) signed for that user and radar.
 from __future__ import annotations
 
 import re
-import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,17 +21,22 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, make_msgid
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
+from django.utils.safestring import SafeString, mark_safe
 
-from digests.display import BriefingView, CitedPaper, briefing_views
-from digests.models import Briefing, Delivery
+from digests.display import BriefingView, briefing_views
+from digests.edition import PAPERS_PER_THEME, Edition, RadarInfo, edition_build
+from digests.models import Briefing, Card, Delivery
+from digests.schedule import zone_named
+from digests.selectors import cards_for_papers
 
 UNSUBSCRIBE_SALT = "digests.unsubscribe"
 # An old email's unsubscribe link keeps working for a good while (RFC 8058 asks for it to
 # work as long as mail may still be read; CAN-SPAM for at least 30 days).
 UNSUBSCRIBE_MAX_AGE = 400 * 24 * 3600
-# What one theme lists in an email; the rest are a click away (keeps the HTML < 100 KB).
-EMAIL_PAPERS_PER_THEME = 6
+# The HTML part stays under this (Gmail clips messages over about 102 KB): fewer papers per
+# theme are listed in full until it fits; the rest are a click away.
+EMAIL_HTML_LIMIT = 95_000
 
 
 def absolute(path: str) -> str:
@@ -47,13 +54,17 @@ def message_id_new() -> str:
     return make_msgid(idstring="briefing", domain=mail_domain())
 
 
-def unsubscribe_token(*, user_id: int, radar_id: int) -> str:
-    """A signed token naming one user's subscription to one radar."""
-    return signing.dumps({"u": user_id, "r": radar_id}, salt=UNSUBSCRIBE_SALT, compress=True)
+def unsubscribe_token(*, user_id: int, radar_id: int | None = None) -> str:
+    """A signed token naming one reader's briefing email (or, in emails sent before one
+    email covered every radar, one radar's)."""
+    data: dict[str, int] = {"u": user_id}
+    if radar_id is not None:
+        data["r"] = radar_id
+    return signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_token_read(token: str) -> tuple[int, int] | None:
-    """(user id, radar id) of a valid, unexpired token, else None."""
+def unsubscribe_token_read(token: str) -> tuple[int, int | None] | None:
+    """(user id, radar id or None) of a valid, unexpired token, else None."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     except signing.BadSignature:
@@ -61,15 +72,14 @@ def unsubscribe_token_read(token: str) -> tuple[int, int] | None:
     if not isinstance(data, dict):
         return None
     user_id, radar_id = data.get("u"), data.get("r")
-    if not isinstance(user_id, int) or not isinstance(radar_id, int):
+    if not isinstance(user_id, int) or not (radar_id is None or isinstance(radar_id, int)):
         return None
     return user_id, radar_id
 
 
-def unsubscribe_url(*, user_id: int, radar_id: int) -> str:
-    """The absolute one-click unsubscribe URL of a user's subscription to a radar."""
-    token = unsubscribe_token(user_id=user_id, radar_id=radar_id)
-    return absolute(reverse("digests:unsubscribe", args=[token]))
+def unsubscribe_url(*, user_id: int) -> str:
+    """The absolute one-click unsubscribe URL of a reader's briefing email."""
+    return absolute(reverse("digests:unsubscribe", args=[unsubscribe_token(user_id=user_id)]))
 
 
 def make_message(
@@ -86,91 +96,122 @@ def make_message(
     return message
 
 
+def interface_language(delivery: Delivery) -> str:
+    """The Django language an email is written in: its summary language, or for "both" the
+    reader's interface language (loaded profile)."""
+    if delivery.language == Delivery.Language.ZH:
+        return "zh-hans"
+    if delivery.language == Delivery.Language.EN:
+        return "en"
+    profile = getattr(delivery.user, "profile", None)
+    return profile.language if profile is not None else str(settings.LANGUAGE_CODE)
+
+
 @dataclass(slots=True)
-class ThemeInMail:
-    """A theme as an email lists it: the first papers, and how many more there are."""
+class Rendered:
+    """An edition and its content (HTML and text), the same for every reader of it."""
 
-    title: str
-    synthesis: str
-    papers: list[CitedPaper]
-    more: int
+    edition: Edition
+    html: SafeString
+    text: str
 
 
 @dataclass(slots=True)
-class Section:
-    """One language's briefing in an email, and its rendered HTML and text."""
+class MailCache:
+    """What a batch of emails shares: briefings, their views per interface language, cards,
+    and each distinct edition rendered once (readers of the same radars share it)."""
 
-    view: BriefingView
-    url: str
-    lang: str
-    themes: list[ThemeInMail]
-    html: str = ""
-    text: str = ""
+    briefings: dict[int, Briefing] = field(default_factory=dict)
+    views: dict[tuple[int, str], BriefingView] = field(default_factory=dict)
+    cards: dict[int, Card] = field(default_factory=dict)
+    rendered: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
+
+    def load(self, deliveries: Sequence[Delivery]) -> None:
+        """Load the briefings (with their radars) and cards these deliveries need."""
+        wanted = {b for d in deliveries for b in d.briefing_ids} - set(self.briefings)
+        if wanted:
+            found = (
+                Briefing.objects.filter(id__in=wanted)
+                .select_related("radar")
+                .defer("radar__profile")
+            )
+            self.briefings.update({b.pk: b for b in found})
+            papers = {pid for b in found if b.readable for pid in b.paper_ids}
+            self.cards.update(cards_for_papers(papers - set(self.cards)))
+
+    def views_for(self, briefings: Sequence[Briefing], ui: str) -> dict[int, BriefingView]:
+        """Views of `briefings` whose labels are in the interface language `ui`."""
+        missing = [b for b in briefings if (b.pk, ui) not in self.views and b.readable]
+        if missing:
+            with translation.override(ui):
+                for pk, view in briefing_views(missing).items():
+                    self.views[(pk, ui)] = view
+        return {b.pk: self.views[(b.pk, ui)] for b in briefings if (b.pk, ui) in self.views}
 
 
-# Sections rendered for a batch, by (briefing id, reader language): the same for every
-# reader of that language, so rendered once; only the frame around them is per reader.
-SectionCache = dict[tuple[int, str], tuple[str, str]]
-
-
-def _section(view: BriefingView, language: str, cache: SectionCache) -> Section:
-    """A briefing's section, rendered in the active language (or taken from `cache`)."""
-    briefing = view.briefing
-    themes = [
-        ThemeInMail(
-            title=t.title,
-            synthesis=t.synthesis,
-            papers=t.papers[:EMAIL_PAPERS_PER_THEME],
-            more=max(0, len(t.papers) - EMAIL_PAPERS_PER_THEME),
+def _radars(delivery: Delivery, briefings: Sequence[Briefing]) -> list[RadarInfo]:
+    """The radars of the email: the reader's own first, then the topics they follow."""
+    seen: dict[int, RadarInfo] = {}
+    for briefing in briefings:
+        radar = briefing.radar
+        seen.setdefault(
+            radar.pk, RadarInfo(radar.pk, radar.name, radar.owner_id == delivery.user_id)
         )
-        for t in view.themes
-    ]
-    section = Section(
-        view=view,
-        url=absolute(reverse("digests:briefing", args=[briefing.pk])),
-        lang="zh-Hans" if briefing.language == Briefing.Language.ZH else "en",
-        themes=themes,
-    )
-    key = (briefing.pk, language)
-    if key not in cache:
-        ctx = {"section": section, "site_url": settings.SITE_URL.rstrip("/")}
-        cache[key] = (
-            render_to_string("digests/email/briefing-section-html.html", ctx),
-            render_to_string("digests/email/briefing-section-text.txt", ctx),
-        )
-    section.html, section.text = cache[key]
-    return section
+    return sorted(seen.values(), key=lambda r: (not r.owned, r.name.casefold(), r.radar_id))
 
 
-def briefing_message(
-    delivery: Delivery,
-    views: dict[int, BriefingView] | None = None,
-    cache: SectionCache | None = None,
-) -> EmailMultiAlternatives:
-    """The email of a delivery (user, radar and briefings loaded), in the user's language
-    and time zone. `views` and `cache` may hold what a batch already built and rendered."""
+def edition_render(delivery: Delivery, cache: MailCache | None = None) -> Rendered:
+    """The edition of a delivery (user and profile loaded) and its content rendered in the
+    delivery's language (readers of the same radars and language share it in `cache`)."""
+    cache = cache or MailCache()
+    cache.load([delivery])
+    briefings = [cache.briefings[b] for b in delivery.briefing_ids if b in cache.briefings]
+    radars = _radars(delivery, briefings)
+    ui = interface_language(delivery)
+    key = (
+        tuple(radars), tuple(b.pk for b in briefings), delivery.language, ui, delivery.is_test,
+    )  # fmt: skip
+    if key in cache.rendered:
+        return cache.rendered[key]
+    views = cache.views_for(briefings, ui)
+    per_theme = PAPERS_PER_THEME
+    with translation.override(ui):
+        while True:
+            edition = edition_build(
+                language=delivery.language, cadence=delivery.cadence,
+                period_start=delivery.period_start, is_test=delivery.is_test, radars=radars,
+                briefings=briefings, views=views, cards=cache.cards, per_theme=per_theme,
+            )  # fmt: skip
+            ctx = {"edition": edition, "site_url": settings.SITE_URL.rstrip("/")}
+            html = render_to_string("digests/email/_content.html", ctx)
+            # The frame adds about 5 KB; fewer papers per theme until it fits.
+            if len(html.encode()) < EMAIL_HTML_LIMIT - 5_000 or per_theme == 0:
+                break
+            per_theme = per_theme // 2
+        text = render_to_string("digests/email/_content.txt", ctx)
+    rendered = Rendered(edition=edition, html=mark_safe(html), text=text)  # noqa: S308 - our template's output
+    cache.rendered[key] = rendered
+    return rendered
+
+
+def briefing_message(delivery: Delivery, cache: MailCache | None = None) -> EmailMultiAlternatives:
+    """The email of a delivery (user and profile loaded) in its language and the reader's
+    time zone; `cache` may hold what a batch already loaded and rendered."""
     user = delivery.user
     profile = getattr(user, "profile", None)
-    language = profile.language if profile is not None else settings.LANGUAGE_CODE
     zone_name = profile.timezone if profile is not None else "UTC"
-    briefings = delivery.briefings
-    if views is None or any(b.pk not in views for b in briefings):
-        views = {**(views or {}), **briefing_views(briefings)}
-    # The reader's own language first.
-    first = Briefing.Language.ZH if language.startswith("zh") else Briefing.Language.EN
-    briefings = sorted(briefings, key=lambda b: b.language != first)
-    unsubscribe = unsubscribe_url(user_id=user.pk, radar_id=delivery.radar_id)
+    rendered = edition_render(delivery, cache)
+    unsubscribe = unsubscribe_url(user_id=user.pk)
     ctx = {
-        "delivery": delivery,
-        "radar": delivery.radar,
-        "weekly": delivery.cadence == Briefing.Cadence.WEEK,
-        "period_start": delivery.period_start,
-        "sections": [],
+        "edition": rendered.edition,
+        "content_html": rendered.html,
+        "content_text": rendered.text,
         "site_url": settings.SITE_URL.rstrip("/"),
-        "archive_url": absolute(reverse("digests:briefings")),
+        "view_url": absolute(reverse("digests:email", args=[delivery.pk])),
+        "archive_url": absolute(reverse("digests:emails")),
         "settings_url": absolute(reverse("accounts:settings")),
         "unsubscribe_url": unsubscribe,
-        "is_test": delivery.is_test,
+        "email": user.email,
     }
     headers = {
         "List-Unsubscribe": f"<{unsubscribe}>",
@@ -178,8 +219,9 @@ def briefing_message(
         "Message-ID": delivery.message_id or message_id_new(),
         "Auto-Submitted": "auto-generated",
     }
-    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone_name)):
-        ctx["sections"] = [
-            _section(views[b.pk], language, cache if cache is not None else {}) for b in briefings
-        ]
+    with (
+        translation.override(interface_language(delivery)),
+        timezone.override(zone_named(zone_name)),
+    ):
+        ctx["day"] = formats.date_format(delivery.period_start, "MONTH_DAY_FORMAT")
         return make_message("briefing", [user.email], ctx, headers=headers)

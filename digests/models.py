@@ -199,7 +199,9 @@ class Briefing(models.Model):
 
 
 class Delivery(models.Model):
-    """One briefing email to one user for one radar and period (one or both languages).
+    """One reader's briefing email for one period, assembled from the shared briefings of
+    every radar they own or follow (`briefing_ids`, empty ones included: they are the
+    "nothing new in …" line), in the reader's summary language.
 
     pending → sending → sent, or failed. A row is claimed by a conditional UPDATE before the
     SMTP conversation and marked afterwards; a row left in `sending` (the worker died, or the
@@ -214,20 +216,20 @@ class Delivery(models.Model):
         # Nothing new in the period: no email.
         SKIPPED = "skipped", _("nothing new")
 
+    class Language(models.TextChoices):
+        EN = "en", _("English")
+        ZH = "zh", _("中文")
+        # Chinese and English side by side, item by item.
+        BOTH = "both", _("Both")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="briefing_deliveries"
     )
-    radar = models.ForeignKey(
-        "radar.Radar", on_delete=models.CASCADE, related_name="briefing_deliveries"
-    )
     cadence = models.CharField(max_length=5, choices=Briefing.Cadence.choices)
     period_start = models.DateField()
-    briefing_en = models.ForeignKey(
-        Briefing, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    briefing_zh = models.ForeignKey(
-        Briefing, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    language = models.CharField(max_length=4, choices=Language.choices, default=Language.EN)
+    # The briefings the email is made of (one per radar and language), in the order shown.
+    briefing_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     # "Send me a test briefing now": outside the once-per-period rule.
     is_test = models.BooleanField(default=False)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
@@ -247,20 +249,21 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "radar", "cadence", "period_start"],
+                fields=["user", "cadence", "period_start"],
                 condition=models.Q(is_test=False),
-                name="delivery_user_radar_period_uniq",
+                name="delivery_user_period_uniq",
             ),
         ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
             models.Index(fields=["-created_at"], name="delivery_recent_idx"),
+            models.Index(fields=["user", "-period_start"], name="delivery_archive_idx"),
         ]
 
     def __str__(self) -> str:
         return f"Delivery {self.state} to user {self.user_id} ({self.cadence} {self.period_start})"
 
     @property
-    def briefings(self) -> list[Briefing]:
-        """The briefings this email carries (loaded relations), English first."""
-        return [b for b in (self.briefing_en, self.briefing_zh) if b is not None]
+    def languages(self) -> tuple[str, ...]:
+        """The briefing languages the email carries."""
+        return ("zh", "en") if self.language == self.Language.BOTH else (self.language,)

@@ -1,13 +1,17 @@
-"""Who is due for a briefing email when: each subscription's period in its user's time zone.
+"""Who is due for a briefing email when: each reader's period in their time zone.
 
-A subscription is due for the latest day (or ISO week, on the user's weekday) whose local
-delivery hour has passed in the user's time zone, that began after they subscribed, that is
-at most a few hours late, and that has no Delivery row yet. Nothing here sends or writes.
+A reader (an active user with an address, the briefing email on in their settings, following
+at least one active radar with its emails on, an address that has not bounced) is due for the
+latest day (or ISO week, on their weekday) whose local delivery hour has passed in their time
+zone, that began after their first subscription, that is at most a few hours late, and that
+has no Delivery row yet. Their email covers every radar they own or follow (emails on), in
+their summary language. Nothing here sends or writes.
 """
 
 from __future__ import annotations
 
 import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -16,18 +20,19 @@ from itertools import batched
 from typing import Any
 
 from accounts.models import Profile
+from accounts.selectors import suppressed_addresses
 from digests.models import Briefing, Delivery
 from radar.models import Subscription
 
 CADENCE: dict[str, str] = {
-    Subscription.Frequency.DAILY: Briefing.Cadence.DAY,
-    Subscription.Frequency.WEEKLY: Briefing.Cadence.WEEK,
+    Profile.Frequency.DAILY: Briefing.Cadence.DAY,
+    Profile.Frequency.WEEKLY: Briefing.Cadence.WEEK,
 }
-# The briefing languages a subscription's language choice wants.
+# The briefing languages a summary language wants (Chinese first when both).
 LANGUAGES: dict[str, tuple[str, ...]] = {
-    Subscription.Language.EN: ("en",),
-    Subscription.Language.ZH: ("zh",),
-    Subscription.Language.BOTH: ("en", "zh"),
+    Profile.CardLanguage.EN: ("en",),
+    Profile.CardLanguage.ZH: ("zh",),
+    Profile.CardLanguage.BOTH: ("zh", "en"),
 }
 # A period is still delivered this long after its hour (the dispatcher was down, a briefing
 # waited for the LLM); later than that it is skipped rather than arrive next to the next one.
@@ -41,15 +46,21 @@ CHUNK = 1000
 
 @dataclass(frozen=True, slots=True)
 class Due:
-    """A subscription due for one period: which briefings it wants, from when."""
+    """A reader due for one period's email: which radars and briefing languages it covers."""
 
-    subscription_id: int
     user_id: int
-    radar_id: int
     cadence: str
     period_start: date
     due_at: datetime
-    languages: tuple[str, ...]
+    # en, zh or both (Delivery.Language).
+    language: str
+    # The radars the email covers (owned or followed, emails on), by name.
+    radar_ids: tuple[int, ...]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The briefing languages the email wants."""
+        return LANGUAGES[self.language]
 
 
 @cache
@@ -88,32 +99,52 @@ def period_due(
     return monday, at
 
 
-_FIELDS = (
-    "id", "user_id", "radar_id", "frequency", "language", "created_at",
-    "user__profile__timezone", "user__profile__delivery_hour",
-    "user__profile__delivery_weekday", "user__profile__digest_frequency",
-)  # fmt: skip
-
-
-def _subscriptions(*, radar_id: int | None = None) -> Any:
-    """Subscriptions that want emails: frequency on (in the subscription and the profile's
-    master switch), an active radar, an active user with an address; as dicts."""
+def _readers(*, user_ids: set[int] | None = None, radar_id: int | None = None) -> list[Any]:
+    """Readers who want the email, as (profile fields, radar ids, first subscription) rows:
+    the profile's switch on, an active user with an address that has not bounced, and at
+    least one active radar whose emails are on (only readers of `radar_id`, if given)."""
     subs = (
         Subscription.objects.exclude(frequency=Subscription.Frequency.OFF)
         .filter(radar__active=True, user__is_active=True)
         .exclude(user__email="")
         .exclude(user__profile__digest_frequency=Profile.Frequency.OFF)
     )
+    if user_ids is not None:
+        subs = subs.filter(user_id__in=user_ids)
     if radar_id is not None:
-        subs = subs.filter(radar_id=radar_id)
-    return subs.values(*_FIELDS).order_by("id")
+        subs = subs.filter(
+            user_id__in=Subscription.objects.filter(radar_id=radar_id).values("user_id")
+        )
+    rows = subs.values_list(
+        "user_id", "radar_id", "radar__name", "created_at", "user__email",
+        "user__profile__timezone", "user__profile__delivery_hour",
+        "user__profile__delivery_weekday", "user__profile__digest_frequency",
+        "user__profile__card_language",
+    ).order_by("user_id", "radar__name", "radar_id")  # fmt: skip
+    readers: dict[int, dict[str, Any]] = {}
+    radars: defaultdict[int, list[int]] = defaultdict(list)
+    for user_id, rid, _name, created, email, zone, hour, weekday, frequency, language in rows:
+        radars[user_id].append(rid)
+        reader = readers.setdefault(
+            user_id,
+            {"user_id": user_id, "email": email, "zone": zone, "hour": hour,
+             "weekday": weekday, "frequency": frequency, "language": language,
+             "since": created},
+        )  # fmt: skip
+        reader["since"] = min(reader["since"], created)
+    bounced = suppressed_addresses([r["email"] for r in readers.values()])
+    return [
+        {**reader, "radar_ids": tuple(radars[user_id])}
+        for user_id, reader in readers.items()
+        if reader["email"].casefold() not in bounced
+    ]
 
 
 def _due(row: dict[str, Any], now: datetime, *, any_hour: bool) -> Due:
-    zone = zone_named(row["user__profile__timezone"] or "UTC")
-    cadence = CADENCE[row["frequency"]]
-    hour = row["user__profile__delivery_hour"]
-    weekday = row["user__profile__delivery_weekday"]
+    zone = zone_named(row["zone"] or "UTC")
+    # No profile yet: the defaults (daily at 07:00 UTC, both languages).
+    cadence = CADENCE.get(row["frequency"], Briefing.Cadence.DAY)
+    hour, weekday = row["hour"], row["weekday"]
     start, at = period_due(
         cadence=cadence,
         zone=zone,
@@ -122,47 +153,55 @@ def _due(row: dict[str, Any], now: datetime, *, any_hour: bool) -> Due:
         weekday=0 if any_hour else (0 if weekday is None else weekday),
         now=now,
     )
+    language = row["language"] if row["language"] in LANGUAGES else Profile.CardLanguage.BOTH
     return Due(
-        subscription_id=row["id"],
         user_id=row["user_id"],
-        radar_id=row["radar_id"],
         cadence=cadence,
         period_start=start,
         due_at=at,
-        languages=LANGUAGES[row["language"]],
+        language=language,
+        radar_ids=row["radar_ids"],
     )
 
 
 def _without_deliveries(candidates: list[Due]) -> list[Due]:
-    """The candidates whose user has no Delivery row for that radar and period yet."""
-    existing: set[tuple[int, int, str, date]] = set()
+    """The candidates who have no Delivery row for that period yet."""
+    existing: set[tuple[int, str, date]] = set()
     for chunk in batched(candidates, CHUNK):
         existing.update(
             Delivery.objects.filter(
                 is_test=False,
                 user_id__in={d.user_id for d in chunk},
                 period_start__in={d.period_start for d in chunk},
-            ).values_list("user_id", "radar_id", "cadence", "period_start")
+            ).values_list("user_id", "cadence", "period_start")
         )
-    return [
-        d for d in candidates if (d.user_id, d.radar_id, d.cadence, d.period_start) not in existing
-    ]
+    return [d for d in candidates if (d.user_id, d.cadence, d.period_start) not in existing]
 
 
-def subscriptions_due(*, now: datetime, radar_id: int | None = None) -> list[Due]:
-    """Subscriptions whose period is due now: its local hour has passed, it began after they
-    subscribed, it is not more than MAX_LATE late, and it has no delivery yet."""
+def readers_due(*, now: datetime, radar_id: int | None = None) -> list[Due]:
+    """Readers whose period is due now: its local hour has passed, it began after their
+    first subscription, it is not more than MAX_LATE late, and it has no delivery yet
+    (only readers of `radar_id`, if given)."""
     candidates = []
-    for row in _subscriptions(radar_id=radar_id):
+    for row in _readers(radar_id=radar_id):
         due = _due(row, now, any_hour=False)
-        if due.due_at < row["created_at"] or now - due.due_at > MAX_LATE[due.cadence]:
+        if due.due_at < row["since"] or now - due.due_at > MAX_LATE[due.cadence]:
             continue
         candidates.append(due)
     return _without_deliveries(candidates)
 
 
-def subscriptions_current(*, now: datetime, radar_id: int) -> list[Due]:
-    """A radar's subscriptions (emails on) for the period that is current in each one's time
-    zone, whatever the hour, without a delivery yet (`manage.py briefings --send`)."""
-    candidates = [_due(row, now, any_hour=True) for row in _subscriptions(radar_id=radar_id)]
-    return _without_deliveries(candidates)
+def readers_current(
+    *, now: datetime, user_ids: set[int] | None = None, radar_id: int | None = None
+) -> list[Due]:
+    """Readers (these users, or a radar's readers) for the period that is current in each
+    one's time zone, whatever the hour, without a delivery yet (`manage.py briefings`)."""
+    rows = _readers(user_ids=user_ids, radar_id=radar_id)
+    return _without_deliveries([_due(row, now, any_hour=True) for row in rows])
+
+
+def reader_now(user_id: int, *, now: datetime) -> Due | None:
+    """A reader's current period, whatever the hour and whether or not it was delivered
+    (a test briefing), or None when they follow no radar with emails on."""
+    rows = _readers(user_ids={user_id})
+    return _due(rows[0], now, any_hour=True) if rows else None

@@ -1,5 +1,5 @@
 """URLs of the digests app: a paper's summary card (htmx polling and the language toggle),
-briefings, one-click unsubscribe and the staff view of deliveries."""
+briefings, the reader's briefing emails, one-click unsubscribe and the staff view of deliveries."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ urlpatterns = [
     path("briefings/", views.briefing_list, name="briefings"),
     path("briefings/test/", views.briefing_test, name="briefing_test"),
     path("briefings/radar/<int:radar_id>/", views.briefing_radar, name="briefing_radar"),
+    path("briefings/emails/", views.email_list, name="emails"),
+    path("briefings/emails/<int:delivery_id>/", views.email_detail, name="email"),
     path("briefings/<int:briefing_id>/", views.briefing_detail, name="briefing"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("ops/deliveries/", views.deliveries_staff, name="deliveries_staff"),
+    path("webhooks/mailgun/tracking/", views.mail_events, name="mail_events"),
 ]

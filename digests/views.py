@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -21,9 +24,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from academichub.web import AuthedRequest, HtmxHttpRequest
-from accounts.models import Profile
+from accounts.models import Profile, SuppressedAddress
+from accounts.services import profile_for, profile_update
+from digests.briefings import READY
 from digests.display import briefing_view
-from digests.email import unsubscribe_token_read
+from digests.email import edition_render, interface_language, unsubscribe_token_read
 from digests.models import Briefing, Delivery
 from digests.selectors import briefing_for_user, briefings_for_user, card_for_paper
 from digests.tasks import briefing_test_send
@@ -147,43 +152,135 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
     return redirect("accounts:settings")
 
 
+# --- Briefing emails: the archive (issue 14) ---------------------------------------------------
+
+EMAILS_PER_PAGE = 30
+
+
+@require_GET
+@login_required
+def email_list(request: AuthedRequest) -> HttpResponse:
+    """The reader's briefing emails, newest first, each with the radars it covered."""
+    rows = Delivery.objects.filter(user_id=request.user.pk).exclude(state=Delivery.State.SKIPPED)
+    page = Paginator(rows.order_by("-created_at", "-id"), EMAILS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    ids = {b for d in page.object_list for b in d.briefing_ids}
+    names = dict(
+        Briefing.objects.filter(id__in=ids, status__in=READY).values_list("id", "radar__name")
+    )
+    emails = [
+        (d, sorted({names[b] for b in d.briefing_ids if b in names}, key=str.casefold))
+        for d in page.object_list
+    ]
+    return render(request, "digests/email_list.html", {"page": page, "emails": emails})
+
+
+@require_GET
+@login_required
+def email_detail(request: AuthedRequest, delivery_id: int) -> HttpResponse:
+    """One of the reader's briefing emails, as it was mailed ("view in browser")."""
+    delivery = (
+        Delivery.objects.filter(pk=delivery_id, user_id=request.user.pk)
+        .exclude(state=Delivery.State.SKIPPED)
+        .select_related("user__profile")
+        .first()
+    )
+    if delivery is None:
+        raise Http404
+    rendered = edition_render(delivery)
+    return render(
+        request,
+        "digests/email_detail.html",
+        {
+            "delivery": delivery,
+            "content_html": rendered.html,
+            "lang": "zh-Hans" if interface_language(delivery) == "zh-hans" else "en",
+        },
+    )
+
+
 # RFC 8058 one-click unsubscribe: mail providers POST "List-Unsubscribe=One-Click" without
-# cookies, so without a CSRF token. The signed token in the URL is the credential, and the
-# only thing it can do is turn one subscription's emails off; a forged cross-site POST would
-# need that token anyway. Hence CSRF is off for this one view. GET only shows a page with a
-# button (link scanners fetch links), and the answer is 200 without a redirect.
+# cookies, so without a CSRF token. The signed token in the URL is the credential, and all
+# it can do is turn a reader's briefing emails off (or some of their radars'); a forged
+# cross-site POST would need that token anyway. Hence CSRF is off for this one view. GET
+# only shows a page with the choices (link scanners fetch links), and answers are 200
+# without a redirect. One email covers every radar of the reader, so the one-click POST
+# stops the briefing email; the page also offers to stop single radars only. Tokens of
+# emails sent before (one per radar) still stop that radar's part.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """Stop one radar's briefing emails for the user the signed token names."""
+    """Stop the briefing email (or some radars in it) of the reader the token names."""
     found = unsubscribe_token_read(token)
-    if found is None:
+    user = None
+    if found is not None:
+        user = get_user_model().objects.filter(pk=found[0]).first()
+    if found is None or user is None:
         return render(request, "digests/unsubscribe.html", {"invalid": True}, status=400)
-    user_id, radar_id = found
-    subscription = (
-        Subscription.objects.filter(user_id=user_id, radar_id=radar_id)
-        .select_related("radar")
-        .defer("radar__profile")
-        .first()
-    )
-    profile = Profile.objects.filter(user_id=user_id).only("language").first()
-    language = profile.language if profile is not None else translation.get_language()
-    done = False
-    if request.method == "POST" and subscription is not None:
-        if subscription.frequency != Subscription.Frequency.OFF:
-            subscription_update(
-                subscription, frequency=Subscription.Frequency.OFF, language=subscription.language
-            )
-        done = True
+    user_id, only_radar = found
+    profile = profile_for(user)
+    subs = _followed(user_id, only_radar)
+    done = ""
+    if request.method == "POST":
+        if only_radar is not None:
+            for sub in subs:
+                _subscription_emails(sub, on=False)
+            done = "radar"
+        elif request.POST.get("choice") == "radars":
+            keep = set(request.POST.getlist("radar"))
+            if keep and profile.digest_frequency == Profile.Frequency.OFF:
+                # Choosing radars after stopping everything means the email is wanted again
+                # (this turns every radar on; the choice below then applies).
+                profile_update(profile=profile, digest_frequency=Profile.Frequency.DAILY)
+            for sub in subs:
+                _subscription_emails(sub, on=str(sub.radar_id) in keep)
+            done = "radars"
+        else:
+            if profile.digest_frequency != Profile.Frequency.OFF:
+                profile_update(profile=profile, digest_frequency=Profile.Frequency.OFF)
+            done = "all"
+        subs = _followed(user_id, only_radar)
     context = {
         "token": token,
-        "radar_name": subscription.radar.name if subscription is not None else "",
-        "subscribed": subscription is not None
-        and subscription.frequency != Subscription.Frequency.OFF,
-        "done": done or (request.method == "POST"),
+        "done": done,
+        "only_radar": only_radar,
+        "email_on": profile.digest_frequency != Profile.Frequency.OFF,
+        "subscriptions": subs,
+        "radar_name": subs[0].radar.name if only_radar is not None and subs else "",
     }
-    with translation.override(language):
+    with translation.override(profile.language):
         return render(request, "digests/unsubscribe.html", context)
+
+
+def _followed(user_id: int, radar_id: int | None) -> list[Subscription]:
+    """The reader's subscriptions (to one radar only, with `radar_id`), radars loaded."""
+    subs = Subscription.objects.filter(user_id=user_id)
+    if radar_id is not None:
+        subs = subs.filter(radar_id=radar_id)
+    return list(
+        subs.select_related("radar").defer("radar__profile").order_by("radar__name", "radar_id")
+    )
+
+
+def _subscription_emails(subscription: Subscription, *, on: bool) -> None:
+    """Include a radar in its reader's briefing email again, or leave it out."""
+    frequency = Subscription.Frequency.DAILY if on else Subscription.Frequency.OFF
+    if (subscription.frequency != Subscription.Frequency.OFF) != on:
+        subscription_update(subscription, frequency=frequency, language=subscription.language)
+
+
+# The mail provider's bounce and complaint reports (Mailgun's tracking webhook): anymail's
+# view checks the HMAC signature (ANYMAIL MAILGUN_WEBHOOK_SIGNING_KEY) and rejects a bad one
+# with 400; without a key configured the URL does not exist. digests.bounces acts on them.
+@csrf_exempt
+@require_POST
+def mail_events(request: HttpRequest) -> HttpResponse:
+    """Receive the mail provider's delivery events (bounces and complaints)."""
+    if not settings.ANYMAIL.get("MAILGUN_WEBHOOK_SIGNING_KEY"):
+        raise Http404
+    response: HttpResponse = MailgunTrackingWebhookView.as_view()(request)
+    return response
 
 
 @require_GET
@@ -197,7 +294,7 @@ def deliveries_staff(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .values_list("state", "n")
     )
-    rows = Delivery.objects.select_related("user", "radar").defer("radar__profile")
+    rows = Delivery.objects.select_related("user")
     return render(
         request,
         "digests/briefing_deliveries.html",
@@ -210,6 +307,7 @@ def deliveries_staff(request: HttpRequest) -> HttpResponse:
                 )[:100]
             ),
             "recent": list(rows.order_by("-created_at", "-id")[:50]),
+            "suppressed": SuppressedAddress.objects.count(),
             "briefings_failed": list(
                 Briefing.objects.filter(
                     status__in=[Briefing.Status.FAILED, Briefing.Status.PENDING],

@@ -69,8 +69,9 @@ def person(
     weekday: int = 0,
     language: str = "en",
     digest_frequency: str = "daily",
+    card_language: str = "en",
 ) -> User:
-    """A user with a confirmed address and a profile."""
+    """A user with a confirmed address and a profile (summaries in `card_language`)."""
     user = UserFactory.create(name=name)
     Profile.objects.create(
         user=user,
@@ -79,6 +80,7 @@ def person(
         delivery_weekday=weekday,
         language=language,
         digest_frequency=digest_frequency,
+        card_language=card_language,
     )
     return user
 
