@@ -33,6 +33,21 @@ def display_text(value: str) -> str:
     return _UNSAFE_CHARS.sub("", value or "")
 
 
+# The end of a text a feed cut short mid-word: no closing punctuation and a last word of
+# letters only (an abstract ending in a URL, a number or a formula is left whole).
+_CUT_WORD = re.compile(r"\s+[^\W\d_][\w-]*$")
+_ENDS_WHOLE = re.compile(r"""[.!?。！？)\]}"'”’»$…:;]\s*$""")
+
+
+def whole_words(text: str) -> str:
+    """`text` ending at its last whole word with "…" when a feed cut it mid-word (bioRxiv's
+    and some journals' feeds cut abstracts at a fixed length); unchanged otherwise."""
+    if not text or _ENDS_WHOLE.search(text):
+        return text
+    cut = _CUT_WORD.sub("", text)
+    return cut.rstrip(" ,;-") + "…" if cut != text else text
+
+
 def doi_url(doi: str) -> str:
     """The resolver URL of a DOI."""
     return "https://doi.org/" + quote(display_text(doi).strip(), safe="/:;()._-")
@@ -162,7 +177,7 @@ def paper_card(paper: Paper, number: int = 0) -> PaperCard:
         number=number,
         label=source_label(paper),
         title=title,
-        abstract=clean_abstract(display_text(paper.abstract), title=title),
+        abstract=whole_words(clean_abstract(display_text(paper.abstract), title=title)),
         abstract_html=clean_abstract_html(display_text(paper.abstract_html), title=title),
         authors=[display_text(a) for a in paper.authors if display_text(a).strip()],
         badge_css=ANNOUNCE_CSS.get(paper.announce_type, ""),

@@ -449,3 +449,16 @@ def test_a_long_table_of_contents_folds_after_twelve_entries(client: Client) -> 
 def test_odd_digits_in_the_query_string_are_ignored_not_a_crash(client: Client, query: str) -> None:
     PaperFactory.create()
     assert client.get(f"/?{query}").status_code == 200
+
+
+def test_an_abstract_a_feed_cut_mid_word_ends_at_a_whole_word(client: Client) -> None:
+    # bioRxiv's recorded answer cuts every abstract at 200 characters, mid-word.
+    biorxiv_paper(
+        title="Cut short",
+        abstract="Here we show that arcZ, encoding a conserved Hfq-depend",
+        primary_category="microbiology",
+    )
+    arxiv_paper(title="Whole", abstract="The bound is tight for n = 42")
+    html = client.get("/").content.decode()
+    assert "encoding a conserved…</p>" in html and "Hfq-depend" not in html
+    assert "The bound is tight for n = 42</p>" in html
