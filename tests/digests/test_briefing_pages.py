@@ -13,12 +13,13 @@ from io import StringIO
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
+from accounts.models import Profile
 from digests.briefings import briefing_ensure
 from digests.delivery import briefing_test_send
 from digests.display import briefing_export, briefing_summary
@@ -226,11 +227,14 @@ def test_a_test_briefing_is_mailed_marked_as_a_test_and_does_not_count_for_the_p
     mail: Settings, smtp_sink: Sink, briefing_llm: FakeLLM, alice: User, radar: Radar,
     papers: list[Paper],
 ) -> None:  # fmt: skip
+    Profile.objects.create(user=alice, card_language="en")
     with time_machine.travel(NOW, tick=False):
         assert briefing_test_send(alice, now=NOW) == "sent"
 
     [message] = smtp_sink.messages
     assert message["Subject"].startswith("[Test] Daily briefing")
+    text = str(message.get_body(preferencelist=("plain",)).get_content())
+    assert "A test briefing: made now from your radars' matches of the last day" in text
     delivery = Delivery.objects.get()
     assert delivery.is_test and delivery.state == "sent"
     with time_machine.travel(NOW, tick=False):
@@ -241,6 +245,7 @@ def test_a_test_briefing_is_mailed_marked_as_a_test_and_does_not_count_for_the_p
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         dispatch_due(now=NOW + timedelta(hours=1))
     assert len(smtp_sink.messages) == 2
+    # The regular email reuses the briefing the test made: one LLM call in all.
     assert len(briefing_requests(briefing_llm)) == 1
 
 
@@ -257,7 +262,7 @@ def test_staff_see_recent_flagged_and_failed_deliveries(
 ) -> None:
     briefing = build(radar)
     Delivery.objects.create(
-        user=alice, radar=radar, cadence="day", period_start=DAY, briefing_en=briefing,
+        user=alice, cadence="day", period_start=DAY, briefing_ids=[briefing.pk],
         state="sending", flagged=True, message_id="<flagged@x>", last_error="lost after DATA",
     )  # fmt: skip
     staff = UserFactory.create(name="staff", is_staff=True)
@@ -272,7 +277,7 @@ def test_the_admin_sends_a_flagged_delivery_again_with_its_message_id(
 ) -> None:
     briefing = build(radar)
     row = Delivery.objects.create(
-        user=alice, radar=radar, cadence="day", period_start=DAY, briefing_en=briefing,
+        user=alice, cadence="day", period_start=DAY, briefing_ids=[briefing.pk],
         state="sending", flagged=True, message_id="<same@x>",
     )  # fmt: skip
     admin = UserFactory.create(name="admin", is_staff=True, is_superuser=True)
@@ -293,7 +298,7 @@ def test_the_admin_leaves_a_delivery_being_sent_right_now_alone(
 ) -> None:
     briefing = build(radar)
     row = Delivery.objects.create(
-        user=alice, radar=radar, cadence="day", period_start=DAY, briefing_en=briefing,
+        user=alice, cadence="day", period_start=DAY, briefing_ids=[briefing.pk],
         state="sending", flagged=False, message_id="<busy@x>",
     )  # fmt: skip
     admin = UserFactory.create(name="admin", is_staff=True, is_superuser=True)
@@ -315,7 +320,8 @@ def test_the_command_builds_and_with_send_mails_each_subscriber_once_whatever_th
 ) -> None:  # fmt: skip
     radar.public = True
     radar.save()
-    follow(bob, radar, language="zh")
+    follow(bob, radar)
+    Profile.objects.create(user=bob, card_language="zh")
     follow(person("off"), radar, frequency="off")
     out = StringIO()
     at = datetime(2026, 1, 12, 3, 0, tzinfo=UTC)  # before anyone's delivery hour
@@ -334,6 +340,31 @@ def test_the_command_builds_and_with_send_mails_each_subscriber_once_whatever_th
             call_command("briefings", "--radar", str(radar.pk), "--send", stdout=out)
     assert sorted(m["To"] for m in smtp_sink.messages) == sorted([alice.email, bob.email])
     assert json.loads(out.getvalue())["deliveries"] == {}
+
+
+def test_the_command_mails_one_reader_their_email_once_whatever_the_hour(
+    mail: Settings, smtp_sink: Sink, no_llm: Settings, alice: User, bob: User, radar: Radar,
+    papers: list[Paper],
+) -> None:  # fmt: skip
+    other = Radar.objects.create(owner=alice, name="Genomes")
+    follow(alice, other)
+    at = datetime(2026, 1, 12, 3, 0, tzinfo=UTC)
+
+    out = StringIO()
+    with time_machine.travel(at, tick=False):
+        call_command("briefings", "--user", alice.email, stdout=out)
+    line = json.loads(out.getvalue())
+    assert line["user"] == alice.email and "deliveries" not in line
+    assert {b["radar"] for b in line["briefings"]} == {radar.pk, other.pk}
+    assert smtp_sink.messages == []
+
+    for _ in range(2):
+        with time_machine.travel(at, tick=False):
+            call_command("briefings", "--user", alice.email.upper(), "--send", stdout=StringIO())
+    assert [m["To"] for m in smtp_sink.messages] == [alice.email]
+    assert Delivery.objects.get().briefing_ids
+    with pytest.raises(CommandError):
+        call_command("briefings", "--user", "nobody@example.org")
 
 
 # --- What the JSON API reads -----------------------------------------------------------------
@@ -389,7 +420,7 @@ def test_sending_stops_when_the_tasks_time_is_spent_and_leaves_the_rest_pending(
 
     briefing = build(radar)
     row = Delivery.objects.create(
-        user=alice, radar=radar, cadence="day", period_start=DAY, briefing_en=briefing,
+        user=alice, cadence="day", period_start=DAY, briefing_ids=[briefing.pk],
         message_id="<late@x>",
     )  # fmt: skip
     # Building took the whole budget (e.g. a staged briefing with slow LLM calls).

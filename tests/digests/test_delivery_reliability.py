@@ -164,9 +164,9 @@ def test_two_dispatchers_at_once_send_each_email_once_and_ask_the_llm_once_per_l
     radar: Radar,
 ) -> None:
     answering_briefings(fake_llm)
-    users = [person(f"r{n}", hour=7) for n in range(6)]
-    for n, user in enumerate(users):
-        follow(user, radar, language=("en", "zh", "both")[n % 3])
+    users = [person(f"r{n}", hour=7, card_language=("en", "zh", "both")[n % 3]) for n in range(6)]
+    for user in users:
+        follow(user, radar)
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 

@@ -104,7 +104,9 @@ def test_a_weekly_reader_gets_one_briefing_a_week_on_their_day(
     feed(topic, src["cs"], start - timedelta(days=1), days=16, every=timedelta(hours=12))
     readers = {}
     for zone in ZONES:
-        reader = person(zone.split("/")[1].lower(), zone=zone, hour=9, weekday=2)
+        reader = person(
+            zone.split("/")[1].lower(), zone=zone, hour=9, weekday=2, digest_frequency="weekly"
+        )
         follow(reader, topic, frequency="weekly", since=start)
         readers[zone] = reader
     daily = person("daily", zone="Europe/Berlin", hour=9)
@@ -216,12 +218,36 @@ def test_a_reader_wanting_both_languages_gets_one_email_with_both_briefings(
 ) -> None:
     start = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
     matched(topic, [paper(src["cs"], "A paper")], at=start)
-    reader = person("both", hour=7)
-    follow(reader, topic, language="both", since=start - timedelta(days=1))
+    reader = person("both", hour=7, card_language="both")
+    follow(reader, topic, since=start - timedelta(days=1))
 
     run(datetime(2026, 1, 12, 7, 0, tzinfo=UTC), datetime(2026, 1, 12, 8, 0, tzinfo=UTC))
 
     [delivery] = Delivery.objects.filter(user=reader)
-    assert delivery.briefing_en is not None and delivery.briefing_zh is not None
-    assert delivery.briefing_en.language == "en" and delivery.briefing_zh.language == "zh"
+    briefings = Briefing.objects.filter(pk__in=delivery.briefing_ids)
+    assert sorted(b.language for b in briefings) == ["en", "zh"]
     assert len(smtp_sink.messages) == 1
+
+
+def test_a_reader_of_three_radars_due_at_once_gets_one_email_a_day(
+    mail: Settings, smtp_sink: Sink, src: dict[str, Source], topic: Radar
+) -> None:
+    start = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)
+    reader = person("three", zone="Asia/Shanghai", hour=7)
+    radars = [topic] + [Radar.objects.create(owner=reader, name=f"Own {n}") for n in range(2)]
+    for n, radar in enumerate(radars):
+        feed(radar, src["cs"], start - timedelta(days=1), days=3, every=timedelta(hours=4 + n))
+        follow(reader, radar, since=start)
+
+    run(start, start + timedelta(days=2) - QUARTER)
+
+    # 07:00 in Shanghai on 12 (23:00 UTC on the 11th, before the run), 13 and 14 January.
+    assert local_sends(reader, "Asia/Shanghai") == [
+        datetime(2026, 1, 13, 7), datetime(2026, 1, 14, 7)
+    ]  # fmt: skip
+    assert len(smtp_sink.to(reader.email)) == 2
+    for message in smtp_sink.to(reader.email):
+        text = str(message.get_body(preferencelist=("plain",)).get_content())
+        assert all(f"==== {r.name} ====" in text for r in radars)
+    # One shared briefing per radar and day, whatever the number of readers.
+    assert Briefing.objects.filter(language="en").count() == 3 * 2

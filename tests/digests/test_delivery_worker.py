@@ -1,6 +1,8 @@
 """Briefing emails sent by a real Celery worker (prefork subprocess, the real Redis broker,
 the test database, an SMTP server on loopback), killed by PID between the server taking the
 message and the row being marked sent: the task comes back, and nobody gets a second email.
+The beat task, run three times, sends each reader one email covering all their radars (the
+radars' tasks run apart; whichever finishes last writes the reader's row).
 
 Uses Redis database 2 like the other worker tests: run this file on its own."""
 
@@ -21,7 +23,7 @@ from digests import tasks
 from digests.briefings import briefing_ensure
 from digests.delivery import SENDING_TIMEOUT, deliveries_create, dispatch_due
 from digests.models import Delivery
-from digests.schedule import subscriptions_due
+from digests.schedule import readers_due
 from radar.models import Radar
 from testkit.smtp_sink import SITE_URL, Sink
 from tests.celery_worker import Broker, Worker, wait_until
@@ -54,13 +56,18 @@ def start(workers: list[Worker], broker: Broker, tmp_path: Path, sink: Sink) -> 
 
 @pytest.fixture
 def readers(db: Any) -> list[User]:
-    """Two readers of a radar with new matches, whose delivery hour has just passed."""
+    """Two readers of a radar with new matches, whose delivery hour has just passed; each
+    also owns a radar of their own with new matches."""
     now = timezone.now()
+    src = sources()
     radar = Radar.objects.create(owner=person("owner"), name="Long documents", public=True)
-    matched(radar, [paper(sources()["cs"], "Sparse attention")], at=now - timedelta(hours=2))
+    matched(radar, [paper(src["cs"], "Sparse attention")], at=now - timedelta(hours=2))
     users = [person(f"reader{n}", zone="UTC", hour=now.hour) for n in range(2)]
-    for user in users:
+    for n, user in enumerate(users):
         follow(user, radar)
+        own = Radar.objects.create(owner=user, name=f"Own radar {n}")
+        matched(own, [paper(src["bio"], f"Genome paper {n}")], at=now - timedelta(hours=1))
+        follow(user, own)
     return users
 
 
@@ -68,14 +75,14 @@ def test_a_worker_killed_after_the_server_took_the_message_never_sends_it_again(
     broker: Broker, workers: list[Worker], tmp_path: Path, smtp_sink: Sink, readers: list[User]
 ) -> None:
     now = timezone.now()
-    due = subscriptions_due(now=now)
+    due = readers_due(now=now)
     briefings = {
-        (d.radar_id, d.cadence, d.period_start, "en"): briefing_ensure(
-            radar_id=d.radar_id, cadence=d.cadence, period_start=d.period_start,
-            language="en", now=now,
+        (rid, d.cadence, d.period_start, "en"): briefing_ensure(
+            radar_id=rid, cadence=d.cadence, period_start=d.period_start, language="en", now=now
         )
         for d in due
-    }  # fmt: skip
+        for rid in d.radar_ids
+    }
     assert deliveries_create(due, briefings, now=now) == 2
     ids = list(Delivery.objects.order_by("id").values_list("id", flat=True))
     smtp_sink.hold_next.set()
@@ -123,5 +130,10 @@ def test_the_beat_task_builds_and_sends_each_readers_briefing_once_however_often
     )
     assert wait_until(lambda: broker.waiting() == 0, 10)
 
+    # One email each, covering the topic and their own radar.
     assert sorted(m["To"] for m in smtp_sink.messages) == sorted(u.email for u in readers)
     assert Delivery.objects.filter(state="sent").count() == 2
+    for n, user in enumerate(readers):
+        [message] = smtp_sink.to(user.email)
+        text = str(message.get_body(preferencelist=("plain",)).get_content())
+        assert "==== Long documents ====" in text and f"==== Own radar {n} ====" in text
