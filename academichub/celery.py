@@ -1,4 +1,5 @@
-"""The Celery app and the static beat schedule (exactly one beat process runs it)."""
+"""The Celery app, the queues and the one table routing every task to them, and the static
+beat schedule (exactly one beat process runs it)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,40 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import task_postrun, task_prerun
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academichub.settings")
 
 app = Celery("academichub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# One queue per pipeline stage, so a stage's backlog or outage (an LLM that hangs, a slow
+# briefing run) never delays another: workers consume some of them (`-Q poll`), or all.
+POLL, MATCH, LLM, MAIL = "poll", "match", "llm", "mail"
+QUEUES = (POLL, MATCH, LLM, MAIL)
+
+# Every task, by name, to its stage's queue: the one place routes live. A task missing here
+# would wait in the default queue, which no worker consumes (tests/ops/test_queues.py fails).
+TASK_ROUTES: dict[str, str] = {
+    # Fetching feeds (HTTP, politeness waits): the beat dispatcher and one poll per source.
+    "feeds.tasks.sources_poll_due": POLL,
+    "feeds.tasks.source_poll": POLL,
+    # Embedding and scoring (CPU): new papers, and a saved or rated radar.
+    "radar.tasks.papers_match": MATCH,
+    "radar.tasks.radar_rescore": MATCH,
+    "radar.tasks.radar_profile_refresh": MATCH,
+    # The language model (slow, budgeted, may hang up to LLM_TIMEOUT): cards, a radar's
+    # English profile, and building briefings (which then send their emails).
+    "digests.tasks.cards_generate": LLM,
+    "digests.tasks.cards_sweep": LLM,
+    "digests.tasks.radar_understand": LLM,
+    "digests.tasks.radars_understand_sweep": LLM,
+    "digests.tasks.briefing_deliver": LLM,
+    "digests.tasks.briefing_test_send": LLM,
+    # SMTP: the quarter-hourly dispatcher and the retries of pending deliveries.
+    "digests.tasks.digests_dispatch_due": MAIL,
+    "digests.tasks.deliveries_send": MAIL,
+}
 
 
 @app.on_after_configure.connect
@@ -29,6 +59,11 @@ def _configure(sender: Celery, **kwargs: object) -> None:
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
+        # With JSON logs the worker logs through the root handler of settings.LOGGING.
+        worker_hijack_root_logger=settings.LOG_FORMAT != "json",
+        # A worker started without -Q consumes all of these.
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+        task_routes={task: {"queue": queue} for task, queue in TASK_ROUTES.items()},
         beat_schedule={
             "sources-poll-due": {"task": "feeds.tasks.sources_poll_due", "schedule": 300.0},
             "cards-sweep": {"task": "digests.tasks.cards_sweep", "schedule": 600.0},

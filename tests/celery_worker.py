@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -23,6 +23,7 @@ from celery import Task
 from django.conf import settings
 from django.db import connection
 
+from academichub.celery import QUEUES
 from academichub.celery import app as celery_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,13 +81,17 @@ class Broker:
         entries = self.client.zrange("unacked_index", 0, -1, withscores=True)
         return [float(score) for _, score in cast(list[tuple[bytes, float]], entries)]
 
+    def queued(self) -> dict[str, int]:
+        """Messages waiting in each queue (academichub.celery.QUEUES), not yet handed out."""
+        return {queue: int(self.client.llen(queue)) for queue in QUEUES}
+
     def waiting(self) -> int:
-        """Messages queued, plus those handed to a worker and not yet acknowledged."""
-        return int(self.client.llen("celery")) + int(self.client.hlen("unacked"))
+        """Messages queued in any queue, plus those handed to a worker and not yet acknowledged."""
+        return sum(self.queued().values()) + int(self.client.hlen("unacked"))
 
     def waiting_tasks(self) -> list[str]:
         """The task names of the messages `waiting` counts."""
-        queued = [json.loads(raw) for raw in self.client.lrange("celery", 0, -1)]
+        queued = [json.loads(raw) for queue in QUEUES for raw in self.client.lrange(queue, 0, -1)]
         # An unacknowledged entry is [message, exchange, routing key].
         handed_out = [json.loads(raw)[0] for raw in self.client.hvals("unacked")]
         return [str(message["headers"]["task"]) for message in queued + handed_out]
@@ -124,8 +129,12 @@ class WorkerError(Exception):
 class Worker:
     """One worker subprocess: started, inspected through its log and psutil, killed by PID."""
 
-    def __init__(self, log_path: Path, broker: Broker, env: dict[str, str]) -> None:
+    def __init__(
+        self, log_path: Path, broker: Broker, env: dict[str, str], queues: Sequence[str] = ()
+    ) -> None:
         self.log_path = log_path
+        # Empty: every queue of academichub.celery.QUEUES.
+        self.queues = list(queues)
         self.name = f"test-{uuid.uuid4().hex[:8]}"
         self.env = {
             **os.environ,
@@ -148,6 +157,8 @@ class Worker:
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "-n", f"{self.name}@%h",
         ]  # fmt: skip
+        if self.queues:
+            command += ["-Q", ",".join(self.queues)]
         with self.log_path.open("ab") as log:
             # Its own process group, so stop() can reach a pool child orphaned by a kill.
             self.process = subprocess.Popen(

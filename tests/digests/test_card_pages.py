@@ -232,6 +232,6 @@ def test_staff_retry_a_failed_card_from_the_admin(
     assert response.status_code == 302
     card.refresh_from_db()
     assert (card.status, card.attempts, card.next_attempt_at) == ("pending", 0, None)
-    message = json.loads(redis_client.lindex("celery", 0))  # type: ignore[arg-type]
+    message = json.loads(redis_client.lindex("llm", 0))  # type: ignore[arg-type]
     assert message["headers"]["task"] == "digests.tasks.cards_generate"
     assert message["headers"]["argsrepr"] == f"([{paper.pk}],)"

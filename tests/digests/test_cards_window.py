@@ -33,8 +33,9 @@ SAMPLE_DAY = date(2024, 11, 28)  # the bundled arXiv sample's day, two years bef
 
 
 def queued_cards(redis_client: redis.Redis) -> list[list[int]]:
-    """The paper ids of each cards_generate task waiting in the broker, oldest first."""
-    messages = [json.loads(raw) for raw in reversed(redis_client.lrange("celery", 0, -1))]
+    """The paper ids of each cards_generate task waiting in the broker (its queue, llm),
+    oldest first."""
+    messages = [json.loads(raw) for raw in reversed(redis_client.lrange("llm", 0, -1))]
     return [
         json.loads(m["headers"]["argsrepr"].replace("(", "[").replace(",)", "]"))[0]
         for m in messages

@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings
 
+from academichub.celery import QUEUES
 from digests import llm
 from digests.models import LLMCall
 from digests.tasks import radar_understand as radar_understand_task
@@ -64,8 +65,11 @@ def described() -> Iterator[list[int]]:
 
 
 def queued(redis_client: Any) -> list[tuple[str, str]]:
-    """The tasks waiting in the broker (the app's Redis), oldest first: (name, args)."""
-    messages = [json.loads(raw) for raw in reversed(redis_client.lrange("celery", 0, -1))]
+    """The tasks waiting in the broker (the app's Redis): (name, args), queue by queue in the
+    order of academichub.celery.QUEUES, oldest first in each."""
+    messages = [
+        json.loads(raw) for queue in QUEUES for raw in reversed(redis_client.lrange(queue, 0, -1))
+    ]
     return [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages]
 
 
@@ -149,7 +153,7 @@ def test_a_saved_radar_is_handed_to_the_understanding_task_then_rescored(
         ("radar.tasks.radar_rescore", f"({radar.pk},)"),
         ("digests.tasks.radar_understand", f"({radar.pk},)"),
     ]
-    redis_client.delete("celery")
+    redis_client.delete(*QUEUES)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert radar_understand_task(radar.pk) == "made"  # what the worker runs

@@ -76,8 +76,8 @@ def test_the_hand_over_creates_pending_cards_and_enqueues_one_task_after_commit(
 
     assert ids == [papers[0].pk, papers[1].pk]
     assert len(callbacks) == 1  # two papers fit in one task
-    assert redis_client.llen("celery") == 1
-    message = json.loads(redis_client.lindex("celery", 0))  # type: ignore[arg-type]
+    assert redis_client.llen("llm") == 1
+    message = json.loads(redis_client.lindex("llm", 0))  # type: ignore[arg-type]
     assert message["headers"]["task"] == "digests.tasks.cards_generate"
     assert Card.objects.filter(status=Card.Status.PENDING).count() == 2
 

@@ -79,7 +79,7 @@ def test_a_worker_polls_a_source_and_stores_every_paper(
     source = SourceFactory.create(url=feed_server.url_for("/rss"))
     broker.send(source_poll, source.id)
     # The message waits in the very queue the worker is about to consume.
-    assert broker.client.llen("celery") == 1
+    assert broker.client.llen("poll") == 1
     start_worker()
     assert_every_paper_stored_once(source)
     assert requests_to(feed_server, "/rss") == 1
@@ -156,7 +156,7 @@ def test_a_poll_whose_whole_worker_is_killed_comes_back_after_the_visibility_tim
     # No worker holds the message now: it waits in Redis's unacked set, stamped with the
     # time it was handed out, until the visibility timeout has passed.
     [handed_out_at] = broker.handed_out_at()
-    assert broker.client.llen("celery") == 0
+    assert broker.client.llen("poll") == 0
     time.sleep(max(0.0, handed_out_at + visibility + 0.5 - time.time()))
     # The dead poll's lease outlives the visibility timeout (it is the hard limit + 60 s).
     source.refresh_from_db()
