@@ -50,8 +50,12 @@ _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
 _COMMAND = re.compile(r"\\([A-Za-z]+|[,;:! %$&#_{}])")
 _SCRIPT = re.compile(r"([_^])\s*(\{([^{}]*)\}|\\[A-Za-z]+|.)")
-# $…$ or \(…\) in running text; a "$" preceded by a backslash is a literal dollar.
-_INLINE = re.compile(r"(?<!\\)\$\$?(.+?)(?<!\\)\$\$?|\\\((.+?)\\\)", re.S)
+# $$…$$, $…$ or \(…\) in running text, as pandoc reads them: an opening "$" is not followed
+# by a space, a closing one not preceded by a space nor followed by a digit ("$5 and $6" is
+# money); a "$" preceded by a backslash is a literal dollar.
+_INLINE = re.compile(
+    r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(?!\s)(.+?)(?<![\s\\])\$(?!\d)|\\\((.+?)\\\)", re.S
+)
 
 
 def _script(kind: str, body: str) -> str:
@@ -91,6 +95,6 @@ def tex_plain(text: str) -> str:
     """`text` with every inline TeX expression turned into readable text (see module doc)."""
     if "$" not in text and "\\(" not in text:
         return text
-    return _INLINE.sub(lambda m: math_plain(m.group(1) or m.group(2) or ""), text).replace(
-        "\\$", "$"
-    )
+    return _INLINE.sub(
+        lambda m: math_plain(m.group(1) or m.group(2) or m.group(3) or ""), text
+    ).replace("\\$", "$")
