@@ -39,6 +39,8 @@ class Source(models.Model):
     next_check_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     items_last_time = models.IntegerField(null=True, blank=True)
+    # Characters the last successful poll could not read intact (bad bytes, NUL …).
+    warnings_last_time = models.IntegerField(null=True, blank=True)
     # Claimed by a poll until then, so two workers never poll one source at once. The token
     # is the claiming task's id: a redelivered task (its worker died) may take it back.
     lease_until = models.DateTimeField(null=True, blank=True)

@@ -7,7 +7,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -18,7 +17,7 @@ from feeds.models import PaperSighting, Source
 from feeds.pipeline.sanitise import paper_sanitise
 from feeds.pipeline.upsert import UpsertResult, papers_upsert
 from feeds.sources import get_adapter
-from feeds.sources.base import Adapter, ErrorKind, FeedError, PaperIn
+from feeds.sources.base import Adapter, ErrorKind, FeedError, Page, PaperIn
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +37,15 @@ class IngestSummary:
     updated: int = 0
     skipped: int = 0
     errors: int = 0
+    # Characters lost to bad bytes (stored as U+FFFD) or dropped as unstorable, per poll.
+    warnings: int = 0
     changed_ids: list[int] = field(default_factory=list)
 
-    def add(self, entries: int, dropped: int, upsert: UpsertResult) -> None:
+    def add(self, entries: int, dropped: int, warnings: int, upsert: UpsertResult) -> None:
         """Fold one page's figures in."""
         self.entries += entries
         self.errors += dropped
+        self.warnings += warnings
         self.created += upsert.created
         self.updated += upsert.updated
         self.skipped += upsert.skipped
@@ -57,6 +59,7 @@ class IngestSummary:
             "updated": self.updated,
             "skipped": self.skipped,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -67,13 +70,13 @@ def body_ingest(source: Source, body: bytes, *, adapter: Adapter | None = None) 
         raise FeedError(ErrorKind.EMPTY, "the response was empty")
     page = adapter.parse(body)
     summary = IngestSummary()
-    _store(source, adapter, page.entries, summary)
+    _store(source, adapter, page, summary)
     return summary
 
 
-def _store(source: Source, adapter: Adapter, entries: list[Any], summary: IngestSummary) -> None:
+def _store(source: Source, adapter: Adapter, page: Page, summary: IngestSummary) -> None:
     fetched = timezone.localdate()
-    entries = entries[:MAX_ENTRIES]
+    entries = page.entries[:MAX_ENTRIES]
     fingerprints = [
         hashlib.sha1(repr(raw).encode(), usedforsecurity=False).hexdigest() for raw in entries
     ]
@@ -104,7 +107,7 @@ def _store(source: Source, adapter: Adapter, entries: list[Any], summary: Ingest
             clean_hashes.append(fingerprint)
     result = papers_upsert(source, clean, clean_hashes)
     result.skipped += unchanged
-    summary.add(len(entries), dropped, result)
+    summary.add(len(entries), dropped, page.warnings, result)
 
 
 def source_claim(source_id: int, token: str, *, force: bool = False) -> Source | None:
@@ -172,7 +175,7 @@ def _poll_pages(
             raise FeedError(ErrorKind.EMPTY, f"empty response from {url}")
         page = adapter.parse(response.body)
         if page.total is None:
-            _store(source, adapter, page.entries, summary)
+            _store(source, adapter, page, summary)
             return response.max_age
         if not page.entries:
             if page_number == 0 and page.total == 0 and source.kind != Source.Kind.ARXIV_API:
@@ -181,7 +184,7 @@ def _poll_pages(
             raise FeedError(
                 ErrorKind.EMPTY, f"empty page at offset {offset} of {page.total}; will retry"
             )
-        _store(source, adapter, page.entries, summary)
+        _store(source, adapter, page, summary)
         offset = page.offset + (page.count if page.count is not None else len(page.entries))
         if offset >= page.total:
             break
@@ -226,6 +229,7 @@ def source_record_success(
         last_success_at=now,
         next_check_at=now + interval,
         items_last_time=summary.entries,
+        warnings_last_time=summary.warnings,
         error_count=0,
         last_error="",
         last_error_kind="",

@@ -18,6 +18,7 @@ from feeds.sources.common import (
     parse_feed,
     struct_date,
     to_int,
+    xml_document,
 )
 
 KIND = "arxiv_api"
@@ -29,13 +30,14 @@ _ARXIV = "{http://arxiv.org/schemas/atom}"
 
 def parse(body: bytes) -> Page:
     """One page of query results with its paging facts; the API's error entry raises."""
-    parsed = parse_feed(body)
+    document, warnings = xml_document(body)
+    parsed = parse_feed(document)
     for entry in parsed.entries:
         # A bad query comes back as an entry titled "Error"; a paper could have that title,
         # so the error id is what identifies it.
         if "/api/errors#" in entry.get("id", ""):
             raise FeedError(ErrorKind.ERROR_FEED, collapse_ws(entry.get("summary")) or entry["id"])
-    affiliations = _affiliations_by_entry(body)
+    affiliations = _affiliations_by_entry(document)
     for entry in parsed.entries:
         # Carried on the raw entry so that normalise() sees everything in one place.
         entry["author_affiliations"] = affiliations.get(entry.get("id", ""), [])
@@ -43,6 +45,7 @@ def parse(body: bytes) -> Page:
         entries=list(parsed.entries),
         total=to_int(parsed.feed.get("opensearch_totalresults")),
         offset=to_int(parsed.feed.get("opensearch_startindex")) or 0,
+        warnings=warnings,
     )
 
 

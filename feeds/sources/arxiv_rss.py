@@ -20,6 +20,7 @@ from feeds.sources.common import (
     parse_feed,
     struct_date,
     tex_to_unicode,
+    xml_document,
 )
 
 KIND = "arxiv_rss"
@@ -37,19 +38,20 @@ _AND = re.compile(r"(?:^|\s)and\s")
 
 def parse(body: bytes) -> Page:
     """The items of one listing feed; an empty day is an empty page, an error feed raises."""
-    fast = _parse_strict(body)
+    document, warnings = xml_document(body)
+    fast = _parse_strict(document)
     if fast is not None:
         title, description, entries = fast
     else:
         # Broken XML: feedparser's forgiving parser recovers what it can.
-        parsed = parse_feed(body)
+        parsed = parse_feed(document)
         title = parsed.feed.get("title", "")
         description = parsed.feed.get("subtitle", "")
         entries = list(parsed.entries)
     # arXiv answers a bad query with a well-formed feed (HTTP 400) that has no items.
     if title.startswith("Feed error for query"):
         raise FeedError(ErrorKind.ERROR_FEED, description or title)
-    return Page(entries=entries)
+    return Page(entries=entries, warnings=warnings)
 
 
 def _parse_strict(body: bytes) -> tuple[str, str, list[dict[str, Any]]] | None:

@@ -72,6 +72,9 @@ class Page:
     # Records the page held before the adapter merged any (bioRxiv sends one per version);
     # the next page starts after all of them. None: as many as `entries`.
     count: int | None = None
+    # Characters the document could not give intact: bytes invalid in its encoding (stored
+    # as U+FFFD) and characters XML forbids (dropped). Counted, never fatal.
+    warnings: int = 0
 
 
 class Adapter(Protocol):

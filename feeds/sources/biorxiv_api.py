@@ -8,7 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from feeds.sources.base import ErrorKind, FeedError, Page, PaperIn
-from feeds.sources.common import collapse_ws, looks_like_html, normalise_doi, to_int
+from feeds.sources.common import (
+    collapse_ws,
+    json_text,
+    looks_like_html,
+    normalise_doi,
+    to_int,
+)
 
 KIND = "biorxiv_api"
 PAGE_SIZE: int | None = 100
@@ -35,8 +41,9 @@ _MARKER = re.compile(
 
 def parse(body: bytes) -> Page:
     """One page of records, keeping only the highest version of each DOI."""
+    text, warnings = json_text(body)
     try:
-        data = json.loads(body)
+        data = json.loads(text)
     except ValueError as error:
         kind = ErrorKind.HTML_NOT_FEED if looks_like_html(body) else ErrorKind.PARSE
         raise FeedError(kind, f"not JSON: {error}") from None
@@ -49,7 +56,9 @@ def parse(body: bytes) -> Page:
     if status != "ok" and not records:
         # An interval with nothing posted (or a cursor past the end) is a quiet day.
         if "no posts found" in status.lower():
-            return Page(entries=[], total=0, offset=to_int(message.get("cursor")) or 0)
+            return Page(
+                entries=[], total=0, offset=to_int(message.get("cursor")) or 0, warnings=warnings
+            )
         raise FeedError(ErrorKind.ERROR_FEED, status or "the API answered without a status")
     return Page(
         count=len(records),
@@ -57,6 +66,7 @@ def parse(body: bytes) -> Page:
         # `cursor` and `count` arrive as numbers but `total` as a string.
         total=to_int(message.get("total")),
         offset=to_int(message.get("cursor")) or 0,
+        warnings=warnings,
     )
 
 

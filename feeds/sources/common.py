@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import time
 import unicodedata
+import xml.parsers.expat
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
@@ -22,6 +24,109 @@ _ARXIV_ID = re.compile(
     r"(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Za-z-]+)?/\d{7})(?:v(?P<version>\d+))?$",
     re.IGNORECASE,
 )
+
+
+# Byte order marks, longest first: UTF-32 LE's starts with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z][\w.:-]*)["']""")
+_DECLARATION_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\sencoding\s*=\s*)["'][^"']*["']""")
+# A DOCTYPE with an internal subset, for documents expat cannot read up to their root.
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE\s[^>\[]*\[")
+# Characters XML 1.0 does not allow in a document (C0 controls but tab, LF and CR; U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class _PrologRead(Exception):
+    """The root element started: everything before it was read."""
+
+
+def decode_text(body: bytes, encoding: str) -> tuple[str, int]:
+    """`body` decoded as `encoding`; each invalid byte sequence becomes U+FFFD where it stood.
+
+    Returns the text and how many sequences were replaced, so one bad byte costs one
+    character of one field, never the rest of the document.
+    """
+    text = body.decode(encoding, errors="replace")
+    # U+FFFD the feed itself sent (validly encoded) is not a replacement of ours.
+    sent = body.decode(encoding, errors="ignore").count("\ufffd")
+    return text, text.count("\ufffd") - sent
+
+
+def xml_document(body: bytes) -> tuple[bytes, int]:
+    """An XML feed as UTF-8 that says so, and how many characters were lost (warnings).
+
+    Decoded as the document declares (byte order mark, else the XML declaration, else
+    UTF-8); an invalid byte becomes U+FFFD in its own field, and characters XML forbids
+    (NUL and other controls) are dropped. A document with an internal DTD subset
+    (entity declarations: billion laughs, XXE) is refused as a bad feed.
+    """
+    encoding = _declared_encoding(body)
+    text, warnings = decode_text(body, encoding)
+    text, dropped = _NOT_XML.subn("", text)
+    text = _DECLARATION_ENCODING.sub(r'\1"utf-8"', text, count=1)
+    document = text.encode("utf-8")
+    _refuse_internal_dtd(document)
+    return document, warnings + dropped
+
+
+def json_text(body: bytes) -> tuple[str, int]:
+    """A JSON document as text (UTF-8 unless a byte order mark says otherwise) and how many
+    invalid byte sequences became U+FFFD (warnings)."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return decode_text(body, encoding)
+    return decode_text(body, "utf-8")
+
+
+def _declared_encoding(body: bytes) -> str:
+    """The codec a document asks for: its byte order mark, its XML declaration, or UTF-8."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return encoding
+    match = _DECLARED_ENCODING.match(body)
+    if not match:
+        return "utf-8"
+    name = match.group(1).decode("ascii").lower()
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+    # A declaration readable as ASCII cannot be in UTF-16 or UTF-32: the label is wrong.
+    return "utf-8" if codec.startswith(("utf-16", "utf-32")) else codec
+
+
+def _refuse_internal_dtd(document: bytes) -> None:
+    """FeedError when the prolog declares a DTD subset of its own (entities, attributes)."""
+    refused = FeedError(
+        ErrorKind.PARSE,
+        "refused: the feed declares its own DTD (<!DOCTYPE … [ … ]>, where entity bombs and "
+        "external entities live); no feed needs one, so nothing was stored",
+    )
+    parser = xml.parsers.expat.ParserCreate()
+
+    def doctype(name: str, system_id: str | None, public_id: str | None, internal: int) -> None:
+        if internal:
+            raise refused
+
+    def root(name: str, attributes: Any) -> None:
+        raise _PrologRead
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = root
+    try:
+        parser.Parse(document, True)
+    except _PrologRead:
+        return
+    except xml.parsers.expat.ExpatError:
+        # Broken XML goes to the forgiving parser; a subset it might half-read is refused.
+        if _INTERNAL_SUBSET.search(document):
+            raise refused from None
 
 
 def parse_feed(body: bytes) -> Any:

@@ -12,7 +12,13 @@ from urllib.parse import unquote, urlsplit
 import nh3
 
 from feeds.sources.base import Page, PaperIn
-from feeds.sources.common import collapse_ws, normalise_doi, parse_feed, struct_date
+from feeds.sources.common import (
+    collapse_ws,
+    normalise_doi,
+    parse_feed,
+    struct_date,
+    xml_document,
+)
 
 KIND = "rss"
 PAGE_SIZE: int | None = None
@@ -28,7 +34,8 @@ _BLOCK_TAG = re.compile(
 
 def parse(body: bytes) -> Page:
     """The entries of one feed document (what could be recovered, if it is cut short)."""
-    return Page(entries=list(parse_feed(body).entries))
+    document, warnings = xml_document(body)
+    return Page(entries=list(parse_feed(document).entries), warnings=warnings)
 
 
 def normalise(raw: Any) -> PaperIn:

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 FEEDS = FIXTURES / "feeds"
 ARXIV_RSS = FEEDS / "arxiv-rss-all-archives-2024-11-28.xml"
-SUMMARY_KEYS = ["entries", "created", "updated", "skipped", "errors"]
+SUMMARY_KEYS = ["entries", "created", "updated", "skipped", "errors", "warnings"]
 EXPORT_FIELDS = [
     "key", "arxiv_id", "doi", "version", "announce_type", "title", "abstract", "authors",
     "primary_category", "categories", "announced", "journal_ref", "journal_doi", "links",
@@ -59,17 +59,31 @@ def write_feed(tmp_path: Path, name: str, body: bytes) -> Path:
 # --- ingest --------------------------------------------------------------------------------
 
 
-def test_ingest_prints_one_json_line_with_the_five_counts() -> None:
+def test_ingest_prints_one_json_line_with_the_six_counts() -> None:
     summary = ingest("arxiv_rss", ARXIV_RSS)
     assert list(summary) == SUMMARY_KEYS
-    assert summary == {"entries": 1504, "created": 1504, "updated": 0, "skipped": 0, "errors": 0}
+    assert summary == {
+        "entries": 1504,
+        "created": 1504,
+        "updated": 0,
+        "skipped": 0,
+        "errors": 0,
+        "warnings": 0,
+    }
     assert Paper.objects.count() == 1504
 
 
 def test_ingest_of_the_same_file_again_creates_nothing_and_skips_every_entry() -> None:
     ingest("arxiv_rss", ARXIV_RSS)
     again = ingest("arxiv_rss", ARXIV_RSS)
-    assert again == {"entries": 1504, "created": 0, "updated": 0, "skipped": 1504, "errors": 0}
+    assert again == {
+        "entries": 1504,
+        "created": 0,
+        "updated": 0,
+        "skipped": 1504,
+        "errors": 0,
+        "warnings": 0,
+    }
     assert Paper.objects.count() == 1504
 
 
@@ -98,7 +112,7 @@ def test_ingest_of_arxivs_error_feed_is_an_error_naming_the_reason_and_stores_no
     with pytest.raises(CommandError, match="error_feed: Bad archive 'astroph'"):
         call_command("ingest", "--kind", "arxiv_rss", "--file", str(error_feed), stdout=out)
     assert json_lines(out.getvalue()) == [
-        {"entries": 0, "created": 0, "updated": 0, "skipped": 0, "errors": 1}
+        {"entries": 0, "created": 0, "updated": 0, "skipped": 0, "errors": 1, "warnings": 0}
     ]
     assert Paper.objects.count() == 0
 
@@ -119,7 +133,7 @@ def test_ingest_of_a_missing_file_is_an_error(tmp_path: Path) -> None:
 def test_ingest_reads_each_kind_of_saved_response(kind: str, filename: str, count: int) -> None:
     summary = ingest(kind, FEEDS / filename)
     assert summary == {
-        "entries": count, "created": count, "updated": 0, "skipped": 0, "errors": 0,
+        "entries": count, "created": count, "updated": 0, "skipped": 0, "errors": 0, "warnings": 0,
     }  # fmt: skip
     assert Paper.objects.count() == count
 
@@ -317,7 +331,7 @@ def test_poll_one_source_prints_its_status_and_counts(httpserver: HTTPServer) ->
     [line] = json_lines(run("poll", "--source", "cl"))
     assert line == {
         "source": "cl", "status": "ok",
-        "entries": 2, "created": 2, "updated": 0, "skipped": 0, "errors": 0,
+        "entries": 2, "created": 2, "updated": 0, "skipped": 0, "errors": 0, "warnings": 0,
     }  # fmt: skip
     assert Paper.objects.count() == 2
 

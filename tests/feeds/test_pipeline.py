@@ -25,7 +25,7 @@ def test_it_loads_every_paper_of_the_full_arxiv_feed_once() -> None:
     source = SourceFactory.create()
     summary = body_ingest(source, fixture_bytes(ARXIV_FIXTURE))
     assert summary.as_dict() == {
-        "entries": 1504, "created": 1504, "updated": 0, "skipped": 0, "errors": 0,
+        "entries": 1504, "created": 1504, "updated": 0, "skipped": 0, "errors": 0, "warnings": 0,
     }  # fmt: skip
     assert Paper.objects.count() == 1504
     assert len(summary.changed_ids) == 1504
@@ -239,6 +239,6 @@ def test_a_reload_with_one_changed_entry_updates_just_that_paper() -> None:
     )
     summary = body_ingest(source, changed)
     assert summary.as_dict() == {
-        "entries": 1504, "created": 0, "updated": 1, "skipped": 1503, "errors": 0,
+        "entries": 1504, "created": 0, "updated": 1, "skipped": 1503, "errors": 0, "warnings": 0,
     }  # fmt: skip
     assert Paper.objects.get(key="2411.17700").abstract.startswith("This revised study")

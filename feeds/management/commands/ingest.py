@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feeds.models import Source
-from feeds.pipeline.poll import body_ingest
+from feeds.pipeline.poll import IngestSummary, body_ingest
 from feeds.sources import ADAPTERS, get_adapter
 from feeds.sources.base import FeedError
 
@@ -30,9 +30,7 @@ class Command(BaseCommand):
         try:
             summary = body_ingest(source, body, adapter=get_adapter(kind))
         except FeedError as exc:
-            self.stdout.write(
-                json.dumps({"entries": 0, "created": 0, "updated": 0, "skipped": 0, "errors": 1})
-            )
+            self.stdout.write(json.dumps(IngestSummary(errors=1).as_dict()))
             raise CommandError(f"{exc.kind}: {exc.message}") from exc
         self.stdout.write(json.dumps(summary.as_dict()))
 
