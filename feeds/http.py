@@ -98,21 +98,24 @@ def fetch(url: str, *, etag: str = "", last_modified: str = "") -> FetchResult:
     # Outlast a lock left behind by a worker killed mid-fetch: otherwise its redelivered
     # poll would give up just before the dead lock expires.
     wait_budget = _turn_lock_ttl() + max(settings.FETCH_HOST_INTERVALS.values()) + 1
-    current = _checked_url(url)
+    current = _checked_hop(url)
     # trust_env=False: no proxy settings or .netrc credentials picked up from the
     # environment; what is fetched, and how, is decided here alone.
     with httpx.Client(trust_env=False, follow_redirects=False) as client:
         for _hop in range(settings.FETCH_MAX_REDIRECTS + 1):
-            host = current.host
+            host = current.url.host
             with _host_turn(politeness_key(host), wait_budget) as waited:
                 deadline += waited
                 wait_budget -= waited
                 with _as_fetch_errors(host), _open(client, current, headers, deadline) as response:
-                    location = _redirect_location(response, host)
+                    location = _redirect_location(response, current.url)
                     if location is None:
-                        return _handle_response(response, current, deadline, etag, last_modified)
-            # Every hop gets the same scheme, credential and address checks as the first.
-            current = _checked_url(location)
+                        return _handle_response(
+                            response, current.url, deadline, etag, last_modified
+                        )
+            # Every hop gets the same scheme, credential and address checks as the first,
+            # and is resolved (once) for itself.
+            current = _checked_hop(location)
     raise FetchError(
         ErrorKind.TOO_MANY_REDIRECTS,
         f"more than {settings.FETCH_MAX_REDIRECTS} redirects, starting at {url}",
@@ -166,6 +169,22 @@ def _request_headers(etag: str, last_modified: str) -> dict[str, str]:
     return headers
 
 
+@dataclass(frozen=True, slots=True)
+class _Hop:
+    """One request to make: the URL as written, and the checked addresses its host has."""
+
+    url: httpx.URL
+    addresses: tuple[str, ...]
+
+
+def _checked_hop(url: str) -> _Hop:
+    """The URL checked, and its host resolved once: the connection goes to these addresses."""
+    parsed = _checked_url(url)
+    default_port = 443 if parsed.scheme == "https" else 80
+    host = parsed.raw_host.decode("ascii")
+    return _Hop(parsed, _addresses(host, parsed.port or default_port))
+
+
 def _checked_url(url: str) -> httpx.URL:
     """The URL parsed by httpx itself (so the check and the connection read it alike)."""
     try:
@@ -182,32 +201,34 @@ def _checked_url(url: str) -> httpx.URL:
         raise FetchError(ErrorKind.BAD_URL, "refused a URL with a user name or password in it")
     if not parsed.host:
         raise FetchError(ErrorKind.BAD_URL, f"no host in URL {url!r}")
-    if not settings.FETCH_ALLOW_PRIVATE_IPS:
-        default_port = 443 if parsed.scheme == "https" else 80
-        _refuse_private_address(parsed.raw_host.decode("ascii"), parsed.port or default_port)
     return parsed
 
 
-def _refuse_private_address(host: str, port: int) -> None:
-    """Resolve `host` and refuse it if any address is not public (SSRF guard).
+def _addresses(host: str, port: int) -> tuple[str, ...]:
+    """Resolve `host` once; refuse it if any address is not public (SSRF guard).
 
-    getaddrinfo also turns numeric tricks (127.1, 0x7f.1, 2130706433) into the address
-    they mean. httpx resolves again when it connects, so a DNS server that changes its
-    answer in between (rebinding) is not stopped here; pinning the connection to the
-    checked address is out of scope for now. The lookup itself is bounded only by the
-    system resolver's timeouts (resolv.conf), not by FETCH_DEADLINE.
+    The connection is then made to these addresses and never resolved again, so a DNS
+    answer that changes between check and connect (rebinding) cannot reach a private
+    address. getaddrinfo also turns numeric tricks (127.1, 0x7f.1, 2130706433) into the
+    address they mean. The lookup is bounded only by the system resolver's timeouts
+    (resolv.conf), not by FETCH_DEADLINE.
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise FetchError(ErrorKind.NETWORK, f"could not resolve {host}: {exc}") from exc
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        if not _is_public(address):
-            raise FetchError(
-                ErrorKind.BAD_URL,
-                f"refused {host}: it resolves to {address}, a private or reserved address",
-            )
+    # In the resolver's order, as socket.create_connection would try them.
+    addresses = tuple(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in infos))
+    if not addresses:
+        raise FetchError(ErrorKind.NETWORK, f"could not resolve {host}: no address")
+    if not settings.FETCH_ALLOW_PRIVATE_IPS:
+        for address in addresses:
+            if not _is_public(ipaddress.ip_address(address)):
+                raise FetchError(
+                    ErrorKind.BAD_URL,
+                    f"refused {host}: it resolves to {address}, a private or reserved address",
+                )
+    return addresses
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -227,17 +248,43 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 @contextmanager
 def _open(
-    client: httpx.Client, url: httpx.URL, headers: dict[str, str], deadline: float
+    client: httpx.Client, hop: _Hop, headers: dict[str, str], deadline: float
 ) -> Iterator[httpx.Response]:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise _deadline_error(url.host)
-    # httpx's read timeout applies to each read, not the whole response, so it cannot
-    # be the deadline; keeping it under the time left bounds any single wait, and
-    # _read_body checks the deadline between reads.
-    timeout = httpx.Timeout(remaining, connect=min(settings.FETCH_CONNECT_TIMEOUT, remaining))
-    with client.stream("GET", url, headers=headers, timeout=timeout) as response:
-        yield response
+    """GET the hop from its checked addresses, in order, until one accepts the connection.
+
+    The request goes to the address itself; the Host header and TLS (SNI and the
+    certificate check) still use the host name the URL gave.
+    """
+    url = hop.url
+    pinned_headers = {**headers, "Host": url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+    for index, address in enumerate(hop.addresses):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _deadline_error(url.host)
+        # httpx's read timeout applies to each read, not the whole response, so it cannot
+        # be the deadline; keeping it under the time left bounds any single wait, and
+        # _read_body checks the deadline between reads.
+        timeout = httpx.Timeout(remaining, connect=min(settings.FETCH_CONNECT_TIMEOUT, remaining))
+        request = client.build_request(
+            "GET",
+            url.copy_with(host=address),
+            headers=pinned_headers,
+            timeout=timeout,
+            extensions=extensions,
+        )
+        try:
+            response = client.send(request, stream=True)
+        except httpx.ConnectError:
+            # Nothing was sent: the next address may answer (a name with IPv6 and IPv4).
+            if index == len(hop.addresses) - 1:
+                raise
+            continue
+        try:
+            yield response
+        finally:
+            response.close()
+        return
 
 
 @contextmanager
@@ -347,8 +394,9 @@ def _host_turn(key: str, wait_budget: float) -> Iterator[float]:
 # --- Response side ------------------------------------------------------------------
 
 
-def _redirect_location(response: httpx.Response, host: str) -> str | None:
+def _redirect_location(response: httpx.Response, url: httpx.URL) -> str | None:
     """The absolute URL a redirect points to, or None if the response is not a redirect."""
+    host = url.host
     if response.status_code not in REDIRECT_STATUSES:
         return None
     location = response.headers.get("location", "").strip()
@@ -359,7 +407,8 @@ def _redirect_location(response: httpx.Response, host: str) -> str | None:
             status=response.status_code,
         )
     try:
-        return str(response.url.join(location))
+        # Joined to the URL as written: the response's own URL names the pinned address.
+        return str(url.join(location))
     except httpx.InvalidURL as exc:
         raise FetchError(
             ErrorKind.BAD_URL, f"{host} redirected to an invalid URL: {location!r}"

@@ -525,22 +525,27 @@ def test_a_name_with_only_public_addresses_is_let_through(
 
     error = fetch_error("http://feeds.example/rss")
 
-    # The check passed: httpx went on to connect (and the test refused the connection).
+    # The check passed: httpx went on to connect to the checked addresses, in order (and
+    # the test refused each connection).
     assert error.kind == "network"
-    assert connections == [("feeds.example", 80)]
+    assert connections == [
+        ("93.184.215.14", 80),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", 80),
+    ]
 
 
 def test_a_redirect_to_a_private_address_is_refused_before_the_second_hop(
     httpserver: HTTPServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.FETCH_ALLOW_PRIVATE_IPS = False
-    check = http._refuse_private_address
+    check = http._addresses
 
-    def allow_first_hop(host: str, port: int) -> None:
-        if host != "localhost":  # the first hop is let through for this test only
-            check(host, port)
+    def allow_first_hop(host: str, port: int) -> tuple[str, ...]:
+        if host == "localhost":  # the first hop is let through for this test only
+            return ("127.0.0.1",)
+        return check(host, port)
 
-    monkeypatch.setattr(http, "_refuse_private_address", allow_first_hop)
+    monkeypatch.setattr(http, "_addresses", allow_first_hop)
     secret = f"http://127.0.0.1:{httpserver.port}/secret"
     httpserver.expect_request("/feed").respond_with_data(
         "", status=302, headers={"Location": secret}
