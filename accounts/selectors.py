@@ -12,9 +12,7 @@ def suppressed_addresses(emails: Iterable[str]) -> set[str]:
     wanted = {e.strip().casefold() for e in emails if e}
     if not wanted:
         return set()
-    return set(
-        SuppressedAddress.objects.filter(email__in=wanted).values_list("email", flat=True)
-    )
+    return set(SuppressedAddress.objects.filter(email__in=wanted).values_list("email", flat=True))
 
 
 def suppression_of(email: str) -> SuppressedAddress | None:

@@ -78,6 +78,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "zone_name": str(zone),
             "local_now": timezone.localtime(timezone.now(), zone),
             # A hard bounce or spam complaint stopped mail to the address (digests.bounces).
-            "suppression": suppression_of(request.user.email or ""),
+            "suppression": suppression_of(getattr(request.user, "email", "")),
         },
     )

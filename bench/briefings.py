@@ -1,14 +1,15 @@
-"""Briefing benchmark: 1,000 subscribers over 50 radars, one dispatch at everyone's hour.
+"""Briefing benchmark: 1,000 readers over 50 radars, one dispatch at everyone's hour.
 
 A throwaway database gets 50 radars (40 with new matches, 10 without), 12 matched papers
-per radar with summary cards, and 1,000 users each following one radar in English, Chinese or
-both. One `dispatch_due` (the beat task's work, run in this process) builds the briefings
+per radar with summary cards, and 1,000 users each following one radar (a third of them two)
+and reading in English, Chinese or both. One `dispatch_due` (the beat task's work, run in this process) builds the briefings
 against a local OpenAI-compatible server (testkit/fake_llm.py, answering at once, so
 the figures are our own cost, not a model's) and hands every email to a local SMTP server
 (aiosmtpd, testkit/smtp_sink.py) over one connection.
 
 Checked: LLM calls = radars with content × languages wanted (not users); one email per
-subscriber of a radar with content, none for the others; HTML under 100 KB.
+reader with a radar with content (however many radars they follow), none for the others;
+HTML under 100 KB.
 Reported: total seconds, messages per second, and the split between building and sending.
 
     python bench/briefings.py [--users 1000] [--radars 50] [--empty 10] [--keep]
@@ -131,6 +132,8 @@ def generate(users: int, radars: int, empty: int, now: datetime) -> list[Radar]:
     people = User.objects.bulk_create(
         [User(username=f"u{n}@example.org", email=f"u{n}@example.org") for n in range(users)]
     )
+    # The first readers cover every radar in English and in Chinese, the rest are mixed.
+    languages = ["en"] * 4 + ["zh"] * 3 + ["both"] * 3
     Profile.objects.bulk_create(
         [
             Profile(
@@ -138,21 +141,22 @@ def generate(users: int, radars: int, empty: int, now: datetime) -> list[Radar]:
                 timezone="UTC",
                 delivery_hour=now.hour,
                 language=rng.choice(["en", "zh-hans"]),
-            )
-            for u in people
-        ]
-    )
-    languages = ["en"] * 4 + ["zh"] * 3 + ["both"] * 3
-    Subscription.objects.bulk_create(
-        [
-            Subscription(
-                user=u, radar=made[n % radars], frequency="daily",
-                language=languages[n % len(languages)] if n >= 2 * radars else
-                ("en", "zh")[n // radars],
-                created_at=datetime(2020, 1, 1, tzinfo=UTC),
+                card_language=languages[n % len(languages)]
+                if n >= 2 * radars
+                else ("en", "zh")[n // radars],
             )
             for n, u in enumerate(people)
         ]
+    )
+    follows = [(u, made[n % radars]) for n, u in enumerate(people)]
+    follows += [(u, made[(7 * n + 3) % radars]) for n, u in enumerate(people) if n % 3 == 0]
+    Subscription.objects.bulk_create(
+        [
+            Subscription(user=u, radar=r, frequency="daily",
+                         created_at=datetime(2020, 1, 1, tzinfo=UTC))
+            for u, r in follows
+        ],
+        ignore_conflicts=True,
     )  # fmt: skip
     return made
 
@@ -226,12 +230,18 @@ def main() -> int:
         delivery._briefings_for = build
 
         with_content = args.radars - args.empty
-        subs = Subscription.objects.filter(radar__in=radars[:with_content])
-        wanted = {(s.radar_id, lang) for s in subs for lang in schedule.LANGUAGES[s.language]}
+        subs = Subscription.objects.filter(radar__in=radars[:with_content]).select_related(
+            "user__profile"
+        )
+        wanted = {
+            (s.radar_id, lang)
+            for s in subs
+            for lang in schedule.LANGUAGES[s.user.profile.card_language]
+        }
         calls = len(briefing_requests(llm))
         assert calls == len(wanted), (calls, len(wanted))
         assert LLMCall.objects.filter(purpose="briefing").count() == calls
-        expected_mails = subs.count()
+        expected_mails = len({s.user_id for s in subs})
         received = len(sink.messages)
         states = Counter(Delivery.objects.values_list("state", flat=True))
         assert received == expected_mails == states["sent"], (received, expected_mails, states)
@@ -241,7 +251,8 @@ def main() -> int:
         llm_ms = sum(LLMCall.objects.values_list("duration_ms", flat=True)) / 1000
         baseline = smtp_baseline(sink, received)
         figures = {
-            "subscribers": args.users,
+            "readers": args.users,
+            "subscriptions": Subscription.objects.count(),
             "radars": args.radars,
             "radars_with_content": with_content,
             "briefings": Briefing.objects.exclude(status="empty").count(),
@@ -259,7 +270,7 @@ def main() -> int:
             "dispatch": result,
         }
         print(
-            f"dispatch: {received} emails to {args.users} subscribers of {args.radars} radars "
+            f"dispatch: {received} emails to {args.users} readers of {args.radars} radars "
             f"({with_content} with new matches) in {total:.2f} s = {received / total:.0f} "
             f"messages/s; {calls} LLM calls (radars with content x languages, not users), "
             f"{llm_ms:.2f} s of it waiting for the (instant) fake LLM; building "

@@ -193,9 +193,11 @@ def deliver_group(
     *,
     now: datetime | None = None,
     mailer: Mailer | None = None,
+    cache: MailCache | None = None,
 ) -> Counter[str]:
     """Build one radar's briefings for one period, then write and send the emails of its
-    due readers whose other briefings are ready too (the others wait for their last one)."""
+    due readers whose other briefings are ready too (the others wait for their last one).
+    `cache`: what a run already loaded and rendered."""
     # The task's time runs from here: building may take several LLM calls, and what is left
     # of the limit afterwards is all the sending gets (the rest waits for the next dispatch).
     started = time.monotonic()
@@ -216,6 +218,7 @@ def deliver_group(
             mailer=mailer,
             started=started,
             budget=GROUP_TIME_FACTOR * _batch_seconds(),
+            cache=cache,
         )
     )
     return counts
@@ -408,15 +411,16 @@ def deliveries_send(
     mailer: Mailer | None = None,
     started: float | None = None,
     budget: float | None = None,
+    cache: MailCache | None = None,
 ) -> Counter[str]:
     """Send these deliveries over one connection (`mailer`'s, if given: it is left open);
     returns counts by outcome. When the server cannot be reached, the rest of the batch is
-    left pending for the next run."""
+    left pending for the next run. `cache` may hold what the run loaded and rendered."""
     ids = list(delivery_ids)
     counts: Counter[str] = Counter()
     own = mailer is None
     mailer = mailer or Mailer()
-    cache = MailCache()
+    cache = cache if cache is not None else MailCache()
     # Sending stops `budget` seconds after `started` (time.monotonic()), inside the task's
     # soft time limit; what is left stays pending for the next run.
     started = time.monotonic() if started is None else started
@@ -520,10 +524,11 @@ def dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
     found = dispatch_find(now=now)
     # One connection for the run; once the server is found down, the rest waits.
     mailer = Mailer()
+    cache = MailCache()
     try:
         for radar_id, cadence, start in found.groups:
-            deliver_group(radar_id, cadence, start, now=found.now, mailer=mailer)
-        deliveries_send(deliveries_due(now=found.now), now=found.now, mailer=mailer)
+            deliver_group(radar_id, cadence, start, now=found.now, mailer=mailer, cache=cache)
+        deliveries_send(deliveries_due(now=found.now), now=found.now, mailer=mailer, cache=cache)
     finally:
         mailer.close()
     return {"due": found.due, "groups": len(found.groups), "flagged": found.flagged}

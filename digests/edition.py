@@ -13,6 +13,7 @@ this one structure.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,7 +68,7 @@ class Entry:
     # The TL;DR from its summary card (or the briefing's line), in the email's languages.
     line: Words
     # Every radar of the email that caught it (when more than one did).
-    radars: list[str] = field(default_factory=list)
+    radars: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def short_title(self) -> str:
@@ -250,7 +251,7 @@ def edition_build(
 ) -> Edition:
     """The edition of these briefings (of `radars`, in that order) for a reader of
     `language` (en, zh or both); `views` by briefing id, `cards` by paper id."""
-    languages = ("zh", "en") if language == "both" else (language,)
+    languages: tuple[str, ...] = ("zh", "en") if language == "both" else (language,)
     by_radar: dict[int, dict[str, Briefing]] = {}
     for briefing in briefings:
         by_radar.setdefault(briefing.radar_id, {})[briefing.language] = briefing
@@ -358,15 +359,15 @@ def _section(
         )
     links = []
     for link, other_link in _pair_by_papers(main.links, other.links if other else []):
-        base = link or other_link
-        assert base is not None
+        cites = link or other_link
+        assert cites is not None
         fields = [(languages[0], " ↔ ".join(link.fields) if link else "")]
         insight = [(languages[0], link.insight if link else "")]
         if second:
             fields.append((second, " ↔ ".join(other_link.fields) if other_link else ""))
             insight.append((second, other_link.insight if other_link else ""))
         papers = [
-            numbering.entry(p, lines(p))[0] for p in sorted(base.papers, key=lambda p: p.number)
+            numbering.entry(p, lines(p))[0] for p in sorted(cites.papers, key=lambda p: p.number)
         ]
         links.append(LinkBlock(fields=_words(fields), insight=_words(insight), papers=papers))
     headline = [(languages[0], main.headline)]

@@ -13,7 +13,7 @@ from typing import Any
 
 from testkit.fake_llm import Captured, FakeLLM, Reply, card_reply, completion, valid_card
 
-EN = {
+EN: dict[str, Any] = {
     "headline": "Sparse attention methods cut the memory of long-document models this week.",
     "title": "Sparse attention for long inputs",
     "synthesis": "These papers keep a few global tokens and attend locally, and they report "
@@ -23,7 +23,7 @@ EN = {
     "why": "It is the clearest account of the method and its limits.",
     "fields": ["Computer Science", "Biology"],
 }
-ZH = {
+ZH: dict[str, Any] = {
     "headline": "本期稀疏注意力方法显著降低了长文档模型的内存开销。",
     "title": "长输入的稀疏注意力",
     "synthesis": "这些论文保留少量全局词元并在局部窗口内计算注意力，报告内存占用下降约三分之一。",

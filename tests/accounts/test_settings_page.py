@@ -169,8 +169,8 @@ def test_the_settings_page_uses_a_fixed_number_of_queries(
     client.force_login(alice)
     client.get("/settings/")
 
-    # session, user, profile
-    with django_assert_num_queries(3):
+    # session, user, profile, whether mail to the address was stopped (bounce or complaint)
+    with django_assert_num_queries(4):
         client.get("/settings/")
 
 

@@ -233,7 +233,7 @@ def test_a_test_briefing_is_mailed_marked_as_a_test_and_does_not_count_for_the_p
 
     [message] = smtp_sink.messages
     assert message["Subject"].startswith("[Test] Daily briefing")
-    text = str(message.get_body(preferencelist=("plain",)).get_content())
+    text = str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
     assert "A test briefing: made now from your radars' matches of the last day" in text
     delivery = Delivery.objects.get()
     assert delivery.is_test and delivery.state == "sent"

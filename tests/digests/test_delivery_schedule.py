@@ -247,7 +247,7 @@ def test_a_reader_of_three_radars_due_at_once_gets_one_email_a_day(
     ]  # fmt: skip
     assert len(smtp_sink.to(reader.email)) == 2
     for message in smtp_sink.to(reader.email):
-        text = str(message.get_body(preferencelist=("plain",)).get_content())
+        text = str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
         assert all(f"==== {r.name} ====" in text for r in radars)
     # One shared briefing per radar and day, whatever the number of readers.
     assert Briefing.objects.filter(language="en").count() == 3 * 2

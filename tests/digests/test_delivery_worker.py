@@ -135,5 +135,5 @@ def test_the_beat_task_builds_and_sends_each_readers_briefing_once_however_often
     assert Delivery.objects.filter(state="sent").count() == 2
     for n, user in enumerate(readers):
         [message] = smtp_sink.to(user.email)
-        text = str(message.get_body(preferencelist=("plain",)).get_content())
+        text = str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
         assert "==== Long documents ====" in text and f"==== Own radar {n} ====" in text

@@ -82,7 +82,9 @@ def reader_of_three(src: dict[str, Source]) -> tuple[User, list[Radar]]:
     holes = Radar.objects.create(owner=person("curator"), name="Black holes", public=True)
     shared = paper(src["cs"], "Sparse attention for long documents")
     at = MORNING - timedelta(hours=9)
-    matched(attention, [shared, paper(src["med"], "Clinical notes with sparse transformers")], at=at)
+    matched(
+        attention, [shared, paper(src["med"], "Clinical notes with sparse transformers")], at=at
+    )
     matched(genomes, [paper(src["bio"], "Long-range attention over genomes"), shared], at=at)
     matched(
         holes,
@@ -222,7 +224,7 @@ def test_a_reader_wanting_both_gets_chinese_and_english_side_by_side_in_one_emai
     # Each item holds both languages, Chinese first, next to each other; the briefing is
     # not repeated as a second block.
     assert html.count(ZH["headline"]) == 1 and html.count(EN["headline"]) == 1
-    zh_title = html.index(f'<div lang="zh-Hans" style="display:inline-block')
+    zh_title = html.index('<div lang="zh-Hans" style="display:inline-block')
     assert html.index(ZH["title"]) < html.index(EN["title"]) < html.index(ZH["synthesis"])
     assert zh_title < html.index(EN["title"])
     assert text.index(ZH["insight"]) < text.index(EN["insight"])

@@ -71,7 +71,7 @@ def test_a_new_readers_test_briefing_covers_their_radars_and_topics_the_same_day
         assert briefing_test_send(reader, now=now) == "sent"
 
     [message] = smtp_sink.messages
-    text = str(message.get_body(preferencelist=("plain",)).get_content())
+    text = str(message.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
     assert message["Subject"].startswith("[测试] 每日简报 · ")
     assert "这是一封测试简报" in text
     assert "==== Long documents ====" in text and "==== Genome models ====" in text
@@ -98,7 +98,7 @@ def test_the_reader_reads_the_email_in_the_browser_as_it_was_mailed(
     sent: Delivery, smtp_sink: Sink
 ) -> None:
     [message] = smtp_sink.messages
-    html = str(message.get_body(preferencelist=("html",)).get_content())
+    html = str(message.get_body(preferencelist=("html",)).get_content())  # type: ignore[union-attr]
     view = f"{SITE_URL}/briefings/emails/{sent.pk}/"
     assert f'href="{view}"' in html
     client = signed_in(sent.user)

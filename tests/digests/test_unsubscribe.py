@@ -180,7 +180,7 @@ def test_the_page_leaves_single_radars_out_of_the_email_and_the_rest_still_comes
     assert frequency(reader, other) == Subscription.Frequency.DAILY
     matched(other, [paper(bio, "Genome paper 2")], at=MORNING + timedelta(hours=4))
     dispatch(MORNING + timedelta(days=1))
-    text = str(smtp_sink.messages[-1].get_body(preferencelist=("plain",)).get_content())
+    text = str(smtp_sink.messages[-1].get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
     assert len(smtp_sink.messages) == 2
     assert "==== Genomes ====" in text and "Long documents" not in text
 
