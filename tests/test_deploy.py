@@ -1,4 +1,5 @@
-"""Production readiness: `check --deploy`, password hashing, and the Celery timing settings."""
+"""Production readiness: `check --deploy`, the refusal of development defaults with DEBUG off,
+password hashing, and the Celery timing settings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import environ
 import pytest
@@ -17,23 +17,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from academichub.celery import app
+from tests.ops.deployment import database_url
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def database_url(db: dict[str, str]) -> str:
-    """The DATABASE_URL that django-environ parses back into `db` (host, port, user, name)."""
-    user = quote(db["USER"], safe="")
-    if db.get("PASSWORD"):
-        user += ":" + quote(db["PASSWORD"], safe="")
-    name = quote(db["NAME"], safe="")
-    host = db.get("HOST", "")
-    if host.startswith("/"):
-        # A socket directory travels percent-encoded in the path: django-environ splits
-        # "/<dir>/<name>" itself. In the host part it would be kept still encoded.
-        return f"postgres://{user}@/{quote(host, safe='')}/{name}"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}@{host}{port}/{name}"
 
 
 def test_the_database_url_given_to_the_check_parses_back_to_our_database() -> None:
@@ -44,29 +30,81 @@ def test_the_database_url_given_to_the_check_parses_back_to_our_database() -> No
     assert parsed["ENGINE"] == "django.db.backends.postgresql"
 
 
-def test_check_deploy_is_clean_with_production_settings() -> None:
-    alphabet = string.ascii_letters + string.digits + string.punctuation.replace("$", "")
+def production_env(**overrides: str) -> dict[str, str]:
+    """A production environment (DEBUG off, every required setting), with `overrides`; an
+    empty value leaves that variable unset."""
     env = {
         **os.environ,
         "DEBUG": "false",
-        "SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(60)),
+        "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "radar.example.org",
         "SITE_URL": "https://radar.example.org",
         "DATABASE_URL": database_url(settings.DATABASES["default"]),
         "REDIS_URL": settings.REDIS_URL,
+        **overrides,
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+    return {name: value for name, value in env.items() if value}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    alphabet = string.ascii_letters + string.digits + string.punctuation.replace("$", "")
+    key = "".join(secrets.choice(alphabet) for _ in range(60))
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=production_env(SECRET_KEY=key)
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "WARNINGS" not in output
     assert "no issues (0 silenced)" in output
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY (the development key is refused)"),
+        ({"SECRET_KEY": settings.DEVELOPMENT_SECRET_KEY}, "SECRET_KEY (the development key"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS"),
+        ({"SITE_URL": ""}, "SITE_URL"),
+    ],
+)
+def test_with_debug_off_the_site_refuses_to_start_on_development_defaults(
+    overrides: dict[str, str], named: str
+) -> None:
+    result = manage("check", env=production_env(**overrides))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DEBUG is off (production), so set these" in result.stderr
+    assert named in result.stderr
+    assert "For development set DEBUG=true." in result.stderr
+
+
+def test_with_debug_on_the_development_defaults_are_fine() -> None:
+    env = production_env(DEBUG="true", SECRET_KEY="", ALLOWED_HOSTS="", SITE_URL="")
+    result = manage("check", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_celery_worker_refuses_the_development_key_too() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "academichub", "worker", "--loglevel", "INFO"],
+        cwd=REPO,
+        env=production_env(SECRET_KEY=""),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY (the development key is refused)" in result.stdout + result.stderr
 
 
 @pytest.mark.django_db

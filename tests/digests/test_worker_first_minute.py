@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from academichub.celery import QUEUES
 from digests.cards import LATEST_DAYS
 from digests.models import Card
 from feeds.models import Paper, Source
@@ -49,12 +50,15 @@ def test_a_fresh_install_shows_extractive_cards_on_the_sample_days(
     redis_client: redis.Redis,
 ) -> None:
     call_command("demo", stdout=StringIO())
-    # What `demo` enqueued (in the app's Redis database), moved as it is to this test's broker.
-    queued = redis_client.lrange("celery", 0, -1)
-    tasks = [json.loads(raw)["headers"]["task"] for raw in reversed(queued)]
-    assert tasks[0] == "digests.tasks.cards_generate"  # extractive cards need no matching
-    assert "radar.tasks.papers_match" in tasks
-    broker.client.rpush("celery", *queued)
+    # What `demo` enqueued (in the app's Redis database), moved as it is to this test's broker:
+    # the extractive cards in the LLM queue (they need no matching), matching in its own.
+    queued = {queue: redis_client.lrange(queue, 0, -1) for queue in QUEUES}
+    tasks = {q: {json.loads(raw)["headers"]["task"] for raw in queued[q]} for q in QUEUES}
+    assert tasks["llm"] == {"digests.tasks.cards_generate"}
+    assert tasks["match"] == {"radar.tasks.papers_match"}
+    for queue, messages in queued.items():
+        if messages:
+            broker.client.rpush(queue, *messages)
     latest: set[int] = set()
     for source in Source.objects.filter(slug__startswith="sample-"):
         carried = Paper.objects.filter(sightings__source=source).exclude(abstract="")
