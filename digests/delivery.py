@@ -11,7 +11,9 @@ any attempt, then sent (over `digests.mailer`): the beat task enqueues one task 
 Sending claims a row by a conditional UPDATE (pending → sending) before the SMTP
 conversation and marks it sent afterwards. A server that cannot be reached or answers 4xx
 leaves the row pending with a growing backoff (the rest of the batch waits for the next run,
-other recipients' 4xx do not stop anyone). A 5xx refusal makes it failed. When the outcome is
+other recipients' 4xx do not stop anyone); `manage.py briefings --send` sends what is owed
+for the current period at once, whatever the backoff. A 5xx refusal makes it failed, with
+the server's words. When the outcome is
 unknown — the connection dropped after the message was handed over, or the worker died —
 the row stays `sending` and is flagged for staff (after SENDING_TIMEOUT for a dead worker):
 it is never sent again automatically, so nobody receives a briefing twice. An address that
@@ -43,9 +45,9 @@ from digests.models import Briefing, Delivery
 from digests.schedule import (
     LANGUAGES,
     Due,
-    reader_now,
     readers_current,
     readers_due,
+    without_deliveries,
     zone_named,
 )
 from radar.models import Radar, Subscription
@@ -224,15 +226,39 @@ def deliver_group(
     return counts
 
 
-def _now_for(due: list[Due], *, send: bool, now: datetime) -> tuple[list[Briefing], Counter[str]]:
-    """Build every briefing these readers' current emails need and, with `send`, write and
-    mail the emails still owed."""
-    briefings = _briefings_for(_keys(due), now)
+def _owed_ids(current: Sequence[Due], now: datetime) -> list[int]:
+    """The pending rows of these readers' current periods, made due now whatever their
+    back-off (an operator's run after an outage sends what is owed at once). Only a later
+    retry time is moved, so runs at once all keep a time their claim accepts."""
+    ids: list[int] = []
+    by_period: defaultdict[tuple[str, date], set[int]] = defaultdict(set)
+    for d in current:
+        by_period[(d.cadence, d.period_start)].add(d.user_id)
+    for (cadence, start), users in sorted(by_period.items()):
+        rows = Delivery.objects.filter(
+            user_id__in=users,
+            cadence=cadence,
+            period_start=start,
+            is_test=False,
+            state=Delivery.State.PENDING,
+        )
+        rows.filter(next_attempt_at__gt=now).update(next_attempt_at=now)
+        ids += rows.values_list("id", flat=True)
+    return sorted(ids)
+
+
+def _now_for(
+    current: list[Due], *, send: bool, now: datetime
+) -> tuple[list[Briefing], Counter[str]]:
+    """Build every briefing these readers' current emails need and, with `send`, write the
+    emails not written yet and mail every one still owed (new, pending or deferred)."""
+    briefings = _briefings_for(_keys(current), now)
     counts: Counter[str] = Counter()
-    if send and due:
-        counts["created"] = deliveries_create(due, briefings, now=now)
-        counts.update(deliveries_send(_pending_ids(due, now), now=now))
-    return list(briefings.values()), counts
+    if send and current:
+        counts["created"] = deliveries_create(without_deliveries(current), briefings, now=now)
+        counts.update(deliveries_send(_owed_ids(current, now), now=now))
+    # Only what happened: a run with nothing owed reports nothing.
+    return list(briefings.values()), +counts
 
 
 def reader_briefings_now(
@@ -241,12 +267,7 @@ def reader_briefings_now(
     """`manage.py briefings --user`: build the briefings of one reader's current email now
     and, with `send`, mail it if it is still owed this period (never twice)."""
     now = now or timezone.now()
-    due = readers_current(now=now, user_ids={int(user.pk)})
-    if not due:
-        # Mailed already (or emails off): the briefings are still built and reported.
-        current = reader_now(int(user.pk), now=now)
-        return _now_for([current] if current else [], send=False, now=now)
-    return _now_for(due, send=send, now=now)
+    return _now_for(readers_current(now=now, user_ids={int(user.pk)}), send=send, now=now)
 
 
 def radar_briefings_now(
@@ -257,9 +278,9 @@ def radar_briefings_now(
     and, with `send`, mail every reader of it the email they are still owed this period
     (their other radars' briefings are built too: one email covers them all)."""
     now = now or timezone.now()
-    due = readers_current(now=now, radar_id=radar.pk)
-    if due:
-        return _now_for(due, send=send, now=now)
+    current = readers_current(now=now, radar_id=radar.pk)
+    if current:
+        return _now_for(current, send=send, now=now)
     profile = Profile.objects.filter(user_id=radar.owner_id).first()
     language = profile.card_language if profile else Profile.CardLanguage.BOTH
     today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()

@@ -65,14 +65,14 @@ class Mailer:
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             codes = [code for code, _ in exc.recipients.values()]
+            # The server's own words, as staff and the reader are shown them.
+            said = "; ".join(f"{code} {_text(reply)}" for code, reply in exc.recipients.values())
             if codes and all(400 <= code < 500 for code in codes):
-                raise SendDeferred(f"recipient deferred: {exc.recipients}") from exc
-            raise SendRefused(f"recipient refused: {exc.recipients}") from exc
+                raise SendDeferred(said) from exc
+            raise SendRefused(said) from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
-            error = exc.smtp_error
-            if isinstance(error, bytes):
-                error = error.decode(errors="replace")
+            error = _text(exc.smtp_error)
             if 400 <= exc.smtp_code < 500:
                 raise SendDeferred(f"{exc.smtp_code} {error}") from exc
             raise SendRefused(f"{exc.smtp_code} {error}") from exc
@@ -90,3 +90,8 @@ class Mailer:
         if backend is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 backend.close()
+
+
+def _text(reply: bytes | str) -> str:
+    """An SMTP reply's text (servers send bytes)."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply

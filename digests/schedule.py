@@ -164,7 +164,7 @@ def _due(row: dict[str, Any], now: datetime, *, any_hour: bool) -> Due:
     )
 
 
-def _without_deliveries(candidates: list[Due]) -> list[Due]:
+def without_deliveries(candidates: list[Due]) -> list[Due]:
     """The candidates who have no Delivery row for that period yet."""
     existing: set[tuple[int, str, date]] = set()
     for chunk in batched(candidates, CHUNK):
@@ -188,20 +188,13 @@ def readers_due(*, now: datetime, radar_id: int | None = None) -> list[Due]:
         if due.due_at < row["since"] or now - due.due_at > MAX_LATE[due.cadence]:
             continue
         candidates.append(due)
-    return _without_deliveries(candidates)
+    return without_deliveries(candidates)
 
 
 def readers_current(
     *, now: datetime, user_ids: set[int] | None = None, radar_id: int | None = None
 ) -> list[Due]:
     """Readers (these users, or a radar's readers) for the period that is current in each
-    one's time zone, whatever the hour, without a delivery yet (`manage.py briefings`)."""
+    one's time zone, whatever the hour, delivered or not (`manage.py briefings`)."""
     rows = _readers(user_ids=user_ids, radar_id=radar_id)
-    return _without_deliveries([_due(row, now, any_hour=True) for row in rows])
-
-
-def reader_now(user_id: int, *, now: datetime) -> Due | None:
-    """A reader's current period, whatever the hour and whether or not it was delivered
-    (a test briefing), or None when they follow no radar with emails on."""
-    rows = _readers(user_ids={user_id})
-    return _due(rows[0], now, any_hour=True) if rows else None
+    return [_due(row, now, any_hour=True) for row in rows]

@@ -1,5 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it accepts, scripted per test:
-answers for the next messages (421, 451, 550…), a hold before the final 250 (so a test can
+answers for the next messages (421, 451, 550…), answers per recipient (one address
+deferred with 451, another refused with 550, the rest accepted), a hold before the final 250 (so a test can
 kill the sender between the server taking the message and the sender marking it sent), and
 stop/start on the same port (the server going away and coming back)."""
 
@@ -42,12 +43,24 @@ class Sink:
         self.recipients: list[list[str]] = []
         # Answers for the next DATA commands, instead of accepting ("451 …", "550 …").
         self.replies: deque[str] = deque()
+        # Answers to RCPT TO by address (casefolded), kept until changed: "451 …", "550 …".
+        self.rcpt_replies: dict[str, str] = {}
         # When set, the next accepted message is stored, then its "250" waits for `release`.
         self.hold_next = threading.Event()
         self.held = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
         self.controller: Controller | None = None
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        with self.lock:
+            reply = self.rcpt_replies.get(address.casefold())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
