@@ -22,12 +22,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from academichub.celery import QUEUES
+from academichub.celery import app as celery_app
 from digests.llm import budget_spent
 from digests.models import Card, Delivery
 from feeds.models import Paper, PaperSighting, Source
-
-# Where a task with no route would wait (no worker consumes it): it should stay empty.
-DEFAULT_QUEUE = "celery"
 
 
 def _source_metrics() -> Iterator[Metric]:
@@ -90,10 +88,12 @@ def _queue_metrics() -> Iterator[Metric]:
         "Tasks waiting in each Celery queue (celery: tasks without a route, should be 0)",
         labels=["queue"],
     )
+    # With the default queue ("celery"), where a task with no route would wait unconsumed.
+    queues = (*QUEUES, celery_app.conf.task_default_queue)
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
         with client.pipeline(transaction=False) as pipe:
-            for queue in (*QUEUES, DEFAULT_QUEUE):
+            for queue in queues:
                 pipe.llen(queue)
             lengths = pipe.execute()
     except redis.RedisError:
@@ -103,7 +103,7 @@ def _queue_metrics() -> Iterator[Metric]:
     finally:
         client.close()
     up.add_metric([], 1)
-    for queue, length in zip((*QUEUES, DEFAULT_QUEUE), lengths, strict=True):
+    for queue, length in zip(queues, lengths, strict=True):
         depth.add_metric([queue], length)
     yield from (up, depth)
 

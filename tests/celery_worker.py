@@ -28,8 +28,9 @@ from academichub.celery import app as celery_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The worker tests' own Redis database: other test runs flush theirs (and take turns at
-# 127.0.0.1 in it) at any moment, which must not touch a queue a worker is draining.
-WORKER_REDIS_DB = 2
+# 127.0.0.1 in it) at any moment, which must not touch a queue a worker is draining. Two runs
+# of worker tests at once need one each (WORKER_REDIS_DB=14), or one consumes the other's tasks.
+WORKER_REDIS_DB = int(os.environ.get("WORKER_REDIS_DB", "2"))
 # Small limits in the order production keeps them: fetch deadline < the host-turn lock's
 # TTL (3 × deadline, feeds/http.py) < soft limit < hard limit < visibility timeout.
 DEFAULT_ENV = {

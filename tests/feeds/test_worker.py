@@ -167,6 +167,10 @@ def test_a_poll_whose_whole_worker_is_killed_comes_back_after_the_visibility_tim
     start_worker(**env)
     assert_every_paper_stored_once(source)
     assert server.requests == 2
-    # The poll is acknowledged; what may still wait is the embedding of its papers.
+    # The poll is acknowledged; what may still wait is its papers' next stages, each in its
+    # own queue: matching, and (no LLM here) their extractive cards.
     assert wait_until(lambda: "feeds.tasks.source_poll" not in broker.waiting_tasks(), 10)
-    assert set(broker.waiting_tasks()) <= {"radar.tasks.papers_match"}
+    assert set(broker.waiting_tasks()) <= {
+        "radar.tasks.papers_match",
+        "digests.tasks.cards_generate",
+    }
