@@ -53,7 +53,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
+from django.utils import timezone, translation
 from pydantic import BaseModel, ConfigDict
 
 from digests import llm
@@ -197,10 +197,14 @@ def schema_sent() -> dict[str, Any]:
 
 def paper_data(paper: Paper) -> dict[str, Any]:
     """What the model is told about a paper: its text and where it appeared, nothing else."""
+    # The source in English whatever the caller's language: the prompt must not depend on
+    # which reader's request queued the card.
+    with translation.override("en"):
+        source = source_label(paper)
     return {
         "title": display_text(paper.title),
         "abstract": display_text(paper.abstract)[:MAX_ABSTRACT_CHARS],
-        "source": source_label(paper),
+        "source": source,
         "categories": list(paper.categories[:8]),
     }
 

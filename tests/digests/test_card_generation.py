@@ -360,3 +360,16 @@ def test_a_100_kb_answer_is_rejected_not_stored(
     assert card.status == Card.Status.FAILED
     assert "en.result is longer than 900 characters" in card.last_error
     assert card.en == {}
+
+
+def test_the_prompt_names_the_source_in_english_whatever_the_readers_language() -> None:
+    from django.utils import translation
+
+    from digests.cards import paper_data
+    from feeds.selectors import papers_for_display
+    from tests.factories import arxiv_paper
+
+    arxiv_paper(primary_category="cs.CL")
+    paper = papers_for_display(Paper.objects.all()).get()
+    with translation.override("zh-hans"):
+        assert paper_data(paper)["source"] == "arXiv (cs.CL)"
