@@ -41,6 +41,9 @@ TASK_ROUTES: dict[str, str] = {
     # SMTP: the quarter-hourly dispatcher and the retries of pending deliveries.
     "digests.tasks.digests_dispatch_due": MAIL,
     "digests.tasks.deliveries_send": MAIL,
+    # The beat's heartbeat for /healthz (academichub/health.py): cheap, on a queue every
+    # deployment consumes.
+    "academichub.health.beat_heartbeat": POLL,
 }
 
 
@@ -66,6 +69,7 @@ def _configure(sender: Celery, **kwargs: object) -> None:
         task_routes={task: {"queue": queue} for task, queue in TASK_ROUTES.items()},
         beat_schedule={
             "sources-poll-due": {"task": "feeds.tasks.sources_poll_due", "schedule": 300.0},
+            "beat-heartbeat": {"task": "academichub.health.beat_heartbeat", "schedule": 60.0},
             "cards-sweep": {"task": "digests.tasks.cards_sweep", "schedule": 600.0},
             "radars-understand-sweep": {
                 "task": "digests.tasks.radars_understand_sweep",
@@ -84,6 +88,7 @@ def _configure(sender: Celery, **kwargs: object) -> None:
 app.autodiscover_tasks()
 # The pipeline's hand-over tasks live above the apps, in academichub/pipeline.py.
 app.autodiscover_tasks(["academichub"], related_name="pipeline")
+app.autodiscover_tasks(["academichub"], related_name="health")
 
 
 @task_prerun.connect

@@ -62,6 +62,8 @@ SITE_ID = 1
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but for security headers: a database that is away gives the 503 page.
+    "academichub.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -131,12 +133,18 @@ CELERY_BROKER_URL = (
     else REDIS_URL
 )
 
+# Pages never depend on the cache: with Redis away every call is a miss (academichub/cache.py)
+# and a Redis that hangs is given up on after a second.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "academichub.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
+# /healthz also requires the beat's heartbeat (every minute) to be at most this old, in
+# seconds; 0: not checked (set it where the beat runs, e.g. 300).
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=0)
 
 # --- Celery -------------------------------------------------------------------------------
 # Order that matters: fetch deadline < soft limit < hard limit < visibility timeout.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from academichub.health import health_checks
+from academichub.middleware import DATABASE_AWAY, database_unavailable
 from academichub.web import HtmxHttpRequest
 from feeds import views as feeds_views
 from radar import views as radar_views
@@ -20,10 +23,15 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers and compose: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
+    """Readiness: PostgreSQL and Redis answer (and the beat's heartbeat is recent, where
+    checked): 200, else 503 naming the parts that are down, as a small JSON body.
+    `?live`: liveness, the process alone (it answers; nothing else is asked)."""
+    if "live" in request.GET:
+        return HttpResponse("ok", content_type="text/plain")
+    checks = health_checks()
+    down = sorted(part for part, state in checks.items() if state != "ok")
+    body = {"status": "down" if down else "ok", "down": down, **checks}
+    return JsonResponse(body, status=503 if down else 200)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -32,5 +40,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500 in the visitor's language, without touching the database."""
+    """500 in the visitor's language, without touching the database; a database that is
+    away (found before the view, e.g. loading the session) gets the plain 503 page."""
+    if isinstance(sys.exc_info()[1], DATABASE_AWAY):
+        return database_unavailable(request)
     return render(request, "500.html", status=500)

@@ -199,5 +199,7 @@ def test_someone_who_is_not_staff_cannot_run_the_admin_action(
 def test_healthz_answers_ok(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.content == b"ok"
-    assert response["Content-Type"].startswith("text/plain")
+    assert response.json() == {"status": "ok", "down": [], "database": "ok", "redis": "ok"}
+    live = client.get("/healthz?live")
+    assert (live.status_code, live.content) == (200, b"ok")
+    assert live["Content-Type"].startswith("text/plain")
