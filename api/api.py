@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query, Swagger
+from ninja import NinjaAPI, Path, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.security import HttpBearer
 
 from api.briefings import briefings
 from api.radars import radars, topics
 from api.ratelimit import rate_limit_hit
-from api.schemas import ErrorOut, PaperOut, PaperPageOut, PaperQuery
+from api.schemas import STORABLE, ErrorOut, PaperOut, PaperPageOut, PaperQuery, ValidationErrorOut
 from api.selectors import papers_page
 from api.tokens import token_authenticate
 from digests.selectors import card_for_paper, cards_for_papers
 from feeds.export import paper_export
 from feeds.selectors import PaperFilters, paper_by_key
+
+logger = logging.getLogger("django.request")
 
 
 class TokenAuth(HttpBearer):
@@ -74,6 +77,13 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     return response
 
 
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """500 in JSON like every other API answer; the traceback goes to the error log."""
+    logger.error("API error on %s %s", request.method, request.path, exc_info=exc)
+    return api.create_response(request, {"detail": "Internal server error."}, status=500)
+
+
 @api.exception_handler(Throttled)
 def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     """429 with the seconds until the next window in Retry-After."""
@@ -91,7 +101,7 @@ def _exactly(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
 
 @api.get(
     "/papers",
-    response={200: PaperPageOut, 401: ErrorOut, 429: ErrorOut},
+    response={200: PaperPageOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut},
     tags=["papers"],
     operation_id="papers_list",
     summary="Papers of a day, filtered, or searched",
@@ -118,12 +128,14 @@ def papers_list(request: HttpRequest, filters: Query[PaperQuery]) -> HttpRespons
 
 @api.get(
     "/papers/{path:key}",
-    response={200: PaperOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    response={200: PaperOut, 401: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut},
     tags=["papers"],
     operation_id="paper_detail",
     summary="One paper by key (an arXiv id or a DOI; slashes allowed)",
 )
-def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
+def paper_detail(
+    request: HttpRequest, key: Annotated[str, Path(max_length=255, pattern=STORABLE)]
+) -> HttpResponse:
     """The paper whose key is `key`, or 404."""
     paper = paper_by_key(key)
     if paper is None:

@@ -5,18 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from api.schemas import ErrorOut
+from api.schemas import ErrorOut, ValidationErrorOut
+from api.selectors import MAX_PAGE
 from api.tokens import token_owner
 from digests.display import briefing_export, briefing_summary
 from digests.selectors import briefing_for_user, briefings_for_user
 
 briefings = Router(tags=["briefings"])
 
-COMMON: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
+COMMON: dict[int, Any] = {401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut}
 PAGE_SIZE = 50
+
+
+class BriefingQuery(Schema):
+    """Which radar's briefings, and which page."""
+
+    radar: int | None = Field(None, description="only this radar's (or followed topic's)")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based page of 50 briefings")
 
 
 class BriefingListOut(Schema):
@@ -33,12 +41,14 @@ class BriefingListOut(Schema):
     operation_id="briefings_list",
     summary="My briefings",
 )
-def briefings_list(request: HttpRequest, radar: int | None = None, page: int = 1) -> dict[str, Any]:
+def briefings_list(request: HttpRequest, params: Query[BriefingQuery]) -> dict[str, Any]:
     """Briefings of the owner's radars and followed topics (of one radar with `radar`)."""
-    page = max(page, 1)
+    page = params.page
     start = (page - 1) * PAGE_SIZE
     rows = list(
-        briefings_for_user(token_owner(request), radar_id=radar)[start : start + PAGE_SIZE + 1]
+        briefings_for_user(token_owner(request), radar_id=params.radar)[
+            start : start + PAGE_SIZE + 1
+        ]
     )
     return {
         "briefings": [briefing_summary(b) for b in rows[:PAGE_SIZE]],

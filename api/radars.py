@@ -21,6 +21,7 @@ from api.schemas import (
     RadarIn,
     RadarListOut,
     RadarOut,
+    RadarPatchIn,
     SubscriptionOut,
     TopicPageOut,
     TopicQuery,
@@ -46,9 +47,12 @@ from radar.services import (
 radars = Router(tags=["radars"])
 topics = Router(tags=["topics"])
 
-# Every route answers these besides its own.
+# Every route answers these besides its own; 422 for parameters or a body that break the
+# schema, 400 for a body that is not JSON at all.
 COMMON: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
-NOT_FOUND: dict[int, Any] = {**COMMON, 404: ErrorOut}
+INVALID: dict[int, Any] = {**COMMON, 422: ValidationErrorOut}
+NOT_FOUND: dict[int, Any] = {**INVALID, 404: ErrorOut}
+WITH_BODY: dict[int, Any] = {400: ErrorOut}
 
 
 def _own_radar(request: HttpRequest, radar_id: int) -> Radar:
@@ -95,7 +99,7 @@ def radars_list(request: HttpRequest) -> dict[str, Any]:
 
 @radars.post(
     "",
-    response={201: RadarOut, 409: ErrorOut, 422: ValidationErrorOut, **COMMON},
+    response={201: RadarOut, 409: ErrorOut, **INVALID, **WITH_BODY},
     operation_id="radar_create",
     summary="Create a radar",
 )
@@ -111,7 +115,7 @@ def radars_create(request: HttpRequest, payload: RadarIn) -> Status[Radar]:
 
 @radars.post(
     "/preview",
-    response={200: PreviewOut, 422: ValidationErrorOut, **COMMON},
+    response={200: PreviewOut, **INVALID, **WITH_BODY},
     operation_id="radar_preview",
     summary="What a radar definition would catch (nothing is stored)",
 )
@@ -148,16 +152,20 @@ def radars_detail(request: HttpRequest, radar_id: int) -> Radar:
 
 @radars.patch(
     "/{int:radar_id}",
-    response={200: RadarOut, 422: ValidationErrorOut, **NOT_FOUND},
+    response={200: RadarOut, 409: ErrorOut, **NOT_FOUND, **WITH_BODY},
     operation_id="radar_update",
     summary="Change some fields of one of my radars",
 )
-def radars_update(request: HttpRequest, radar_id: int, payload: RadarIn) -> Radar:
-    """Only the fields sent change; the recent window is rescored in the background."""
+def radars_update(request: HttpRequest, radar_id: int, payload: RadarPatchIn) -> Radar:
+    """Only the fields sent change; the recent window is rescored in the background.
+    A change that would leave the radar nothing to look for is a 409."""
     radar = _own_radar(request, radar_id)
     fields = _clean(payload.model_dump(exclude_unset=True), partial=True)
-    # The changed radar as a whole must still describe something to look for.
-    _clean({**_definition(radar), **fields})
+    try:
+        radar_clean({**_definition(radar), **fields})
+    except DjangoValidationError as exc:
+        # Each field is fine; it is the radar as it stands that the change conflicts with.
+        raise HttpError(409, " ".join(exc.messages)) from exc
     return radar_update(radar, fields=fields)
 
 
@@ -175,7 +183,7 @@ def radars_delete(request: HttpRequest, radar_id: int) -> Status[None]:
 
 @radars.get(
     "/{int:radar_id}/matches",
-    response={200: MatchPageOut, 422: ValidationErrorOut, **NOT_FOUND},
+    response={200: MatchPageOut, **NOT_FOUND},
     operation_id="radar_matches",
     summary="My radar's matches, with scores, reasons and my ratings",
 )
@@ -205,16 +213,17 @@ def radars_matches(
 
 @radars.post(
     "/{int:radar_id}/feedback",
-    response={200: FeedbackOut, 422: ValidationErrorOut, **NOT_FOUND},
+    response={200: FeedbackOut, 409: ErrorOut, **NOT_FOUND, **WITH_BODY},
     operation_id="radar_feedback",
     summary="Rate a paper in my radar (👍 1, 👎 -1, 0 to clear)",
 )
 def radars_feedback(request: HttpRequest, radar_id: int, payload: FeedbackIn) -> dict[str, Any]:
-    """Store the rating; the radar's profile moves with it, so later papers rank differently."""
+    """Store the rating; the radar's profile moves with it, so later papers rank differently.
+    A key no paper has is a 409 (404 is kept for the radar itself)."""
     radar = _own_radar(request, radar_id)
     paper = paper_by_key(payload.key)
     if paper is None:
-        raise HttpError(404, "Paper not found.")
+        raise HttpError(409, "No paper has this key.")
     value = feedback_set(user=token_owner(request), radar=radar, paper=paper, value=payload.value)
     return {"key": paper.key, "value": value}
 
@@ -224,7 +233,7 @@ def radars_feedback(request: HttpRequest, radar_id: int, payload: FeedbackIn) ->
 
 @topics.get(
     "",
-    response={200: TopicPageOut, 422: ValidationErrorOut, **COMMON},
+    response={200: TopicPageOut, **INVALID},
     operation_id="topics_list",
     summary="Public topics, searched, by subscribers, name or newest",
 )

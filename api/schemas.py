@@ -4,14 +4,31 @@ definition of DESIGN §7 (`radar.services.RADAR_FIELDS`) plus its id and timesta
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict, model_validator
 
 from api.selectors import MAX_PAGE
 from radar.scoring import DEFAULT_THRESHOLD
-from radar.understanding import understood_for
+from radar.services import MAX_ITEM_CHARS, MAX_LIST_ITEMS, THRESHOLD_RANGE
+from radar.understanding import KEYWORD_CAP, KEYWORDS_MAX, TEXT_CAP, understood_for
+
+# Characters PostgreSQL (NUL) or XML 1.0 (other C0 controls but tab, LF and CR; U+FFFE/F)
+# cannot store: refused in every string the API takes (422 naming the field), never a 500.
+_STORABLE = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+STORABLE = f"^{_STORABLE}*$"
+# Storable, and not only white space (it is stripped before use).
+NOT_BLANK = rf"^{_STORABLE}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]{_STORABLE}*$"
+# The owner's English profile is matched against English papers: Latin letters only.
+ENGLISH = r"^[\t\n\r\x20-\x7e\u00c0-\u024f]*$"
+
+# The query words and paper keys the paper list, topics and path parameters take.
+ShortText = Annotated[str, Field(max_length=200, pattern=STORABLE)]
+ListItem = Annotated[str, Field(max_length=MAX_ITEM_CHARS, pattern=STORABLE)]
+# Categories and source slugs are stored in 80 characters.
+Code = Annotated[str, Field(max_length=80, pattern=STORABLE)]
 
 
 class PaperOut(Schema):
@@ -48,16 +65,38 @@ class PaperPageOut(Schema):
     papers: list[PaperOut]
 
 
+def _iso_date(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic would also read `0` or `1700000000` as a date."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("Expected a date as YYYY-MM-DD.")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+
+
+def _whole(value: object) -> object:
+    """`7.0` as 7: JSON Schema counts a number without a fraction as an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer in a strict body, which may arrive written as 7.0.
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+
+
 class PaperQuery(Schema):
     """The filters of the Today page, plus full-text search."""
 
-    date: dt.date | None = Field(
+    date: IsoDate | None = Field(
         None, description="announcement day (YYYY-MM-DD); without it and q, the latest day"
     )
-    source: str = Field("", description="only papers this source carried (its slug)")
-    category: str = Field("", description="papers listed in this category, e.g. cs.CL")
+    source: ShortText = Field("", description="only papers this source carried (its slug)")
+    category: ShortText = Field("", description="papers listed in this category, e.g. cs.CL")
     announce_type: Literal["", "new", "cross", "replace", "replace-cross"] = ""
-    q: str = Field("", description="search words; quoted phrases, OR and -word work")
+    q: ShortText = Field("", description="search words; quoted phrases, OR and -word work")
     page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based page of 50 papers")
 
 
@@ -73,11 +112,18 @@ class ErrorOut(Schema):
 class UnderstoodIn(Schema):
     """A search profile in English written by the radar's owner (it replaces the LLM's)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    text: str = Field("", description="the interest in one to three English sentences")
-    keywords: list[str] = Field(
-        default_factory=list, description="up to 12 English words or short phrases"
+    text: str = Field(
+        "",
+        max_length=TEXT_CAP,
+        pattern=ENGLISH,
+        description="the interest in one to three English sentences (Latin letters)",
+    )
+    keywords: list[Annotated[str, Field(max_length=KEYWORD_CAP, pattern=ENGLISH)]] = Field(
+        default_factory=list,
+        max_length=KEYWORDS_MAX,
+        description="up to 12 English words or short phrases",
     )
 
 
@@ -90,39 +136,71 @@ class UnderstoodOut(Schema):
     model: str = Field(description="the language model that wrote it ('' if you did)")
 
 
-class RadarIn(Schema):
-    """A radar definition. Every field may be left out here: `radar_clean` decides what a
-    new radar needs (a name, and a description, phrases, authors or examples) and answers
-    422 with a message per field; PATCH sends only the fields to change."""
+# What a radar looks for: one of these must say something (a blank entry says nothing).
+LOOKS_FOR = ("description", "include", "authors", "examples")
+_SAYS_SOMETHING: dict[str, Any] = {
+    "description": {"pattern": NOT_BLANK},
+    "include": {"pattern": NOT_BLANK},
+    "authors": {"contains": {"type": "string", "pattern": NOT_BLANK}},
+    "examples": {"contains": {"type": "string", "pattern": NOT_BLANK}},
+}
 
-    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("", description="shown in lists and briefings (at most 120 characters)")
+class RadarPatchIn(Schema):
+    """The fields of a radar to change (PATCH sends only those); each is checked as on a new
+    radar, and `radar_clean` checks the radar as a whole still looks for something."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(
+        "",
+        min_length=1,
+        max_length=120,
+        pattern=NOT_BLANK,
+        description="shown in lists and briefings (1 to 120 characters, not only spaces)",
+    )
     description: str = Field(
         "",
+        max_length=2000,
+        pattern=STORABLE,
         description="the interest in plain words, any language; papers close to it in "
         "meaning match even without a phrase hit",
     )
     include: str = Field(
         "",
+        max_length=1000,
+        pattern=STORABLE,
+        json_schema_extra={"format": "radar-query"},
         description="a query: quoted phrases, AND/OR/NOT and parentheses, e.g. "
-        '`"prompt injection" OR jailbreak NOT survey`',
+        '`"prompt injection" OR jailbreak NOT survey` (one that does not parse is a 422)',
     )
-    exclude: list[str] = Field(
-        default_factory=list, description="phrases that keep a paper out, always"
+    exclude: list[ListItem] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="phrases that keep a paper out, always",
     )
-    categories: list[str] = Field(
-        default_factory=list, description="only papers in one of these arXiv categories"
+    categories: list[Code] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="only papers in one of these arXiv categories",
     )
-    sources: list[str] = Field(
-        default_factory=list, description="only papers one of these sources carried (slugs)"
+    sources: list[Code] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="only papers one of these sources carried (slugs)",
     )
-    authors: list[str] = Field(default_factory=list, description="followed authors")
-    examples: list[str] = Field(
-        default_factory=list, description="example papers: arXiv ids or DOIs (paper keys)"
+    authors: list[ListItem] = Field(
+        default_factory=list, max_length=MAX_LIST_ITEMS, description="followed authors"
+    )
+    examples: list[ListItem] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="example papers: arXiv ids or DOIs (paper keys)",
     )
     threshold: float = Field(
         DEFAULT_THRESHOLD,
+        ge=THRESHOLD_RANGE[0],
+        le=THRESHOLD_RANGE[1],
         description="the lowest score shown, in points (5 to 95): higher shows fewer, closer papers",
     )
     public: bool = Field(False, description="listed as a topic others can subscribe to")
@@ -130,6 +208,45 @@ class RadarIn(Schema):
         None,
         description="your own English search profile of the description (kept until the "
         "description changes); null hands it back to the language model",
+    )
+
+
+def _says_something(value: object) -> bool:
+    if isinstance(value, list):
+        return any(isinstance(item, str) and item.strip() for item in value)
+    return isinstance(value, str) and bool(value.strip())
+
+
+class RadarLookupIn(RadarPatchIn):
+    """A whole definition to score papers with: a description, an include query, authors or
+    example papers must say what to look for (the schema's anyOf)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": [field], "properties": {field: rule}}
+                for field, rule in _SAYS_SOMETHING.items()
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _looks_for_something(self) -> RadarLookupIn:
+        if not any(_says_something(getattr(self, field)) for field in LOOKS_FOR):
+            raise ValueError("Describe the interest, or give phrases, authors or example papers.")
+        return self
+
+
+class RadarIn(RadarLookupIn):
+    """A new radar: a name, and a description, phrases, authors or example papers."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=120,
+        pattern=NOT_BLANK,
+        description="shown in lists and briefings (1 to 120 characters, not only spaces)",
     )
 
 
@@ -175,10 +292,10 @@ class RadarListOut(Schema):
     radars: list[RadarOut]
 
 
-class PreviewIn(RadarIn):
+class PreviewIn(RadarLookupIn):
     """A radar definition (nothing is stored) and the window of papers to score."""
 
-    days: int = Field(
+    days: WholeNumber = Field(
         7, ge=0, le=366, description="the last N announcement days with papers; 0 = all papers"
     )
 
@@ -223,10 +340,14 @@ class MatchQuery(Schema):
 class FeedbackIn(Schema):
     """A rating of one paper in this radar: it steers the radar's later matches."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    key: str = Field(description="the paper's key (arXiv id or DOI)")
-    value: Literal[1, -1, 0] = Field(description="1 👍, -1 👎, 0 clears the rating")
+    key: str = Field(
+        max_length=255, pattern=STORABLE, description="the paper's key (arXiv id or DOI)"
+    )
+    value: Annotated[Literal[1, -1, 0], BeforeValidator(_whole)] = Field(
+        description="1 👍, -1 👎, 0 clears the rating"
+    )
 
 
 class FeedbackOut(Schema):
@@ -246,7 +367,7 @@ class TopicOut(RadarOut):
 class TopicQuery(Schema):
     """Search and order of the topics directory."""
 
-    q: str = Field("", description="words in the name or description")
+    q: ShortText = Field("", description="words in the name or description")
     sort: Literal["subscribers", "name", "newest"] = "subscribers"
     page: int = Field(1, ge=1, le=MAX_PAGE, description="1-based page of 50 topics")
 

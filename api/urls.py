@@ -1,7 +1,50 @@
+"""The API's URLs: ninja's, and JSON for what ninja leaves to Django (404, 405)."""
+
 from __future__ import annotations
 
-from django.urls import path
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, URLResolver, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from api.api import api
 
-urlpatterns = [path("", api.urls)]
+View = Callable[..., HttpResponse]
+
+
+def _json_405(view: View) -> View:
+    """ninja answers a method it has no operation for in text; answer in JSON like the rest."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405:
+            return response
+        answer = JsonResponse({"detail": "Method not allowed."}, status=405)
+        answer["Allow"] = response["Allow"]
+        return answer
+
+    return wrapped
+
+
+@csrf_exempt  # a 404 whatever the method: no session is used, so no CSRF check either
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under the API (a radar id that is not a number): a JSON 404."""
+    return JsonResponse({"detail": "Not Found"}, status=404)
+
+
+def _api_patterns() -> list[URLPattern | URLResolver]:
+    patterns: list[URLPattern | URLResolver] = list(api.urls[0])
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = _json_405(pattern.callback)
+    return patterns
+
+
+urlpatterns = [
+    path("", (_api_patterns(), api.urls[1], api.urls[2])),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

@@ -156,7 +156,13 @@ def _day_list(
     return render(request, "feeds/today.html", context)
 
 
+# Keys are stored text: one holding a character PostgreSQL or XML cannot store names nothing.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _paper_or_404(key: str) -> Paper:
+    if _UNSTORABLE.search(key) or len(key) > 255:
+        raise Http404("no such paper")
     paper = selectors.paper_by_key(key)
     if paper is None:
         raise Http404("no such paper")

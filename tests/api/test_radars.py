@@ -163,7 +163,11 @@ def test_patch_refuses_to_leave_a_radar_with_nothing_to_look_for(
         f"/api/v1/radars/{radar.pk}", {"include": ""}, content_type="application/json"
     )
 
-    assert "description" in errors(response)
+    # Each field is fine on its own; the radar as it stands conflicts with the change.
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Describe the interest, or give phrases, authors or example papers."
+    }
     assert stored(radar) == before
 
 
@@ -189,11 +193,17 @@ def test_it_answers_422_with_a_message_per_field(alice: Any, api_client: Client)
         {"name": "", "include": '"prompt injection', "threshold": 99},
         content_type="application/json",
     )
+    broken = api_client.post(
+        "/api/v1/radars",
+        {"name": "Broken", "include": '"prompt injection'},
+        content_type="application/json",
+    )
 
+    # What the schema states is checked first, each field named; then the query's grammar.
     found = errors(response)
-    assert found["name"] == ["A radar needs a name."]
-    assert found["include"][0].startswith("Include query: ")
-    assert found["threshold"] == ["The minimum score is between 5 and 95."]
+    assert found["name"] == ["String should have at least 1 character"]
+    assert found["threshold"] == ["Input should be less than or equal to 95"]
+    assert errors(broken)["include"][0].startswith("Include query: ")
     assert not Radar.objects.exists()
 
 
@@ -204,8 +214,8 @@ def test_a_radar_must_look_for_something(api_client: Client) -> None:
         content_type="application/json",
     )
 
-    assert errors(response)["description"] == [
-        "Describe the interest, or give phrases, authors or example papers."
+    assert errors(response)["payload"] == [
+        "Value error, Describe the interest, or give phrases, authors or example papers."
     ]
     assert not Radar.objects.exists()
 
@@ -465,7 +475,7 @@ def test_preview_refuses_an_empty_or_broken_definition(api_client: Client) -> No
         "/api/v1/radars/preview", {"include": "a", "days": -1}, content_type="application/json"
     )
 
-    assert "description" in errors(empty)
+    assert "payload" in errors(empty)
     assert "include" in errors(broken)
     assert "days" in errors(negative)
 
@@ -502,7 +512,7 @@ def test_feedback_is_stored_changed_and_cleared(
     assert not Feedback.objects.exists()
 
 
-def test_feedback_on_an_unknown_paper_is_404_and_a_bad_value_422(
+def test_feedback_on_an_unknown_paper_is_409_and_a_bad_value_422(
     alice: Any, api_client: Client
 ) -> None:
     radar = jailbreak_radar(alice)
@@ -512,8 +522,9 @@ def test_feedback_on_an_unknown_paper_is_404_and_a_bad_value_422(
     unknown = api_client.post(url, {"key": "2411.00000x", "value": 1}, "application/json")
     too_much = api_client.post(url, {"key": paper.key, "value": 2}, "application/json")
 
-    assert unknown.status_code == 404
-    assert unknown.json() == {"detail": "Paper not found."}
+    # 404 would say the radar is gone; it is the paper key that names nothing.
+    assert unknown.status_code == 409
+    assert unknown.json() == {"detail": "No paper has this key."}
     assert "value" in errors(too_much)
     assert not Feedback.objects.exists()
 
