@@ -213,11 +213,14 @@ _TEX_ACCENTS = {
 }  # fmt: skip
 _TEX_LETTERS = {
     "l": "ł", "L": "Ł", "o": "ø", "O": "Ø", "ss": "ß", "aa": "å", "AA": "Å", "ae": "æ",
-    "AE": "Æ", "oe": "œ", "OE": "Œ", "i": "ı", "j": "ȷ",
+    "AE": "Æ", "oe": "œ", "OE": "Œ", "i": "ı", "j": "ȷ", "dh": "ð", "DH": "Ð", "th": "þ",
+    "TH": "Þ", "dj": "đ", "DJ": "Đ", "ng": "ŋ", "NG": "Ŋ",
 }  # fmt: skip
 _TEX_SYMBOL_ACCENT = re.compile(r"""\\(['`^"~=.])\s*(?:\{\s*(\\?[A-Za-z])\s*\}|(\\?[A-Za-z]))""")
 _TEX_LETTER_ACCENT = re.compile(r"\\([cvHurk])\s*(?:\{\s*(\\?[A-Za-z])\s*\}|\s+(\\?[A-Za-z]))")
-_TEX_LETTER = re.compile(r"\{?\\(ss|aa|AA|ae|AE|oe|OE|[lLoOij])(?![A-Za-z])\s*\}?")
+_TEX_LETTER = re.compile(
+    r"\{?\\(ss|aa|AA|ae|AE|oe|OE|dh|DH|th|TH|dj|DJ|ng|NG|[lLoOij])(?![A-Za-z])\s*\}?"
+)
 _TEX_BRACED_LETTER = re.compile(r"\{([^{}\\]*)\}")
 
 
