@@ -43,6 +43,8 @@ ERROR_BODY_BYTES = 64 * 1024
 DECODE_STEP = 64 * 1024
 # How often a fetch waiting behind another one on the same host asks Redis again.
 TURN_POLL_SECONDS = 0.05
+# How often a fetch waiting for an unreachable Redis (the politeness clock) tries it again.
+REDIS_RETRY_SECONDS = 0.5
 # NAT64 gateways turn 64:ff9b::a.b.c.d into a.b.c.d, so treat it as the IPv4 address.
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 
@@ -366,21 +368,31 @@ def _host_turn(key: str, wait_budget: float) -> Iterator[float]:
     interval_ms = int(1000 * intervals.get(key, intervals.get("default", 1.0)))
 
     started = time.monotonic()
-    try:
-        while wait_ms := int(client.eval(_TAKE_TURN, 2, lock_key, next_key, token, lock_ttl_ms)):
-            left = wait_budget - (time.monotonic() - started)
-            if left <= 0:
+    away: redis.RedisError | None = None
+    while True:
+        try:
+            wait_ms = int(client.eval(_TAKE_TURN, 2, lock_key, next_key, token, lock_ttl_ms))
+            away = None
+        except redis.RedisError as exc:
+            # Without Redis nobody knows who else is talking to the host: wait (bounded) for
+            # the clock to come back rather than fetch impolitely.
+            if away is None:
+                logger.warning("Redis is unreachable: waiting to fetch from %s", key)
+            away, wait_ms = exc, int(1000 * REDIS_RETRY_SECONDS)
+        if wait_ms == 0:
+            break
+        left = wait_budget - (time.monotonic() - started)
+        if left <= 0:
+            if away is not None:
                 raise FetchError(
-                    ErrorKind.TIMEOUT,
-                    f"gave up after waiting {time.monotonic() - started:.0f} s for a turn "
-                    f"at {key} (other fetches kept it busy)",
-                )
-            time.sleep(min(wait_ms / 1000 if wait_ms > 0 else TURN_POLL_SECONDS, left))
-    except redis.RedisError as exc:
-        # Without Redis we cannot know who else is talking to the host: do not fetch.
-        raise FetchError(
-            ErrorKind.NETWORK, f"Redis is unreachable, so {key} was not fetched: {exc}"
-        ) from exc
+                    ErrorKind.NETWORK, f"Redis is unreachable, so {key} was not fetched: {away}"
+                ) from away
+            raise FetchError(
+                ErrorKind.TIMEOUT,
+                f"gave up after waiting {time.monotonic() - started:.0f} s for a turn "
+                f"at {key} (other fetches kept it busy)",
+            )
+        time.sleep(min(wait_ms / 1000 if wait_ms > 0 else TURN_POLL_SECONDS, left))
     try:
         yield time.monotonic() - started
     finally:
