@@ -58,14 +58,14 @@ from pydantic import BaseModel, ConfigDict
 
 from digests import llm
 from digests.models import SECTIONS, Card
-from feeds.labels import display_text, source_label
+from feeds.labels import display_text, source_label, whole_words
 from feeds.models import Paper, PaperSighting
 from radar.models import Match
 
 logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "card-v1"
-EXTRACTIVE_VERSION = "extractive-v1"
+EXTRACTIVE_VERSION = "extractive-v2"
 EXTRACTIVE_MODEL = "extractive"
 
 # Completion cap: two languages x five short sections fit in well under this.
@@ -455,7 +455,8 @@ def _shorten(sentence: str) -> str:
 
 def card_extract(paper: Paper) -> CardContent:
     """An extractive card from the abstract's own sentences, in the abstract's language."""
-    abstract = display_text(paper.abstract)
+    # A feed that cut the abstract mid-word (bioRxiv's sample) ends it at a whole word.
+    abstract = whole_words(display_text(paper.abstract))
     chinese = is_chinese(abstract)
     sentences = _sentences(abstract, chinese) or [abstract]
     cues = _ZH_CUES if chinese else _EN_CUES

@@ -373,3 +373,15 @@ def test_the_prompt_names_the_source_in_english_whatever_the_readers_language() 
     paper = papers_for_display(Paper.objects.all()).get()
     with translation.override("zh-hans"):
         assert paper_data(paper)["source"] == "arXiv (cs.CL)"
+
+
+def test_an_extractive_card_of_an_abstract_cut_mid_word_ends_at_a_whole_word() -> None:
+    from digests.cards import card_extract
+    from tests.factories import biorxiv_paper
+
+    paper = biorxiv_paper(
+        abstract="Subcortical structures shape cortical computation, yet it remains unclear "
+        "whether individual differences in subcortical anatomy ar"
+    )
+    tldr = card_extract(paper).en["tldr"]
+    assert tldr.endswith("subcortical anatomy…") and " ar" not in tldr[-4:]

@@ -152,7 +152,7 @@ def test_the_list_selector_picks_each_papers_best_card_in_one_query(
     card_for(older, "done", prompt_version="card-v0")  # … the older one shows meanwhile
     card_for(changed)
     Paper.objects.filter(pk=changed.pk).update(abstract="A new abstract.")
-    card_for(extractive, "extractive", model="extractive", prompt_version="extractive-v1",
+    card_for(extractive, "extractive", model="extractive", prompt_version="extractive-v2",
              en={"tldr": "We propose it."})  # fmt: skip
     card_for(extractive, "failed")
 

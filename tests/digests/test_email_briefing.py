@@ -274,7 +274,7 @@ def test_a_briefing_made_without_a_model_says_so_and_lists_each_summary(
 ) -> None:
     Card.objects.create(
         paper=papers[0], text_hash=text_hash(papers[0].title, papers[0].abstract),
-        prompt_version="extractive-v1", model="extractive", status=Card.Status.EXTRACTIVE,
+        prompt_version="extractive-v2", model="extractive", status=Card.Status.EXTRACTIVE,
         en={"tldr": "An extractive TL;DR of the first paper."},
     )  # fmt: skip
     follow(person("reader", hour=7), radar)

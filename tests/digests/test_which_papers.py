@@ -112,7 +112,7 @@ def test_without_an_llm_a_matched_paper_gets_an_extractive_card(
     card = Card.objects.get(paper=paper)
     assert counts["extractive"] == 1
     assert card.status == Card.Status.EXTRACTIVE
-    assert (card.model, card.prompt_version) == ("extractive", "extractive-v1")
+    assert (card.model, card.prompt_version) == ("extractive", "extractive-v2")
     # The abstract's own sentences, TeX intact, in the abstract's language only.
     assert card.en["tldr"] == (
         "We propose a sparse attention scheme that keeps a few global tokens and attends "
