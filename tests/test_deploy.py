@@ -145,9 +145,10 @@ def test_celery_acknowledges_late_and_prefetches_one_task() -> None:
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_beat_schedules_the_polls_the_sweeps_and_the_briefing_dispatch() -> None:
+def test_beat_schedules_the_polls_the_sweeps_the_briefing_dispatch_and_its_heartbeat() -> None:
     schedule = app.conf.beat_schedule
     assert sorted(entry["task"] for entry in schedule.values()) == [
+        "academichub.health.beat_heartbeat",
         "digests.tasks.cards_sweep",
         "digests.tasks.digests_dispatch_due",
         "digests.tasks.radars_understand_sweep",
