@@ -49,6 +49,8 @@ RADAR_FIELDS = (
 UNDERSTOOD = "understood"
 MAX_LIST_ITEMS = 50
 MAX_ITEM_CHARS = 200
+# Categories and source slugs are stored in 80-character columns.
+ITEM_CHARS = {"categories": 80, "sources": 80}
 # The lowest score a radar shows, in points (`radar.scoring`).
 THRESHOLD_RANGE = (5.0, 95.0)
 
@@ -95,10 +97,9 @@ def _clean_list(value: Any, field: str) -> list[str]:
     items = [str(item).strip() for item in value if str(item).strip()]
     if len(items) > MAX_LIST_ITEMS:
         raise ValidationError({field: _("At most %(n)d entries.") % {"n": MAX_LIST_ITEMS}})
-    if any(len(item) > MAX_ITEM_CHARS for item in items):
-        raise ValidationError(
-            {field: _("Each entry is at most %(n)d characters.") % {"n": MAX_ITEM_CHARS}}
-        )
+    limit = ITEM_CHARS.get(field, MAX_ITEM_CHARS)
+    if any(len(item) > limit for item in items):
+        raise ValidationError({field: _("Each entry is at most %(n)d characters.") % {"n": limit}})
     return list(dict.fromkeys(items))  # drop repeats, keep order
 
 

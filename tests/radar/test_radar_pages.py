@@ -352,3 +352,11 @@ def test_the_feed_switch_refuses_unknown_actions(alice: User) -> None:
     assert response.status_code == 400
     radar.refresh_from_db()
     assert radar.feed_token is None
+
+
+def test_an_overlong_category_is_a_form_error_not_a_server_error(alice: User) -> None:
+    client = signed_in(alice)
+    response = client.post("/radars/new/", form_data(categories="c" * 81))
+    assert response.status_code == 200
+    assert "Each entry is at most 80 characters." in response.content.decode()
+    assert not Radar.objects.filter(owner=alice).exists()
