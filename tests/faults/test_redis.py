@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from feeds import http
 from tests.factories import SourceFactory, make_paper
@@ -26,9 +27,7 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 def on_throwaway_redis(settings: Settings, throwaway_redis: ThrowawayRedis) -> ThrowawayRedis:
     """The site's cache, health check and fetch turns on the throwaway Redis."""
     settings.REDIS_URL = throwaway_redis.url()
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": throwaway_redis.url()}
-    }
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": throwaway_redis.url()}}
     return throwaway_redis
 
 
@@ -69,9 +68,7 @@ def test_polling_waits_for_the_politeness_clock_rather_than_fetching_without_it(
     settings.FETCH_ALLOW_PRIVATE_IPS = True
     asked_at: list[float] = []
 
-    def answer(request: object) -> object:
-        from werkzeug import Response
-
+    def answer(request: Request) -> Response:
         asked_at.append(time.monotonic())
         return Response(RSS, content_type="application/rss+xml")
 

@@ -60,10 +60,12 @@ def test_a_worker_killed_mid_ingest_then_run_again_stores_what_a_clean_ingest_st
     # The lost poll is delivered again (reject_on_worker_lost) to the new pool child.
     worker.pool_child(other_than=child.pid)
     done = wait_until(
-        lambda: Source.objects.filter(id__in=[s.id for s in sources], items_last_time=1504)
-        .exclude(lease_until__isnull=False)
-        .count()
-        == 2,
+        lambda: (
+            Source.objects.filter(id__in=[s.id for s in sources], items_last_time=1504)
+            .exclude(lease_until__isnull=False)
+            .count()
+            == 2
+        ),
         90,
     )
     assert done, list(Source.objects.values("id", "items_last_time", "last_error"))
