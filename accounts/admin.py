@@ -7,10 +7,14 @@ from accounts.models import Profile, SuppressedAddress
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin[Profile]):
-    list_display = ("user", "language", "timezone", "card_language", "digest_frequency")
-    list_filter = ("language", "card_language", "digest_frequency")
-    search_fields = ("user__email",)
+    list_display = (
+        "user", "language", "timezone", "card_language", "digest_frequency", "delivery_hour",
+    )  # fmt: skip
+    list_filter = ("language", "card_language", "digest_frequency", "delivery_weekday")
+    search_fields = ("user__email", "user__username", "timezone")
+    list_select_related = ("user",)
     raw_id_fields = ("user",)
+    show_full_result_count = False
 
 
 @admin.register(SuppressedAddress)

@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -296,10 +297,17 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _finish(delivery_id: int, state: str, **fields: Any) -> None:
-    """Record how a claimed send ended (only a row still `sending` is changed)."""
-    Delivery.objects.filter(pk=delivery_id, state=Delivery.State.SENDING).update(
-        state=state, updated_at=timezone.now(), **fields
-    )
+    """Record how a claimed send ended (only a row still `sending` is changed).
+
+    Committed without waiting for the disk (the claim before the send does wait): should the
+    database crash before it reaches the disk, the row is found still `sending` and flagged
+    as maybe sent, never sent twice. This saves one disk flush per email."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Delivery.objects.filter(pk=delivery_id, state=Delivery.State.SENDING).update(
+            state=state, updated_at=timezone.now(), **fields
+        )
 
 
 @dataclass(slots=True)
@@ -516,6 +524,14 @@ def deliveries_retry(delivery_ids: Iterable[int]) -> int:
             updated_at=timezone.now(),
         )
     )
+
+
+def deliveries_mark_sent(delivery_ids: Iterable[int]) -> int:
+    """Staff: these flagged deliveries did arrive (the mail log says so): sent, never resent."""
+    now = timezone.now()
+    return Delivery.objects.filter(
+        id__in=list(delivery_ids), state=Delivery.State.SENDING, flagged=True
+    ).update(state=Delivery.State.SENT, flagged=False, sent_at=now, updated_at=now)
 
 
 @dataclass(frozen=True, slots=True)

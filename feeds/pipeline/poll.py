@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -281,4 +282,15 @@ def source_reset(source_id: int) -> None:
     """Unpause a source and check it at once (staff action)."""
     Source.objects.filter(id=source_id).update(
         error_count=0, last_error="", last_error_kind="", next_check_at=timezone.now()
+    )
+
+
+def sources_enable(source_ids: Iterable[int], *, enabled: bool) -> int:
+    """Stop polling these sources, or start again with their errors reset and a check at
+    once (staff actions); returns how many were changed."""
+    sources = Source.objects.filter(id__in=list(source_ids))
+    if not enabled:
+        return sources.update(enabled=False)
+    return sources.update(
+        enabled=True, error_count=0, last_error="", last_error_kind="", next_check_at=timezone.now()
     )
