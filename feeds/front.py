@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import cast
 
 from django.core.cache import cache
@@ -35,6 +35,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Concat
+from django.utils import timezone
 
 from feeds.labels import display_text
 from feeds.models import Paper, PaperSighting, Source
@@ -83,9 +84,11 @@ def latest_days(at: int) -> dict[str, date]:
 
 
 def _latest_days() -> dict[str, date]:
+    # A paper dated further ahead than tomorrow is a feed's mistake, not today's news.
+    horizon = timezone.localdate() + timedelta(days=1)
     days: dict[str, date] = {}
     arxiv = (
-        Paper.objects.filter(arxiv_id__gt="")
+        Paper.objects.filter(arxiv_id__gt="", announced__lte=horizon)
         .order_by("-announced")
         .values_list("announced", flat=True)
         .first()
@@ -94,7 +97,9 @@ def _latest_days() -> dict[str, date]:
         days["arxiv"] = arxiv
     others = Source.objects.exclude(kind__in=_ARXIV_KINDS).annotate(
         latest=Subquery(
-            PaperSighting.objects.filter(source_id=OuterRef("pk"), paper__arxiv_id="")
+            PaperSighting.objects.filter(
+                source_id=OuterRef("pk"), paper__arxiv_id="", paper__announced__lte=horizon
+            )
             .order_by()
             .values("source_id")
             .annotate(day=Max("paper__announced"))

@@ -462,3 +462,10 @@ def test_an_abstract_a_feed_cut_mid_word_ends_at_a_whole_word(client: Client) ->
     html = client.get("/").content.decode()
     assert "encoding a conserved…</p>" in html and "Hfq-depend" not in html
     assert "The bound is tight for n = 42</p>" in html
+
+
+def test_a_paper_dated_in_the_future_does_not_take_over_the_front_page(client: Client) -> None:
+    arxiv_paper(title="The arXiv day")
+    journal_paper(title="Misdated", doi="10.1126/science.9", announced=date(2099, 1, 1))
+    html = client.get("/").content.decode()
+    assert card_titles(html) == ["The arXiv day"]
