@@ -269,6 +269,8 @@ LANGUAGE_COOKIE_NAME = "lang"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Chinese month and day without a leading zero (1月12日).
+FORMAT_MODULE_PATH = ["academichub.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -140,8 +140,10 @@ class MailCache:
             self.cards.update(cards_for_papers(papers - set(self.cards)))
 
     def views_for(self, briefings: Sequence[Briefing], ui: str) -> dict[int, BriefingView]:
-        """Views of `briefings` whose labels are in the interface language `ui`."""
-        missing = [b for b in briefings if (b.pk, ui) not in self.views and b.readable]
+        """Views of `briefings` whose labels are in the interface language `ui` (made for
+        every loaded briefing at once: the batch's other emails will want them too)."""
+        candidates = {**self.briefings, **{b.pk: b for b in briefings}}
+        missing = [b for b in candidates.values() if (b.pk, ui) not in self.views and b.readable]
         if missing:
             with translation.override(ui):
                 for pk, view in briefing_views(missing).items():
@@ -150,12 +152,13 @@ class MailCache:
 
 
 def _radars(delivery: Delivery, briefings: Sequence[Briefing]) -> list[RadarInfo]:
-    """The radars of the email: the reader's own first, then the topics they follow."""
+    """The radars of the email, named in the current language: the reader's own first, then
+    the topics they follow."""
     seen: dict[int, RadarInfo] = {}
     for briefing in briefings:
         radar = briefing.radar
         seen.setdefault(
-            radar.pk, RadarInfo(radar.pk, radar.name, radar.owner_id == delivery.user_id)
+            radar.pk, RadarInfo(radar.pk, radar.display_name, radar.owner_id == delivery.user_id)
         )
     return sorted(seen.values(), key=lambda r: (not r.owned, r.name.casefold(), r.radar_id))
 
@@ -166,8 +169,9 @@ def edition_render(delivery: Delivery, cache: MailCache | None = None) -> Render
     cache = cache or MailCache()
     cache.load([delivery])
     briefings = [cache.briefings[b] for b in delivery.briefing_ids if b in cache.briefings]
-    radars = _radars(delivery, briefings)
     ui = interface_language(delivery)
+    with translation.override(ui):
+        radars = _radars(delivery, briefings)
     key = (
         tuple(radars), tuple(b.pk for b in briefings), delivery.language, ui, delivery.is_test,
     )  # fmt: skip

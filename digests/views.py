@@ -166,9 +166,12 @@ def email_list(request: AuthedRequest) -> HttpResponse:
         request.GET.get("page")
     )
     ids = {b for d in page.object_list for b in d.briefing_ids}
-    names = dict(
-        Briefing.objects.filter(id__in=ids, status__in=READY).values_list("id", "radar__name")
-    )
+    names = {
+        b.pk: b.radar.display_name
+        for b in Briefing.objects.filter(id__in=ids, status__in=READY)
+        .select_related("radar")
+        .only("id", "radar", "radar__name", "radar__public")
+    }
     emails = [
         (d, sorted({names[b] for b in d.briefing_ids if b in names}, key=str.casefold))
         for d in page.object_list
@@ -247,7 +250,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "only_radar": only_radar,
         "email_on": profile.digest_frequency != Profile.Frequency.OFF,
         "subscriptions": subs,
-        "radar_name": subs[0].radar.name if only_radar is not None and subs else "",
+        "radar_name": subs[0].radar.display_name if only_radar is not None and subs else "",
     }
     with translation.override(profile.language):
         return render(request, "digests/unsubscribe.html", context)

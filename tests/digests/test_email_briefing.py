@@ -117,7 +117,8 @@ def test_a_chinese_reader_of_two_radars_and_a_topic_gets_one_chinese_email_after
     line = json.loads(out.getvalue())
     assert line["user"] == reader.email and line["deliveries"] == {}
     text, html = parts(message)
-    assert message["Subject"] == "每日简报 · 01月12日 · 长输入的稀疏注意力 1"
+    # The month without a leading zero, as Chinese dates are written.
+    assert message["Subject"] == "每日简报 · 1月12日 · 长输入的稀疏注意力 1"
     # Only Chinese briefing text: none of the English one.
     for english in (EN["headline"], EN["synthesis"], EN["insight"], EN["why"], EN["title"]):
         assert english not in text and english not in html
