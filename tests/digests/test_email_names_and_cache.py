@@ -76,7 +76,7 @@ def test_readers_sharing_radars_get_the_same_email_from_a_shared_cache_as_alone(
         message = briefing_message(delivery, cache)
         [(html, _)] = message.alternatives
         headers = sorted(message.extra_headers.items())
-        return message.subject, str(message.body), str(html), headers
+        return str(message.subject), str(message.body), str(html), headers
 
     with time_machine.travel(MORNING, tick=False):
         shared = MailCache()
