@@ -85,6 +85,8 @@ WORDS_LENGTH_POWER = 1.0
 REASON_POINTS = 0.5
 # Radars per block of the similarity product (5,000 papers x 2,048 radars is 40 MB of float32).
 SIM_BLOCK = 2048
+# Bitmasks turned into positions at a time (16,384 masks of 5,000 bits are 10 MB as bytes).
+_MASKS_CHUNK = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +183,6 @@ class _PaperIndex:
             abstract = self._term_mask(term, abstract_words, lambda paper: paper.abstract_norm)
             self.terms[term] = (title, abstract, title | abstract)
         self._excludes: dict[Query, int] = {}
-        self._term_sets: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
 
     def mask(self, positions: Iterable[int]) -> int:
         """A bitmask with the given bits set."""
@@ -190,15 +191,33 @@ class _PaperIndex:
             mask |= 1 << p
         return mask
 
+    def _table(self, masks: Sequence[int]) -> NDArray[np.uint8]:
+        """The masks as rows of bytes (bit i of a mask: bit i % 8 of byte i // 8)."""
+        width = (self.n + 7) // 8
+        table = np.frombuffer(b"".join(m.to_bytes(width, "little") for m in masks), np.uint8)
+        return table.reshape(len(masks), width)
+
     def bits_at(
         self, masks: Sequence[int], rows: NDArray[np.int64], papers: NDArray[np.int64]
     ) -> NDArray[np.bool_]:
         """Whether paper `papers[i]`'s bit is set in `masks[rows[i]]`, for each i."""
-        width = (self.n + 7) // 8
-        table = np.frombuffer(b"".join(m.to_bytes(width, "little") for m in masks), np.uint8)
-        bytes_at = table.reshape(len(masks), width)[rows, papers >> 3]
+        bytes_at = self._table(masks)[rows, papers >> 3]
         is_set: NDArray[np.bool_] = (bytes_at >> (papers & 7)) & 1 == 1
         return is_set
+
+    def positions_of(self, masks: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The set bits of each mask, mask after mask and lowest first: for each bit, the
+        index of its mask and its position."""
+        owners, positions = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for start in range(0, len(masks), _MASKS_CHUNK):
+            table = self._table(masks[start : start + _MASKS_CHUNK])
+            # The bytes that are not 0, then their bits (flatnonzero: faster than 2-d nonzero).
+            owner, byte = np.divmod(np.flatnonzero(table), table.shape[1])
+            bits = np.unpackbits(table[owner, byte], bitorder="little")
+            which, bit = np.divmod(np.flatnonzero(bits), 8)
+            owners.append(owner[which] + start)
+            positions.append(byte[which] * 8 + bit)
+        return np.concatenate(owners), np.concatenate(positions)
 
     def bools(self, mask: int) -> NDArray[np.bool_]:
         """`mask` as one boolean per paper."""
@@ -256,18 +275,15 @@ class _PaperIndex:
             mask |= index.get(key, 0)
         return mask
 
-    def term_papers(self, term: str) -> tuple[frozenset[int], frozenset[int]]:
-        """The papers with `term` in the title, and in the abstract, as sets: testing one
-        paper's bit in a 5,000-bit int costs a shift of the whole int."""
-        found = self._term_sets.get(term)
-        if found is None:
-            title, abstract, _either = self.terms[term]
-            found = (
-                frozenset(self.positions(title).tolist()),
-                frozenset(self.positions(abstract).tolist()),
-            )
-            self._term_sets[term] = found
-        return found
+    def term_papers(self, terms: Iterable[str]) -> dict[str, tuple[frozenset[int], frozenset[int]]]:
+        """For each term, the papers with it in the title and those with it in the abstract,
+        as sets: testing one paper's bit in a 5,000-bit int costs a shift of the whole int."""
+        terms = list(terms)
+        masks = [mask for term in terms for mask in self.terms[term][:2]]
+        owner, positions = self.positions_of(masks)
+        ends = np.searchsorted(owner, np.arange(len(masks) + 1)).tolist()
+        sets = [frozenset(positions[a:b].tolist()) for a, b in zip(ends, ends[1:], strict=False)]
+        return {term: (sets[2 * i], sets[2 * i + 1]) for i, term in enumerate(terms)}
 
     def positions(self, mask: int) -> NDArray[np.int64]:
         """The set bits of `mask` as an index array, lowest first."""
@@ -308,7 +324,7 @@ def radars_score_batch(
     # only in the abstract, and by a followed author; turned into (paper, radar, flags) rows
     # one run of equal flags at a time.
     hit_masks = [0] * n_radars
-    runs_p: list[NDArray[np.int64]] = []
+    runs: list[int] = []
     runs_r: list[int] = []
     runs_flags: list[int] = []
     for r, radar in enumerate(radars):
@@ -331,9 +347,9 @@ def radars_score_batch(
         if radar.authors:
             by_author = index.followed(radar.authors) & allowed[r]
         hit_masks[r] = titled | abstract_only | by_author
-        runs: tuple[tuple[int, int], ...]
+        by_flag: tuple[tuple[int, int], ...]
         if by_author:
-            runs = (
+            by_flag = (
                 (titled & ~by_author, _TITLE),
                 (titled & by_author, _TITLE | _AUTHOR),
                 (abstract_only & ~by_author, _ABSTRACT),
@@ -341,17 +357,15 @@ def radars_score_batch(
                 (by_author & ~titled & ~abstract_only, _AUTHOR),
             )
         else:
-            runs = ((titled, _TITLE), (abstract_only, _ABSTRACT))
-        for mask, flag in runs:
+            by_flag = ((titled, _TITLE), (abstract_only, _ABSTRACT))
+        for mask, flag in by_flag:
             if mask:
-                runs_p.append(index.positions(mask))
+                runs.append(mask)
                 runs_r.append(r)
                 runs_flags.append(flag)
-
-    lengths = [len(run) for run in runs_p]
-    pair_p = np.concatenate(runs_p) if runs_p else np.zeros(0, np.int64)
-    pair_r = np.repeat(np.array(runs_r, dtype=np.int64), lengths)
-    flags = np.repeat(np.array(runs_flags, dtype=np.int8), lengths)
+    run_of, pair_p = index.positions_of(runs)
+    pair_r = np.array(runs_r, dtype=np.int64)[run_of]
+    flags = np.array(runs_flags, dtype=np.int8)[run_of]
 
     if paper_vectors is None or radar_profiles is None:
         # No vectors: no closeness (a radar with threshold <= 0 takes every paper).
@@ -402,7 +416,8 @@ def radars_score_batch(
         lo, hi = np.searchsorted(pair_r, [start, stop])
         cosine[lo:hi] = sims[pair_p[lo:hi], pair_r[lo:hi] - start]
         words[lo:hi] = _points_at(word_keys, word_points, pair_r[lo:hi] * n + pair_p[lo:hi])
-        alone_p, alone_r = np.nonzero(sims >= raw_alone[start:stop])
+        # (flatnonzero: np.nonzero on a 2-d array is five times slower)
+        alone_p, alone_r = np.divmod(np.flatnonzero(sims >= raw_alone[start:stop]), stop - start)
         word_r, word_p = np.divmod(word_keys, n)
         close = meaning_of(sims[word_p, word_r - start], word_r)
         together = (close + word_points >= thresholds[word_r] - 1e-4) & (
@@ -436,7 +451,15 @@ def radars_score_batch(
     for r, radar in enumerate(radars):
         if radar.query is not None and len(radar.query.positive) == 1:
             single[r] = radar.query.all_terms[radar.query.positive[0]]
-    term_papers: dict[int, list[tuple[str, frozenset[int], frozenset[int]]]] = {}
+    term_papers = index.term_papers(
+        {
+            term
+            for r, radar in enumerate(radars)
+            if radar.query is not None and r not in single
+            for term in radar.query.terms()
+        }
+    )
+    phrase_terms: dict[int, list[tuple[str, frozenset[int], frozenset[int]]]] = {}
     paper_ids = [paper.id for paper in papers]
     # The description's words each match names: only for pairs whose words part is named.
     words_named = np.round(words[passing].astype(np.float64), 1)
@@ -459,10 +482,10 @@ def radars_score_batch(
         elif flag & _ABSTRACT and r in single:
             reasons = [("abstract", single[r], W_ABSTRACT)]
         elif flag & (_TITLE | _ABSTRACT) and radar.query is not None:
-            found = term_papers.get(r)
+            found = phrase_terms.get(r)
             if found is None:
-                found = [(term, *index.term_papers(term)) for term in radar.query.terms()]
-                term_papers[r] = found
+                found = [(term, *term_papers[term]) for term in radar.query.terms()]
+                phrase_terms[r] = found
             reasons = _phrase_reasons(found, p)
         if flag & _AUTHOR:
             names = radar.authors
