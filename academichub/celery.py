@@ -4,15 +4,41 @@ beat schedule (exactly one beat process runs it)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from celery import Celery
+import psycopg
+from celery import Celery, Task
 from celery.schedules import crontab
 from celery.signals import task_postrun, task_prerun
+from django.db import InterfaceError, OperationalError, connections
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academichub.settings")
 
-app = Celery("academichub")
+# PostgreSQL away (stopped, restarting, failing over, a connection cut): Django's wrappers
+# and psycopg's own, should one escape them.
+DATABASE_AWAY = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class DatabaseRetryTask(Task[Any, Any]):
+    """Every task's base: when the database is away the task is retried with exponential
+    back-off (1, 2, 4 … s, at most 120 s, full jitter; 10 times, about five minutes in all),
+    not left for the next beat tick. Tasks are safe to run twice (claims, leases, upserts).
+    A task's own `autoretry_for` or `max_retries` in its decorator replaces this rule."""
+
+    autoretry_for = DATABASE_AWAY
+    retry_backoff = True
+    retry_backoff_max = 120
+    retry_jitter = True
+    max_retries = 10
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        """Drop this process's connections first: they are dead, and the retry opens new ones."""
+        connections.close_all()
+        return super().retry(*args, **kwargs)
+
+
+app = Celery("academichub", task_cls=DatabaseRetryTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # One queue per pipeline stage, so a stage's backlog or outage (an LLM that hangs, a slow
@@ -30,6 +56,9 @@ TASK_ROUTES: dict[str, str] = {
     "radar.tasks.papers_match": MATCH,
     "radar.tasks.radar_rescore": MATCH,
     "radar.tasks.radar_profile_refresh": MATCH,
+    # Their sweeps: hand-overs lost while Redis was away (academichub/enqueue.py).
+    "academichub.pipeline.papers_match_sweep": MATCH,
+    "radar.tasks.radars_rescore_sweep": MATCH,
     # The language model (slow, budgeted, may hang up to LLM_TIMEOUT): cards, a radar's
     # English profile, and building briefings (which then send their emails).
     "digests.tasks.cards_generate": LLM,
@@ -71,6 +100,11 @@ def _configure(sender: Celery, **kwargs: object) -> None:
             "sources-poll-due": {"task": "feeds.tasks.sources_poll_due", "schedule": 300.0},
             "beat-heartbeat": {"task": "academichub.health.beat_heartbeat", "schedule": 60.0},
             "cards-sweep": {"task": "digests.tasks.cards_sweep", "schedule": 600.0},
+            "papers-match-sweep": {
+                "task": "academichub.pipeline.papers_match_sweep",
+                "schedule": 600.0,
+            },
+            "radars-rescore-sweep": {"task": "radar.tasks.radars_rescore_sweep", "schedule": 600.0},
             "radars-understand-sweep": {
                 "task": "digests.tasks.radars_understand_sweep",
                 "schedule": 600.0,

@@ -33,36 +33,42 @@ stage is safe to run twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
+from datetime import timedelta
 from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
+from academichub.enqueue import enqueue_on_commit
 from digests.llm import llm_configured
 from digests.tasks import cards_generate_on_commit, radar_cards_on_commit
-from feeds.models import Source
+from feeds.models import Paper, Source
 from feeds.pipeline import poll
 from feeds.pipeline.poll import IngestSummary
 from feeds.sources.base import ErrorKind, FeedError
 from radar import matching
+from radar.models import PaperEmbedding
 
 # Papers per `papers_match` task: embedding ~200 papers on one core stays well inside the
 # task's time limit, and a redelivered task redoes little.
 MATCH_CHUNK = 200
+# The matching sweep looks at papers stored this recently, and hands on at most this many.
+MATCH_SWEEP_WINDOW = timedelta(days=3)
+MATCH_SWEEP_LIMIT = 5000
 
 
 # --- 1. Poll ---------------------------------------------------------------------------------
 
 
 def source_poll_now(
-    source_id: int, *, token: str = "", force: bool = False
+    source_id: int, *, token: str = "", force: bool = False, again: bool = False
 ) -> IngestSummary | None:
-    """Poll one source, then hand its new or changed papers to matching. None if another
-    poll holds the source."""
-    summary = poll.source_poll(source_id, token=token, force=force)
+    """Poll one source, then hand its new or changed papers to matching (all it holds when
+    `again`: a retry). None if another poll holds the source."""
+    summary = poll.source_poll(source_id, token=token, force=force, again=again)
     if summary is not None:
         papers_ingested_on_commit(summary.changed_ids)
     return summary
@@ -92,9 +98,11 @@ def sources_poll_due() -> int:
     ignore_result=True,
 )
 def source_poll(self: Task[Any, Any], source_id: int) -> None:
-    """Poll one source. Idempotent: a redelivered poll writes nothing new twice."""
+    """Poll one source. Idempotent: a redelivered poll writes nothing new twice. Retried
+    when the database is away (academichub.celery.DatabaseRetryTask), with its lease and
+    handing on every paper the feed holds, which the failed attempt may have stored."""
     try:
-        source_poll_now(source_id, token=self.request.id or "")
+        source_poll_now(source_id, token=self.request.id or "", again=self.request.retries > 0)
     except SoftTimeLimitExceeded:
         source = Source.objects.get(id=source_id)
         poll.source_record_failure(
@@ -104,11 +112,13 @@ def source_poll(self: Task[Any, Any], source_id: int) -> None:
 
 def papers_ingested_on_commit(paper_ids: Sequence[int]) -> None:
     """Hand new or changed papers on once the transaction commits: to matching and, when no
-    LLM is configured, first to their extractive cards, which need no match (so a fresh
-    install shows cards while the worker is still embedding the samples)."""
+    LLM is configured, also to their extractive cards, which need no match (so a fresh
+    install shows cards while the worker is still embedding the samples). Matching first:
+    it needs no database here, and it asks for the cards too, so a database that goes away
+    while the cards are requested loses nothing."""
+    papers_match_on_commit(paper_ids)
     if settings.LLM_SUMMARIZE != "off" and not llm_configured():
         cards_generate_on_commit(paper_ids)
-    papers_match_on_commit(paper_ids)
 
 
 # --- 2. Embed, then match --------------------------------------------------------------------
@@ -118,8 +128,7 @@ def papers_match_on_commit(paper_ids: Sequence[int]) -> None:
     """Enqueue matching of new or changed papers, in chunks, once the transaction commits."""
     ids = sorted(set(paper_ids))
     for start in range(0, len(ids), MATCH_CHUNK):
-        chunk = ids[start : start + MATCH_CHUNK]
-        transaction.on_commit(partial(papers_match.delay, chunk))
+        enqueue_on_commit(papers_match, ids[start : start + MATCH_CHUNK])
 
 
 @shared_task(
@@ -136,6 +145,27 @@ def papers_match(paper_ids: list[int]) -> dict[str, int]:
         # --- 3. Cards ---
         cards_generate_on_commit(paper_ids)
     return result
+
+
+@shared_task(
+    name="academichub.pipeline.papers_match_sweep",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def papers_match_sweep() -> int:
+    """Beat: hand on to matching the papers stored lately but never embedded, whose hand-over
+    was lost (Redis away when their poll ended, a database outage between storing and
+    handing on); returns how many."""
+    embedded = PaperEmbedding.objects.filter(paper_id=OuterRef("pk"))
+    ids = list(
+        Paper.objects.filter(created_at__gte=timezone.now() - MATCH_SWEEP_WINDOW)
+        .exclude(Exists(embedded))
+        .order_by("id")
+        .values_list("id", flat=True)[:MATCH_SWEEP_LIMIT]
+    )
+    papers_match_on_commit(ids)
+    return len(ids)
 
 
 def radar_rescored_to_cards(radar_id: int) -> list[int]:

@@ -19,9 +19,11 @@ class DigestsConfig(AppConfig):
 
 
 def _understand(sender: object, *, radar_id: int, **kwargs: object) -> None:
-    # Sent after the radar's transaction committed: enqueue at once.
+    # Sent after the radar's transaction committed: enqueue at once (Redis away: the
+    # understanding sweep sends it later).
+    from academichub.enqueue import enqueue
     from digests.llm import llm_configured
     from digests.tasks import radar_understand
 
     if llm_configured():
-        radar_understand.delay(radar_id)
+        enqueue(radar_understand, radar_id)

@@ -516,14 +516,19 @@ def card_generate(card: Card, paper: Paper) -> str:
         id=card.pk, status__in=[Card.Status.PENDING, Card.Status.FAILED], attempts__lt=MAX_ATTEMPTS
     )
     now = timezone.now()
+    if card.model == EXTRACTIVE_MODEL:
+        # Made before it is claimed, then claimed and stored in one conditional UPDATE: no
+        # claim is ever left held (a database that goes away between a claim and its store
+        # would keep a retry off the card until the claim expires).
+        content = card_extract(paper)
+        stored = llm.job_free(due, now=now).update(
+            status=Card.Status.EXTRACTIVE, title_zh=content.title_zh, en=content.en,
+            zh=content.zh, keywords=content.keywords, last_error="", next_attempt_at=None,
+            generated_at=now, claimed_until=None, updated_at=now,
+        )  # fmt: skip
+        return "extractive" if stored == 1 else "skipped"
     if not llm.job_claim(due, now=now, hold=CLAIM):
         return "skipped"
-    if card.model == EXTRACTIVE_MODEL:
-        content = card_extract(paper)
-        llm.job_store(Card, card.pk, status=Card.Status.EXTRACTIVE, title_zh=content.title_zh,
-                      en=content.en, zh=content.zh, keywords=content.keywords, last_error="",
-                      next_attempt_at=None, generated_at=now)  # fmt: skip
-        return "extractive"
     card.refresh_from_db(fields=["attempts"])
     usage = llm.Usage()
     try:

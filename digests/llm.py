@@ -557,15 +557,17 @@ def retry_delay(attempts: int, *, base: timedelta, cap: timedelta | None = None)
     return wait if cap is None else min(wait, cap)
 
 
+def job_free(rows: QuerySet[Any], *, now: datetime) -> QuerySet[Any]:
+    """Those of `rows` that nobody holds and whose next attempt has come."""
+    return rows.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
 def job_claim(rows: QuerySet[Any], *, now: datetime, hold: timedelta) -> bool:
     """Take the job in `rows` (one row, its status due) for this worker until `now + hold`,
     unless another holds it or its next attempt is later: a conditional UPDATE, one wins."""
-    return (
-        rows.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(claimed_until=now + hold)
-        == 1
-    )
+    return job_free(rows, now=now).update(claimed_until=now + hold) == 1
 
 
 def job_store(table: type[Model], pk: int, /, **fields: Any) -> None:

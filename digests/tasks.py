@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from functools import partial
 from itertools import batched
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
+from academichub.enqueue import enqueue_on_commit
 from digests import cards, delivery, llm, understanding
 from radar.tasks import radar_rescore
 
@@ -60,7 +59,7 @@ def cards_enqueue(paper_ids: Sequence[int]) -> None:
     ids = sorted(set(paper_ids))
     size = _chunk()
     for start in range(0, len(ids), size):
-        transaction.on_commit(partial(cards_generate.delay, ids[start : start + size]))
+        enqueue_on_commit(cards_generate, ids[start : start + size])
 
 
 def cards_generate_on_commit(paper_ids: Sequence[int]) -> list[int]:
@@ -86,12 +85,12 @@ def digests_dispatch_due() -> dict[str, int]:
     """Beat, every 15 minutes: enqueue the briefings due at subscribers' local hours."""
     found = delivery.dispatch_find()
     for radar_id, cadence, start in found.groups:
-        transaction.on_commit(partial(briefing_deliver.delay, radar_id, cadence, start.isoformat()))
+        enqueue_on_commit(briefing_deliver, radar_id, cadence, start.isoformat())
     # Looked up after the groups are enqueued (outside a transaction they start at once):
     # rows a group task has claimed already are not enqueued again.
     retries = delivery.deliveries_due(now=found.now)
     for chunk in batched(retries, RETRY_CHUNK):
-        transaction.on_commit(partial(deliveries_send.delay, list(chunk)))
+        enqueue_on_commit(deliveries_send, list(chunk))
     return {
         "due": found.due,
         "groups": len(found.groups),
@@ -135,7 +134,7 @@ def radar_understand(radar_id: int) -> str:
     of another radar's), then rescore it with the profile. A failure waits for the sweep."""
     outcome = understanding.radar_understand(radar_id)
     if outcome in ("made", "copied"):
-        transaction.on_commit(partial(radar_rescore.delay, radar_id))
+        enqueue_on_commit(radar_rescore, radar_id)
     return outcome
 
 
@@ -144,5 +143,5 @@ def radars_understand_sweep() -> int:
     """Beat: retry the radars whose profile failed or was never made; returns how many."""
     ids = understanding.radars_understanding_due()
     for radar_id in ids:
-        transaction.on_commit(partial(radar_understand.delay, radar_id))
+        enqueue_on_commit(radar_understand, radar_id)
     return len(ids)

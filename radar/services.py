@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from academichub.enqueue import enqueue_on_commit
 from accounts.models import Profile
 from feeds.models import Paper
 from radar.models import Feedback, Radar, SavedPaper, SeenPaper, Subscription
@@ -316,8 +317,7 @@ def radar_delete(radar: Radar) -> None:
 
 
 def _rescore_on_commit(radar: Radar) -> None:
-    radar_id = radar.pk
-    transaction.on_commit(lambda: radar_rescore.delay(radar_id))
+    enqueue_on_commit(radar_rescore, radar.pk)
 
 
 def radar_feed_token_set(radar: Radar, *, enabled: bool) -> str | None:
@@ -382,8 +382,7 @@ def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: i
     if radar.owner_id == user.pk:
         # Later papers are scored against the moved profile; recomputing it embeds the
         # description and rated papers, so a worker does it rather than this request.
-        radar_id = radar.pk
-        transaction.on_commit(lambda: radar_profile_refresh.delay(radar_id))
+        enqueue_on_commit(radar_profile_refresh, radar.pk)
     return value
 
 

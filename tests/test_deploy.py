@@ -149,8 +149,10 @@ def test_beat_schedules_the_polls_the_sweeps_the_briefing_dispatch_and_its_heart
     schedule = app.conf.beat_schedule
     assert sorted(entry["task"] for entry in schedule.values()) == [
         "academichub.health.beat_heartbeat",
+        "academichub.pipeline.papers_match_sweep",
         "digests.tasks.cards_sweep",
         "digests.tasks.digests_dispatch_due",
         "digests.tasks.radars_understand_sweep",
         "feeds.tasks.sources_poll_due",
+        "radar.tasks.radars_rescore_sweep",
     ]

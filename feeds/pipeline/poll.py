@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -75,7 +76,9 @@ def body_ingest(source: Source, body: bytes, *, adapter: Adapter | None = None) 
     return summary
 
 
-def _store(source: Source, adapter: Adapter, page: Page, summary: IngestSummary) -> None:
+def _store(
+    source: Source, adapter: Adapter, page: Page, summary: IngestSummary, *, again: bool = False
+) -> None:
     fetched = timezone.localdate()
     entries = page.entries[:MAX_ENTRIES]
     fingerprints = [
@@ -83,11 +86,16 @@ def _store(source: Source, adapter: Adapter, page: Page, summary: IngestSummary)
     ]
     # Entries identical to what this source sent last time cannot change anything: skip
     # them before the (comparatively) costly normalise, sanitise and upsert.
-    known = set(
+    known = dict(
         PaperSighting.objects.filter(source=source, raw_hash__in=fingerprints).values_list(
-            "raw_hash", flat=True
+            "raw_hash", "paper_id"
         )
     )
+    if again:
+        # A poll run again after the database went away: the attempt before may have stored
+        # these papers and died before handing them on, so they count as changed once more
+        # (every later stage is safe to run twice).
+        summary.changed_ids += sorted(set(known.values()))
     clean: list[PaperIn] = []
     clean_hashes: list[str] = []
     dropped = unchanged = 0
@@ -124,11 +132,15 @@ def source_claim(source_id: int, token: str, *, force: bool = False) -> Source |
     return Source.objects.get(id=source_id) if claimed else None
 
 
-def source_poll(source_id: int, *, token: str = "", force: bool = False) -> IngestSummary | None:
+def source_poll(
+    source_id: int, *, token: str = "", force: bool = False, again: bool = False
+) -> IngestSummary | None:
     """Poll one source now. Returns None if another poll holds it.
 
     `token` identifies the poll (the Celery task id): the same task delivered again after
-    its worker died takes its own lease back instead of waiting for it to expire.
+    its worker died, or retried after the database went away, takes its own lease back
+    instead of waiting for it to expire. `again` (a retry): every paper the feed holds is
+    handed on, not only new or changed ones.
     """
     source = source_claim(source_id, token or uuid.uuid4().hex, force=force)
     if source is None:
@@ -138,13 +150,18 @@ def source_poll(source_id: int, *, token: str = "", force: bool = False) -> Inge
     summary = IngestSummary()
     today = timezone.localdate()
     try:
-        max_age = _poll_pages(source, adapter, summary, today)
+        max_age = _poll_pages(source, adapter, summary, today, again=again)
     except http.FetchError as exc:
         source_record_failure(source, _error_feed_reason(adapter, exc) or exc)
         return summary
     except FeedError as exc:
         source_record_failure(source, exc)
         return summary
+    except (OperationalError, InterfaceError):
+        # The database is away, not the feed: nothing to record (it could not be written),
+        # no error counted towards pausing the source, and the lease stays with this poll's
+        # token, so the task's retry takes it back.
+        raise
     except Exception as exc:
         # A bug or a database error: recorded and counted like any failure (so the source
         # backs off and pauses), then raised for the logs and the task's retry policy.
@@ -155,7 +172,7 @@ def source_poll(source_id: int, *, token: str = "", force: bool = False) -> Inge
 
 
 def _poll_pages(
-    source: Source, adapter: Adapter, summary: IngestSummary, today: date
+    source: Source, adapter: Adapter, summary: IngestSummary, today: date, *, again: bool
 ) -> int | None:
     """Fetch every page the source has for this poll; returns the feed's max-age, if any."""
     offset = 0
@@ -176,7 +193,7 @@ def _poll_pages(
             raise FeedError(ErrorKind.EMPTY, f"empty response from {url}")
         page = adapter.parse(response.body)
         if page.total is None:
-            _store(source, adapter, page, summary)
+            _store(source, adapter, page, summary, again=again)
             return response.max_age
         if not page.entries:
             if page_number == 0 and page.total == 0 and source.kind != Source.Kind.ARXIV_API:
@@ -185,7 +202,7 @@ def _poll_pages(
             raise FeedError(
                 ErrorKind.EMPTY, f"empty page at offset {offset} of {page.total}; will retry"
             )
-        _store(source, adapter, page, summary)
+        _store(source, adapter, page, summary, again=again)
         offset = page.offset + (page.count if page.count is not None else len(page.entries))
         if offset >= page.total:
             break
