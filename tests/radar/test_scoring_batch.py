@@ -22,10 +22,30 @@ from radar.words import (
     tokens,
 )
 
-WORDS = (
-    "quantum error correction graph neural network protein folding language model jailbreak "
-    "attack safety diffusion image robot policy speech federated privacy qubits networks"
-).split()
+WORDS = [
+    "quantum",
+    "error",
+    "correction",
+    "graph",
+    "neural",
+    "network",
+    "protein",
+    "folding",
+    "language",
+    "model",
+    "jailbreak",
+    "attack",
+    "safety",
+    "diffusion",
+    "image",
+    "robot",
+    "policy",
+    "speech",
+    "federated",
+    "privacy",
+    "qubits",
+    "networks",
+]
 AUTHORS = ("jane doe", "li wei", "bo chen")
 CATEGORIES = ("cs.LG", "cs.CR", "quant-ph")
 # Vector parts in quarters over 8 dimensions: every cosine is exact in float32, so it is the
@@ -48,7 +68,13 @@ def batch(seed: int) -> tuple[list[PaperIn], list[RadarIn], np.ndarray, np.ndarr
         )
         for i in range(60)
     ]
-    queries = [None, "quantum", '"neural network"', "graph OR protein OR speech", "attack NOT image"]
+    queries = [
+        None,
+        "quantum",
+        '"neural network"',
+        "graph OR protein OR speech",
+        "attack NOT image",
+    ]
     radars = []
     for i in range(40):
         query = pick.choice(queries)
