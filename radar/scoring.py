@@ -40,7 +40,9 @@ float32 matrix products taken a block of radars at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -466,36 +468,51 @@ def radars_score_batch(
     named = passing[words_named >= REASON_POINTS]
     found_words = iter(described.found(pair_r[named], pair_p[named]))
     matches: list[MatchIn] = []
-    for p, r, flag, sc, m, w in zip(
-        pair_p[passing].tolist(),
-        pair_r[passing].tolist(),
-        flags[passing].tolist(),
-        np.round(score[passing].astype(np.float64), 1).tolist(),
-        np.round(meaning[passing].astype(np.float64), 1).tolist(),
-        words_named.tolist(),
-        strict=True,
-    ):
-        radar = radars[r]
-        reasons: list[Reason] = []
-        if flag & _TITLE and r in single:
-            reasons = [("title", single[r], W_TITLE)]
-        elif flag & _ABSTRACT and r in single:
-            reasons = [("abstract", single[r], W_ABSTRACT)]
-        elif flag & (_TITLE | _ABSTRACT) and radar.query is not None:
-            found = phrase_terms.get(r)
-            if found is None:
-                found = [(term, *term_papers[term]) for term in radar.query.terms()]
-                phrase_terms[r] = found
-            reasons = _phrase_reasons(found, p)
-        if flag & _AUTHOR:
-            names = radar.authors
-            reasons += [("author", names[a], W_AUTHOR) for a in papers[p].authors if a in names]
-        if w >= REASON_POINTS:
-            reasons.append(("words", next(found_words), w))
-        if m >= REASON_POINTS:
-            reasons.append(("meaning", m, m))
-        matches.append(MatchIn(radar.id, paper_ids[p], sc, tuple(reasons)))
+    # The matches are small tuples without cycles: by the hundred thousand they would make
+    # the cyclic garbage collector walk every object of the process again and again.
+    with _collector_paused():
+        for p, r, flag, sc, m, w in zip(
+            pair_p[passing].tolist(),
+            pair_r[passing].tolist(),
+            flags[passing].tolist(),
+            np.round(score[passing].astype(np.float64), 1).tolist(),
+            np.round(meaning[passing].astype(np.float64), 1).tolist(),
+            words_named.tolist(),
+            strict=True,
+        ):
+            radar = radars[r]
+            reasons: list[Reason] = []
+            if flag & _TITLE and r in single:
+                reasons = [("title", single[r], W_TITLE)]
+            elif flag & _ABSTRACT and r in single:
+                reasons = [("abstract", single[r], W_ABSTRACT)]
+            elif flag & (_TITLE | _ABSTRACT) and radar.query is not None:
+                found = phrase_terms.get(r)
+                if found is None:
+                    found = [(term, *term_papers[term]) for term in radar.query.terms()]
+                    phrase_terms[r] = found
+                reasons = _phrase_reasons(found, p)
+            if flag & _AUTHOR:
+                names = radar.authors
+                reasons += [("author", names[a], W_AUTHOR) for a in papers[p].authors if a in names]
+            if w >= REASON_POINTS:
+                reasons.append(("words", next(found_words), w))
+            if m >= REASON_POINTS:
+                reasons.append(("meaning", m, m))
+            matches.append(MatchIn(radar.id, paper_ids[p], sc, tuple(reasons)))
     return matches
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (left as it was after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _RadarWords:
