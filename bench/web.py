@@ -492,11 +492,11 @@ RADAR_ROWS_SQL = """
 INSERT INTO radar_radar (
     id, name, description, include, exclude, categories, sources, authors, examples,
     threshold, public, active, feed_token, profile, profile_updated_at, created_at,
-    updated_at, owner_id
+    updated_at, owner_id, understood, understood_error, understood_attempts
 )
 SELECT r.id, r.name, 'New papers on ' || r.phrase || ', and the methods around it.',
-    '"' || r.phrase || '"', '{}', '{}', '{}', '{}', '{}', 0.5, r.public, true, NULL, NULL,
-    NULL, c.at, c.at, r.owner_id
+    '"' || r.phrase || '"', '{}', '{}', '{}', '{}', '{}', 40, r.public, true, NULL, NULL,
+    NULL, c.at, c.at, r.owner_id, '{}', '', 0
 FROM bench_radar r
 JOIN bench_day d ON d.day_no = LEAST(r.first_day_no + 5, %(days)s)
 CROSS JOIN LATERAL (SELECT (d.day + time '12:00') AT TIME ZONE 'UTC' AS at) c
@@ -533,19 +533,20 @@ ON CONFLICT DO NOTHING;
 
 # A radar's matches on day d: about rate x (day's papers / average), varied 0.5-1.5x per day
 # and rounded at random, taken evenly spread over the day's paper ids (a stride of 7919, a prime
-# above any day's count, so they are distinct). Scores lean towards the threshold (0.5).
+# above any day's count, so they are distinct). Scores lean towards the threshold (40 points).
 MATCHES_SQL = """
 INSERT INTO radar_match (radar_id, paper_id, score, reasons, announced, created_at)
 SELECT r.id,
     d.first_g + mod(x.hv::int8 + j * 7919, d.n),
-    0.5 + 0.9 * power((y.hv & 65535)::float8 / 65536.0, 2),
+    40 + 60 * power((y.hv & 65535)::float8 / 65536.0, 2),
     CASE
         WHEN y.kind < 5 THEN jsonb_build_array(
-            jsonb_build_array('title', r.phrase), jsonb_build_array('similar', y.sim))
-        WHEN y.kind < 8 THEN jsonb_build_array(jsonb_build_array('abstract', r.phrase))
+            jsonb_build_array('title', r.phrase, 40), jsonb_build_array('meaning', y.sim, 20))
+        WHEN y.kind < 8 THEN jsonb_build_array(jsonb_build_array('abstract', r.phrase, 25),
+            jsonb_build_array('words', r.phrase, 20))
         WHEN y.kind < 9 THEN jsonb_build_array(
-            jsonb_build_array('author', 'Grace Hopper'), jsonb_build_array('similar', y.sim))
-        ELSE jsonb_build_array(jsonb_build_array('similar', y.sim))
+            jsonb_build_array('author', 'Grace Hopper', 40), jsonb_build_array('meaning', y.sim, 10))
+        ELSE jsonb_build_array(jsonb_build_array('meaning', y.sim, 42))
     END,
     d.day,
     (d.day + time '20:30') AT TIME ZONE 'UTC'

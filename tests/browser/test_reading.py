@@ -257,6 +257,7 @@ def test_j_and_k_move_between_cards_with_a_visible_focus_and_o_opens_one(
     cards = [page.locator(f"#paper-{p.id}") for p in papers]
     current = page.locator(".paper-card.is-current")
 
+    page.locator("details.filters-fold > summary").click()
     field = page.locator("#filter-category")
     field.press_sequentially("jk")  # typing in a field is not a shortcut
     expect(field).to_have_value("jk")
