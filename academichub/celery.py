@@ -4,6 +4,7 @@ beat schedule (exactly one beat process runs it)."""
 from __future__ import annotations
 
 import os
+import random
 from typing import Any
 
 import psycopg
@@ -18,24 +19,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academichub.settings")
 # PostgreSQL away (stopped, restarting, failing over, a connection cut): Django's wrappers
 # and psycopg's own, should one escape them.
 DATABASE_AWAY = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+DATABASE_BACKOFF_MAX = 60.0
 
 
 class DatabaseRetryTask(Task[Any, Any]):
     """Every task's base: when the database is away the task is retried with exponential
-    back-off (1, 2, 4 … s, at most 120 s, full jitter; 10 times, about five minutes in all),
-    not left for the next beat tick. Tasks are safe to run twice (claims, leases, upserts).
-    A task's own `autoretry_for` or `max_retries` in its decorator replaces this rule."""
+    back-off, not left for the next beat tick. Tasks are safe to run twice (claims, leases,
+    upserts). A task's own `autoretry_for` or `max_retries` in its decorator replaces this."""
 
     autoretry_for = DATABASE_AWAY
-    retry_backoff = True
-    retry_backoff_max = 120
-    retry_jitter = True
     max_retries = 10
 
     def retry(self, *args: Any, **kwargs: Any) -> Any:
-        """Drop this process's connections first: they are dead, and the retry opens new ones."""
-        connections.close_all()
+        """For the database away: drop this process's connections (dead; the retry opens new
+        ones) and wait `database_backoff`, unless the caller chose when."""
+        if isinstance(kwargs.get("exc"), DATABASE_AWAY):
+            connections.close_all()
+            if kwargs.get("countdown") is None and kwargs.get("eta") is None:
+                kwargs["countdown"] = database_backoff(self.request.retries)
         return super().retry(*args, **kwargs)
+
+
+def database_backoff(retries: int) -> float:
+    """Seconds before retry number `retries` + 1: 1, 2, 4 … at most 60, each between half and
+    all of that (jitter that never retries at once), so the ten retries span at least 150 s,
+    and a task waits at most about twice as long as the database was away."""
+    return min(DATABASE_BACKOFF_MAX, 2.0**retries) * random.uniform(0.5, 1.0)
 
 
 app = Celery("academichub", task_cls=DatabaseRetryTask)
