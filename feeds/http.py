@@ -277,8 +277,9 @@ def _open(
         )
         try:
             response = client.send(request, stream=True)
-        except httpx.ConnectError:
-            # Nothing was sent: the next address may answer (a name with IPv6 and IPv4).
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            # Nothing was sent: the next address may answer (a name with IPv6 and IPv4, the
+            # first of which may drop packets; the deadline above still bounds the whole).
             if index == len(hop.addresses) - 1:
                 raise
             continue

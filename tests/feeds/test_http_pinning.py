@@ -201,3 +201,56 @@ def test_tls_to_a_pinned_address_names_the_host_and_still_checks_its_certificate
     assert names == ["feeds.example"]
     assert caught.value.kind == "network"
     assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+
+
+@pytest.fixture
+def silent_address(feed_server: HTTPServer) -> Iterator[str]:
+    """127.0.0.2 on the feed server's port, where a connection is never answered.
+
+    The listener's backlog is full, so the kernel drops every further SYN: the client
+    waits as it would for an address whose packets vanish, without any outside network.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.2", feed_server.port))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.2", feed_server.port))
+        fillers.append(filler)
+    yield "127.0.0.2"
+    for filler in fillers:
+        filler.close()
+    listener.close()
+
+
+def test_an_address_that_times_out_on_connect_gives_way_to_the_next_one(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    feed_server: HTTPServer,
+    silent_address: str,
+) -> None:
+    settings.FETCH_ALLOW_PRIVATE_IPS = True
+    settings.FETCH_CONNECT_TIMEOUT = 0.3
+    real = socket.getaddrinfo
+
+    def both(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "dual.example":
+            return real(host, port, *args, **kwargs)
+        # Like a name whose first (IPv6) address drops packets and whose second answers.
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in (silent_address, "127.0.0.1")
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    feed_server.expect_request("/feed").respond_with_data(RSS)
+
+    result = fetch(f"http://dual.example:{feed_server.port}/feed")
+
+    assert result.body == RSS
+    assert [request.headers["Host"] for request, _ in feed_server.log] == [
+        f"dual.example:{feed_server.port}"
+    ]
