@@ -25,17 +25,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile, SuppressedAddress
-from accounts.services import profile_for, profile_update
+from accounts.services import profile_for
 from digests.briefings import READY
 from digests.display import briefing_view
 from digests.email import edition_render, interface_language, unsubscribe_token_read
 from digests.models import Briefing, Delivery
 from digests.selectors import briefing_for_user, briefings_for_user, card_for_paper
 from digests.tasks import briefing_test_send
+from digests.unsubscribe import email_radar_stop, email_radars_choose, email_stop
 from feeds.models import Paper
 from radar.models import Radar, Subscription
 from radar.selectors import saved_paper_ids_for_user
-from radar.services import subscription_update
 
 CARD_LANGUAGES = {"en", "zh", "both"}
 
@@ -223,27 +223,19 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "digests/unsubscribe.html", {"invalid": True}, status=400)
     user_id, only_radar = found
     profile = profile_for(user)
-    subs = _followed(user_id, only_radar)
     done = ""
     if request.method == "POST":
         if only_radar is not None:
-            for sub in subs:
-                _subscription_emails(sub, on=False)
+            email_radar_stop(user_id=user_id, radar_id=only_radar)
             done = "radar"
         elif request.POST.get("choice") == "radars":
-            keep = set(request.POST.getlist("radar"))
-            if keep and profile.digest_frequency == Profile.Frequency.OFF:
-                # Choosing radars after stopping everything means the email is wanted again
-                # (this turns every radar on; the choice below then applies).
-                profile_update(profile=profile, digest_frequency=Profile.Frequency.DAILY)
-            for sub in subs:
-                _subscription_emails(sub, on=str(sub.radar_id) in keep)
+            keep = {int(r) for r in request.POST.getlist("radar") if r.isdigit()}
+            email_radars_choose(profile=profile, radar_ids=keep)
             done = "radars"
         else:
-            if profile.digest_frequency != Profile.Frequency.OFF:
-                profile_update(profile=profile, digest_frequency=Profile.Frequency.OFF)
+            email_stop(profile=profile)
             done = "all"
-        subs = _followed(user_id, only_radar)
+    subs = _followed(user_id, only_radar)
     context = {
         "token": token,
         "done": done,
@@ -264,13 +256,6 @@ def _followed(user_id: int, radar_id: int | None) -> list[Subscription]:
     return list(
         subs.select_related("radar").defer("radar__profile").order_by("radar__name", "radar_id")
     )
-
-
-def _subscription_emails(subscription: Subscription, *, on: bool) -> None:
-    """Include a radar in its reader's briefing email again, or leave it out."""
-    frequency = Subscription.Frequency.DAILY if on else Subscription.Frequency.OFF
-    if (subscription.frequency != Subscription.Frequency.OFF) != on:
-        subscription_update(subscription, frequency=frequency, language=subscription.language)
 
 
 # The mail provider's bounce and complaint reports (Mailgun's tracking webhook): anymail's

@@ -199,3 +199,46 @@ def test_a_link_from_an_email_of_one_radar_stops_only_that_radar(
 
     assert frequency(reader, radar) == Subscription.Frequency.OFF
     assert frequency(reader, other) == Subscription.Frequency.DAILY and email_on(reader)
+
+
+@pytest.mark.parametrize("was", [Profile.Frequency.DAILY, Profile.Frequency.WEEKLY])
+def test_choosing_radars_after_stopping_all_keeps_the_unticked_ones_off_at_the_old_frequency(
+    was: str, mail: Settings, smtp_sink: Sink, radar: Radar
+) -> None:
+    reader = person("reader", hour=7, weekday=0, digest_frequency=was)
+    follow(reader, radar)
+    other = Radar.objects.create(owner=reader, name="Genomes")
+    follow(reader, other)
+    bio = Source.objects.get(slug="biorxiv")
+    matched(other, [paper(bio, "Genome paper")], at=MORNING - timedelta(hours=2))
+    dispatch(MORNING)  # a Monday: the weekly reader's email comes too
+    path = one_click_path(smtp_sink)
+    assert mail_client().post(path).status_code == 200
+    assert not email_on(reader)
+
+    response = mail_client().post(path, {"choice": "radars", "radar": [str(other.pk)]})
+
+    assert response.status_code == 200
+    assert "covers only the radars ticked below" in response.content.decode()
+    assert Profile.objects.get(user=reader).digest_frequency == was
+    assert frequency(reader, radar) == Subscription.Frequency.OFF
+    assert frequency(reader, other) == was
+    assert f'name="radar" value="{radar.pk}">' in response.content.decode()
+    assert f'name="radar" value="{other.pk}" checked' in response.content.decode()
+
+
+def test_ticking_a_left_out_radar_again_turns_it_on_and_unticking_all_leaves_all_off(
+    radar: Radar, reader: User
+) -> None:
+    other = Radar.objects.create(owner=reader, name="Genomes")
+    follow(reader, other)
+    path = f"/unsubscribe/{unsubscribe_token(user_id=reader.pk)}/"
+    mail_client().post(path, {"choice": "radars", "radar": [str(other.pk)]})
+    assert frequency(reader, radar) == Subscription.Frequency.OFF
+
+    mail_client().post(path, {"choice": "radars", "radar": [str(radar.pk), str(other.pk)]})
+    assert frequency(reader, radar) == frequency(reader, other) == Subscription.Frequency.DAILY
+
+    mail_client().post(path, {"choice": "radars"})
+    assert frequency(reader, radar) == frequency(reader, other) == Subscription.Frequency.OFF
+    assert email_on(reader)
