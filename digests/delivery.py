@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -320,6 +321,39 @@ class Wanted:
     suppressed: set[str]
 
 
+def _message(
+    delivery: Delivery, cache: MailCache, radar_ids: set[int] | None
+) -> EmailMessage | None:
+    """The delivery's email without the radars the reader left out (`briefing_ids` is
+    narrowed in memory), or None when nothing is left to send."""
+    cache.load([delivery])
+    if radar_ids is not None:
+        delivery.briefing_ids = [
+            b
+            for b in delivery.briefing_ids
+            if b in cache.briefings and cache.briefings[b].radar_id in radar_ids
+        ]
+    if not edition_render(delivery, cache).edition.sections:
+        return None
+    return briefing_message(delivery, cache)
+
+
+def _render_failed(delivery: Delivery, exc: Exception, now: datetime) -> str:
+    """Count a failed rendering as an attempt and retry later (a bug, not the reader's
+    fault: failed for good after MAX_SEND_ATTEMPTS); the row stays pending."""
+    given_up = delivery.attempts + 1 >= MAX_SEND_ATTEMPTS
+    Delivery.objects.filter(
+        pk=delivery.pk, state=Delivery.State.PENDING, attempts=delivery.attempts
+    ).update(
+        state=Delivery.State.FAILED if given_up else Delivery.State.PENDING,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + _backoff(delivery.attempts + 1),
+        last_error=f"the email could not be rendered: {exc!r}"[:2000],
+        updated_at=now,
+    )
+    return "failed" if given_up else "deferred"
+
+
 def delivery_send(
     delivery: Delivery,
     *,
@@ -334,6 +368,16 @@ def delivery_send(
     radars the reader still wants (None: all, as for a test); `suppressed`: the address
     bounced or complained."""
     now = now or timezone.now()
+    active = delivery.user.is_active and bool(delivery.user.email)
+    message: EmailMessage | None = None
+    if active and not suppressed:
+        # Rendered before the claim: a failure here leaves the row pending, never `sending`
+        # (which would be flagged as maybe sent and not sent again).
+        try:
+            message = _message(delivery, cache if cache is not None else MailCache(), radar_ids)
+        except Exception as exc:
+            logger.exception("delivery %s could not be rendered", delivery.pk)
+            return _render_failed(delivery, exc, now)
     # The claim also checks the row is as it was loaded, so a stale copy never sends.
     claimed = Delivery.objects.filter(
         pk=delivery.pk,
@@ -345,6 +389,9 @@ def delivery_send(
         sending_since=now,
         attempts=F("attempts") + 1,
         updated_at=now,
+        # Radars the reader left out since the row was written are left out of the email
+        # (and of its archived copy).
+        briefing_ids=delivery.briefing_ids,
     )
     if claimed != 1:
         return "skipped"
@@ -353,26 +400,12 @@ def delivery_send(
         _finish(delivery.pk, Delivery.State.SKIPPED,
                 last_error="the address bounced or complained: mail to it is stopped")  # fmt: skip
         return "skipped"
-    if not delivery.user.is_active or not delivery.user.email:
+    if not active:
         _finish(delivery.pk, Delivery.State.FAILED, last_error="the user has no active address")
         return "failed"
-    cache = cache if cache is not None else MailCache()
-    cache.load([delivery])
-    if radar_ids is not None:
-        # Radars the reader left out since the row was written are left out of the email
-        # (and of its archived copy).
-        kept = [
-            b
-            for b in delivery.briefing_ids
-            if b in cache.briefings and cache.briefings[b].radar_id in radar_ids
-        ]
-        if kept != delivery.briefing_ids:
-            Delivery.objects.filter(pk=delivery.pk).update(briefing_ids=kept)
-            delivery.briefing_ids = kept
-    if not edition_render(delivery, cache).edition.sections:
+    if message is None:
         _finish(delivery.pk, Delivery.State.SKIPPED, last_error="unsubscribed before sending")
         return "skipped"
-    message = briefing_message(delivery, cache)
     try:
         mailer.send(message)
     except SendDeferred as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
@@ -16,6 +18,7 @@ from django.db import connection
 from pytest_django.fixtures import Settings
 
 from digests.delivery import SENDING_TIMEOUT, dispatch_due
+from digests.email import briefing_message
 from digests.models import Briefing, Delivery
 from radar.models import Radar
 from testkit.briefing_llm import answering_briefings, briefing_requests
@@ -134,6 +137,37 @@ def test_a_connection_lost_after_the_message_was_handed_over_is_flagged_and_neve
     lost.refresh_from_db()
     assert (lost.state, lost.flagged) == ("sending", True)
     assert [m["To"] for m in smtp_sink.messages].count(readers[0].email) == 1
+
+
+@pytest.mark.django_db
+def test_an_email_that_fails_to_render_stays_pending_and_goes_on_the_next_run(
+    no_llm: Settings, mail: Settings, smtp_sink: Sink, readers: list[User]
+) -> None:
+    failures = [readers[1].email]
+
+    def failing_once(delivery: Delivery, cache: Any = None) -> Any:
+        # A bug or a database that drops while rendering: not producible by a real part.
+        if delivery.user.email in failures:
+            failures.remove(delivery.user.email)
+            raise RuntimeError("rendering broke")
+        return briefing_message(delivery, cache)
+
+    with mock.patch("digests.delivery.briefing_message", failing_once):
+        dispatch(MORNING)
+
+    broken = Delivery.objects.get(user=readers[1])
+    assert (broken.state, broken.flagged, broken.attempts) == ("pending", False, 1)
+    assert broken.sending_since is None
+    assert "could not be rendered" in broken.last_error
+    assert states(readers) == ["sent", "pending", "sent"]
+
+    dispatch(MORNING + timedelta(minutes=10))
+    dispatch(MORNING + SENDING_TIMEOUT + timedelta(hours=1))
+
+    broken.refresh_from_db()
+    assert (broken.state, broken.flagged) == ("sent", False)
+    assert [m["To"] for m in smtp_sink.messages].count(readers[1].email) == 1
+    assert len(smtp_sink.messages) == 3
 
 
 @pytest.mark.django_db
