@@ -85,6 +85,8 @@ _BOILERPLATE_HTML = re.compile(
     r"<p>\s*(?:[A-Z][^,;<]{0,80},\s*)?Published online:\s*[^;<]{1,40};\s*"
     r"(?:<a\b[^<>]*>\s*doi:\s*10\.[^<]*</a>|doi:\s*10\.\d{4,9}/[^\s<]+)\s*</p>\s*"
 )
+# Layers of nested markup and macros unwrapped at most; deeper ones are left as they are.
+_MAX_PASSES = 20
 _SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
 _ALL_SPACE = re.compile(r"\s+")
 
@@ -123,7 +125,8 @@ def _tex_to_text(value: str) -> str:
         value = _TEXT_COMMAND.sub(r"\1", value)
         value = _TEXT_SWITCH.sub(r"\1", value)
         value = _HREF.sub(r"\2 (\1)", _URL.sub(r"\1", value))
-        value = _FOOTNOTE.sub(r" (\1)", value)
+        if "\\footnote" in value:  # its leading \s* is tried at every position: costly
+            value = _FOOTNOTE.sub(r" (\1)", value)
         value = _GREEK_COMMAND.sub(lambda m: _GREEK[m.group(1) or m.group(2)], value)
         value = _outside(_OTHER_COMMAND, value, lambda v: tex_to_unicode(_ESCAPED.sub(r"\1", v)))
     if "``" in value or "''" in value:
@@ -138,11 +141,13 @@ def _tex_to_text(value: str) -> str:
 def _plain(value: str) -> str:
     """Markup and TeX text macros resolved, to a fixed point: nested macros unwrap from the
     inside out, one layer a pass (every pass that changes something shortens the text)."""
-    while True:
+    # Real text nests a few layers; hostile text thousands, each a pass over all of it.
+    for _ in range(_MAX_PASSES):
         cleaned = _tex_to_text(_markup_to_text(value))
         if cleaned == value:
-            return value
+            break
         value = cleaned
+    return value
 
 
 def clean_title(value: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import io
 import re
+import time
 from datetime import date
 
 import pytest
@@ -107,6 +108,32 @@ def test_tex_text_macros_become_plain_text(tex: str, plain: str) -> None:
 def test_math_commands_with_arguments_and_plain_text_are_kept(kept: str) -> None:
     assert clean_abstract(kept) == kept
     assert clean_title(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("nested", "plain"),
+    [
+        (r"a \emph{\textbf{bold} word}", "a bold word"),
+        (r"{\em \textit{\textbf{deep}}} <i>\emph{x}</i>", "deep x"),
+    ],
+)
+def test_ordinary_nesting_is_fully_unwrapped(nested: str, plain: str) -> None:
+    assert clean_title(nested) == plain
+    assert clean_abstract(nested) == plain
+
+
+def test_hostile_nesting_is_cleaned_in_bounded_time() -> None:
+    # One layer unwraps per pass: unbounded, 9,000 layers took minutes (quadratic).
+    nested = "\\emph{" * 9000 + "x" + "}" * 9000
+    started = time.monotonic()
+    title = clean_title(nested)
+    assert time.monotonic() - started < 0.6
+    started = time.monotonic()
+    abstract = clean_abstract(nested)
+    assert time.monotonic() - started < 0.6
+    # Layers past the cap stay as they are: such text was never a real title.
+    assert "x" in title and title.count("\\emph{") == title.count("}") < 9000
+    assert abstract == title
 
 
 def test_cleaning_every_recorded_arxiv_item_is_idempotent_and_leaves_no_text_macros() -> None:
