@@ -1,7 +1,8 @@
 """Sending mail: one SMTP session per batch, whose failures say whether a retry is safe.
 
-A server that cannot be reached or answers 4xx raises SendDeferred (nothing was accepted);
-a 5xx refusal raises SendRefused. When the connection drops after the message was handed
+A server that cannot be reached or answers 4xx raises SendDeferred (nothing was accepted),
+as does a refused sender address (MAIL FROM: our configuration, not the reader's address);
+a 5xx refusal of the recipient or the message raises SendRefused. When the connection drops after the message was handed
 over (the DATA command began), the server may hold it: SendUnknown, never to be retried.
 """
 
@@ -70,6 +71,15 @@ class Mailer:
             if codes and all(400 <= code < 500 for code in codes):
                 raise SendDeferred(said) from exc
             raise SendRefused(said) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            # Our From address (DEFAULT_FROM_EMAIL) is refused: every email of the batch
+            # would be, so the rest waits, and nobody's email fails for good over it.
+            self.close()
+            self.down = True
+            raise SendDeferred(
+                f"the mail server refused our sender address {exc.sender}: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
             error = _text(exc.smtp_error)

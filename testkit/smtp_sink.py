@@ -1,8 +1,9 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it accepts, scripted per test:
-answers for the next messages (421, 451, 550…), answers per recipient (one address
-deferred with 451, another refused with 550, the rest accepted), a hold before the final 250 (so a test can
-kill the sender between the server taking the message and the sender marking it sent), and
-stop/start on the same port (the server going away and coming back)."""
+answers for the next messages (421, 451, 550…), an answer to the sender address (553),
+answers per recipient (one address deferred with 451, another refused with 550, the rest
+accepted), a hold before the final 250 (so a test can kill the sender between the server
+taking the message and the sender marking it sent), and stop/start on the same port (the
+server going away and coming back)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ class Sink:
         self.recipients: list[list[str]] = []
         # Answers for the next DATA commands, instead of accepting ("451 …", "550 …").
         self.replies: deque[str] = deque()
+        # The answer to MAIL FROM, kept until changed ("553 …": our sender address refused).
+        self.mail_reply = ""
         # Answers to RCPT TO by address (casefolded), kept until changed: "451 …", "550 …".
         self.rcpt_replies: dict[str, str] = {}
         # When set, the next accepted message is stored, then its "250" waits for `release`.
@@ -51,6 +54,17 @@ class Sink:
         self.release = threading.Event()
         self.lock = threading.Lock()
         self.controller: Controller | None = None
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        with self.lock:
+            reply = self.mail_reply
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]

@@ -118,6 +118,28 @@ def test_a_5xx_refusal_fails_the_delivery_for_good(
 
 
 @pytest.mark.django_db
+def test_a_refused_sender_address_defers_the_batch_and_it_goes_once_it_is_accepted(
+    no_llm: Settings, mail: Settings, smtp_sink: Sink, readers: list[User]
+) -> None:
+    smtp_sink.mail_reply = "553 5.7.1 Sender address rejected: not owned by you"
+    dispatch(MORNING)
+
+    rows = list(Delivery.objects.order_by("id"))
+    assert [r.state for r in rows] == ["pending"] * 3
+    # Our configuration, not the readers' addresses: the first is deferred, the rest wait.
+    assert [r.attempts for r in rows] == [1, 0, 0]
+    assert "refused our sender address briefings@academichub.example" in rows[0].last_error
+    assert "553 5.7.1 Sender address rejected" in rows[0].last_error
+
+    smtp_sink.mail_reply = ""
+    dispatch(MORNING + timedelta(minutes=10))
+    dispatch(MORNING + timedelta(minutes=30))
+
+    assert states(readers) == ["sent"] * 3
+    assert sorted(m["To"] for m in smtp_sink.messages) == sorted(u.email for u in readers)
+
+
+@pytest.mark.django_db
 def test_a_connection_lost_after_the_message_was_handed_over_is_flagged_and_never_resent(
     settings: Settings, no_llm: Settings, mail: Settings, smtp_sink: Sink, readers: list[User]
 ) -> None:
