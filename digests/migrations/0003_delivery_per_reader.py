@@ -3,8 +3,10 @@
 The old rows were one per reader, radar and period, with an English and a Chinese briefing.
 Each keeps its briefings in `briefing_ids` and its language (both, zh or en); the rows of one
 reader and period are merged into the oldest one, which keeps the most advanced state (sent
-over sending over pending over failed over skipped): the period counts as delivered, so the
-first dispatch after the upgrade never mails a reader again for a period already mailed.
+over sending over pending over failed over skipped) with that row's timings and error, the most attempts
+and any flag: the period counts as delivered, so the first dispatch after the upgrade never
+mails a reader again for a period already mailed, and a row left `sending` is still flagged
+for staff.
 """
 
 import django.contrib.postgres.fields
@@ -37,7 +39,14 @@ def per_reader(apps, schema_editor):
         kept.briefing_ids = kept.briefing_ids + [b for b in ids if b not in kept.briefing_ids]
         if RANK.get(row.state, 9) < RANK.get(kept.state, 9):
             kept.state, kept.sent_at, kept.message_id = row.state, row.sent_at, row.message_id
+            # With the state its timings: a `sending` row without `sending_since` would never
+            # be flagged as stale (deliveries_flag_stale), so never looked at again.
+            kept.sending_since, kept.next_attempt_at = row.sending_since, row.next_attempt_at
+            kept.last_error = row.last_error
         kept.flagged = kept.flagged or row.flagged
+        if kept.state == "sending" and kept.sending_since is None:
+            kept.flagged = True
+        kept.attempts = max(kept.attempts, row.attempts)
         kept.save()
         row.delete()
 
