@@ -12,9 +12,11 @@ from datetime import date
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
-from digests.cards import cards_ensure, current_key
+from digests.cards import cards_ensure, current_key, text_hash
 from digests.models import Card
 from feeds.models import Paper, Source
 from feeds.pipeline.poll import body_ingest
@@ -304,6 +306,41 @@ def test_a_cleaned_papers_summary_card_stays_its_card_so_it_is_not_summarised_ag
     assert cards_ensure([paper]) == {paper.pk: card}
     assert Card.objects.count() == 1
     assert Card.objects.get().status == "done"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_leaves_a_card_where_the_cleaned_text_already_has_one() -> None:
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    before = [("feeds", "0001_initial")] + [node for node in latest if node[0] != "feeds"]
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        OldPaper, OldCard = old.get_model("feeds", "Paper"), old.get_model("digests", "Card")
+        paper = OldPaper.objects.create(
+            key="doi:10.1038/dirty",
+            title=r"A \emph{dirty} title",
+            abstract="Plain words.",
+            announced=date(2024, 7, 18),
+            content_hash="x",
+        )
+        dirty, clean = (
+            text_hash(title, "Plain words.") for title in (paper.title, "A dirty title")
+        )
+        for text, prompt_version in [(dirty, "v1"), (clean, "v1"), (dirty, "v2")]:
+            OldCard.objects.create(
+                paper=paper, text_hash=text, prompt_version=prompt_version, model="m"
+            )
+    finally:
+        # Forward again whatever happened: the rest of the run needs the latest schema.
+        MigrationExecutor(connection).migrate(latest)
+
+    assert Paper.objects.get(pk=paper.pk).title == "A dirty title"
+    # One card at the cleaned text per prompt version and model; the one that had no place
+    # there moved, the other stayed behind (unread).
+    assert sorted(
+        Card.objects.filter(paper_id=paper.pk).values_list("text_hash", "prompt_version")
+    ) == sorted([(clean, "v1"), (clean, "v2"), (dirty, "v1")])
 
 
 # --- sample sources ---------------------------------------------------------------------------
