@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from django.conf import settings
@@ -13,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from academichub.enqueue import enqueue
 from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile, SuppressedAddress
 from accounts.services import profile_for
@@ -143,11 +142,20 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
         messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
     elif not cache.add(f"briefing-test:{request.user.pk}", 1, timeout=TEST_BRIEFING_INTERVAL):
         messages.info(request, _("A test briefing was just sent; please wait a few minutes."))
-    else:
-        transaction.on_commit(partial(briefing_test_send.delay, request.user.pk))
+    # Nothing was written, so there is no commit to wait for: queued now, or not at all.
+    elif enqueue(briefing_test_send, request.user.pk):
         messages.success(
             request,
             _("A test briefing is on its way to %(email)s.") % {"email": request.user.email},
+        )
+    else:
+        cache.delete(f"briefing-test:{request.user.pk}")
+        messages.error(
+            request,
+            _(
+                "The test briefing could not be queued: the system that sends it is not "
+                "available right now. Please try again in a few minutes."
+            ),
         )
     return redirect("accounts:settings")
 

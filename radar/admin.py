@@ -4,14 +4,12 @@ page renders a select of every paper or user (raw id fields)."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from academichub.enqueue import enqueue_on_commit
 from radar.models import (
     Feedback,
     Match,
@@ -54,7 +52,7 @@ class RadarAdmin(admin.ModelAdmin[Radar]):
     def rescore(self, request: HttpRequest, queryset: QuerySet[Radar]) -> None:
         ids = list(queryset.values_list("id", flat=True))
         for radar_id in ids:
-            transaction.on_commit(partial(radar_rescore.delay, radar_id))
+            enqueue_on_commit(radar_rescore, radar_id)
         self.message_user(
             request, _("%(count)d radars queued for rescoring.") % {"count": len(ids)},
             messages.SUCCESS,

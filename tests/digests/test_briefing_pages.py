@@ -7,10 +7,15 @@ and export the JSON API reads."""
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
+import redis
 import time_machine
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
@@ -19,6 +24,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
+from academichub.celery import app as celery_app
 from accounts.models import Profile
 from digests.briefings import briefing_ensure
 from digests.delivery import briefing_test_send
@@ -31,6 +37,8 @@ from testkit.briefing_llm import briefing_requests
 from testkit.fake_llm import FakeLLM
 from testkit.smtp_sink import Sink
 from tests.factories import UserFactory, follow, matched, paper, person, signed_in
+
+MAIL_QUEUE = "llm"  # briefing_test_send builds briefings: academichub.celery.TASK_ROUTES
 
 pytestmark = pytest.mark.django_db
 
@@ -204,18 +212,50 @@ def test_the_per_radar_archive_is_for_its_subscribers(
 
 
 def test_the_settings_button_queues_a_test_briefing_once_in_two_minutes(
-    alice: User, radar: Radar, django_capture_on_commit_callbacks: object
+    alice: User, radar: Radar, redis_client: redis.Redis
 ) -> None:
     client = signed_in(alice)
-    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
-        response = client.post("/briefings/test/", follow=True)
+    response = client.post("/briefings/test/", follow=True)
     assert "A test briefing is on its way to" in response.content.decode()
-    assert len(callbacks) == 1
-    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[operator]
-        again = client.post("/briefings/test/", follow=True)
+    assert redis_client.llen(MAIL_QUEUE) == 1
+    again = client.post("/briefings/test/", follow=True)
     assert "please wait" in again.content.decode()
-    assert callbacks == []
+    assert redis_client.llen(MAIL_QUEUE) == 1
     assert client.get("/briefings/test/").status_code == 405
+
+
+@pytest.fixture
+def broker_away() -> Iterator[Callable[[], None]]:
+    """Tasks are sent to a Redis socket nobody listens on until the returned call brings
+    the real broker back. Celery forgets its pools for the new URL (as a forked child does)
+    but none is closed: kombu keeps one per URL, which the real broker's gets back."""
+    before = celery_app.conf.broker_url
+    nobody = Path(tempfile.mkdtemp()) / "redis.sock"
+
+    def point_at(url: str) -> None:
+        celery_app.conf["broker_url"] = url
+        cast(Any, celery_app)._after_fork()  # the private pools have no stubs
+
+    point_at(f"redis+socket://{nobody}")
+    yield lambda: point_at(before)
+    point_at(before)
+
+
+def test_the_settings_button_with_the_broker_away_says_so_and_can_be_pressed_again(
+    alice: User, radar: Radar, redis_client: redis.Redis, broker_away: Callable[[], None]
+) -> None:
+    client = signed_in(alice)
+    response = client.post("/briefings/test/", follow=True)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The test briefing could not be queued" in page
+    assert "on its way" not in page
+
+    broker_away()  # back
+    response = client.post("/briefings/test/", follow=True)
+    assert "A test briefing is on its way to" in response.content.decode()
+    assert redis_client.llen(MAIL_QUEUE) == 1
 
 
 def test_the_settings_page_has_the_button(alice: User) -> None:
