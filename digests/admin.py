@@ -37,7 +37,7 @@ class CardAdmin(admin.ModelAdmin[Card]):
     show_full_result_count = False
     actions = ["retry_now"]
 
-    @admin.action(description=_("Retry now"))
+    @admin.action(permissions=["change"], description=_("Retry now"))
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Card]) -> None:
         with transaction.atomic():
             paper_ids = cards_retry_now(queryset.values_list("id", flat=True))
@@ -106,7 +106,8 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     actions = ["send_again", "mark_sent"]
 
     @admin.action(
-        description=_("Send again (failed, or flagged: may send a second copy; asks first)")
+        permissions=["change"],
+        description=_("Send again (failed, or flagged: may send a second copy; asks first)"),
     )
     def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:
         flagged = list(queryset.filter(flagged=True).select_related("user"))
@@ -131,7 +132,10 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
         )
         return None
 
-    @admin.action(description=_("Mark flagged emails as sent (the mail log shows they arrived)"))
+    @admin.action(
+        permissions=["change"],
+        description=_("Mark flagged emails as sent (the mail log shows they arrived)"),
+    )
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         count = deliveries_mark_sent(queryset.values_list("id", flat=True))
         self.message_user(

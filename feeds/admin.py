@@ -31,20 +31,22 @@ class SourceAdmin(admin.ModelAdmin[Source]):
     def is_paused(self, source: Source) -> bool:
         return source.paused
 
-    @admin.action(description=_("Reset the error count and check now"))
+    @admin.action(permissions=["change"], description=_("Reset the error count and check now"))
     def reset_and_check_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         for source_id in queryset.values_list("id", flat=True):
             source_reset(source_id)
         self.message_user(request, _("Sources unpaused."), messages.SUCCESS)
 
-    @admin.action(description=_("Pause (stop polling)"))
+    @admin.action(permissions=["change"], description=_("Pause (stop polling)"))
     def pause(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         count = sources_enable(queryset.values_list("id", flat=True), enabled=False)
         self.message_user(
             request, _("%(count)d sources paused.") % {"count": count}, messages.SUCCESS
         )
 
-    @admin.action(description=_("Resume polling (errors reset, checked now)"))
+    @admin.action(
+        permissions=["change"], description=_("Resume polling (errors reset, checked now)")
+    )
     def resume(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         count = sources_enable(queryset.values_list("id", flat=True), enabled=True)
         self.message_user(

@@ -48,7 +48,9 @@ class RadarAdmin(admin.ModelAdmin[Radar]):
     ]  # fmt: skip
     actions = ["rescore"]
 
-    @admin.action(description=_("Rescore the recent window (in the background)"))
+    @admin.action(
+        permissions=["change"], description=_("Rescore the recent window (in the background)")
+    )
     def rescore(self, request: HttpRequest, queryset: QuerySet[Radar]) -> None:
         ids = list(queryset.values_list("id", flat=True))
         for radar_id in ids:

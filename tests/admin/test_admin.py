@@ -14,6 +14,7 @@ import redis
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -308,3 +309,61 @@ def test_a_stale_copy_never_resends_a_row_sending_right_now(
     )
     act(staff, rows["delivery"], "send_again", confirm="yes")
     assert Delivery.objects.get(pk=rows["delivery"].pk).state == Delivery.State.SENDING
+
+
+STAFF_ACTIONS = {
+    "source": ["reset_and_check_now", "pause", "resume"],
+    "card": ["retry_now"],
+    "delivery": ["send_again", "mark_sent"],
+    "radar": ["rescore"],
+}
+
+
+def staff_who_may(perm: str, rows: dict[str, Model]) -> Client:
+    """A client signed in as staff (not superuser) with `perm` ("view", "change") on the
+    models that have staff actions."""
+    user = UserFactory.create(name=f"{perm}-staff", is_staff=True)
+    codenames = [f"{perm}_{type(rows[key])._meta.model_name}" for key in STAFF_ACTIONS]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return signed_in(user)
+
+
+def test_staff_who_may_only_view_neither_see_nor_run_the_actions(
+    rows: dict[str, Model],
+    redis_client: redis.Redis,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    viewer = staff_who_may("view", rows)
+    before = {key: type(rows[key]).objects.values().get(pk=rows[key].pk) for key in STAFF_ACTIONS}
+    for key, names in STAFF_ACTIONS.items():
+        listing = viewer.get(url(type(rows[key]), "changelist"))
+        assert listing.status_code == 200, key
+        for name in names:
+            assert f'value="{name}"' not in listing.content.decode(), name
+            with django_capture_on_commit_callbacks(execute=True):
+                response = act(viewer, rows[key], name, confirm="yes")
+            assert "queued" not in response.content.decode(), name
+    after = {key: type(rows[key]).objects.values().get(pk=rows[key].pk) for key in STAFF_ACTIONS}
+    assert after == before
+    assert queued(redis_client, "match") == queued(redis_client, "llm") == []
+
+
+def test_staff_who_may_change_see_and_run_the_actions(
+    rows: dict[str, Model],
+    redis_client: redis.Redis,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    editor = staff_who_may("change", rows)
+    for key, names in STAFF_ACTIONS.items():
+        listing = editor.get(url(type(rows[key]), "changelist")).content.decode()
+        for name in names:
+            assert f'value="{name}"' in listing, name
+    assert "1 sources paused." in act(editor, rows["source"], "pause").content.decode()
+    assert Source.objects.get(pk=rows["source"].pk).enabled is False
+    act(editor, rows["delivery"], "mark_sent")
+    assert Delivery.objects.get(pk=rows["delivery"].pk).state == Delivery.State.SENT
+    with django_capture_on_commit_callbacks(execute=True):
+        act(editor, rows["card"], "retry_now")
+        act(editor, rows["radar"], "rescore")
+    assert Card.objects.get(pk=rows["card"].pk).status == Card.Status.PENDING
+    assert ("radar.tasks.radar_rescore", f"({rows['radar'].pk},)") in queued(redis_client, "match")
