@@ -302,7 +302,9 @@ def _finish(delivery_id: int, state: str, **fields: Any) -> None:
 
     Committed without waiting for the disk (the claim before the send does wait): should the
     database crash before it reaches the disk, the row is found still `sending` and flagged
-    as maybe sent, never sent twice. This saves one disk flush per email."""
+    as maybe sent, never sent twice. This saves one disk flush per email. `refusal` (the
+    server's reply the reader may see) is cleared unless given."""
+    fields.setdefault("refusal", "")
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
@@ -420,7 +422,8 @@ def delivery_send(
         logger.info("delivery %s deferred: %s", delivery.pk, exc)
         return "failed" if given_up else "deferred"
     except SendRefused as exc:
-        _finish(delivery.pk, Delivery.State.FAILED, last_error=str(exc)[:2000])
+        _finish(delivery.pk, Delivery.State.FAILED, last_error=str(exc)[:2000],
+                refusal=str(exc)[:2000])  # fmt: skip
         logger.warning("delivery %s refused: %s", delivery.pk, exc)
         return "failed"
     except SendUnknown as exc:

@@ -242,6 +242,9 @@ class Delivery(models.Model):
     # In `sending` for too long: the email may or may not have gone; staff decide.
     flagged = models.BooleanField(default=False)
     last_error = models.TextField(blank=True)
+    # The mail server's own reply when it refused the email for good (5xx), which the
+    # reader is shown; other failures' `last_error` is our wording, for staff only.
+    refusal = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -24,7 +24,7 @@ from radar.models import Radar
 from testkit.briefing_llm import answering_briefings, briefing_requests
 from testkit.fake_llm import FakeLLM
 from testkit.smtp_sink import Sink, mailer_settings
-from tests.factories import follow, matched, paper, person, sources
+from tests.factories import follow, matched, paper, person, signed_in, sources
 
 MORNING = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
 
@@ -115,6 +115,31 @@ def test_a_5xx_refusal_fails_the_delivery_for_good(
     assert (failed.state, failed.attempts) == ("failed", 1)
     assert failed.last_error.startswith("550")
     assert len(smtp_sink.messages) == 2
+    # The reader is shown the server's own words.
+    archive = signed_in(readers[0]).get("/briefings/emails/").content.decode()
+    assert "The mail server said: 550 5.1.1 No such user" in archive
+
+
+@pytest.mark.django_db
+def test_a_failure_of_ours_is_not_shown_to_the_reader_as_the_mail_servers_words(
+    no_llm: Settings, mail: Settings, smtp_sink: Sink, readers: list[User]
+) -> None:
+    reader = readers[0]
+    smtp_sink.stop()
+    dispatch(MORNING)
+    # The address is gone by the retry: the row fails in our words, not the server's.
+    reader.email = ""
+    reader.save()
+    smtp_sink.start()
+    dispatch(MORNING + timedelta(minutes=10))
+    failed = Delivery.objects.get(user=reader)
+    assert failed.state == "failed" and failed.refusal == ""
+
+    archive = signed_in(reader).get("/briefings/emails/").content.decode()
+
+    assert "We could not deliver this email; staff have been told." in archive
+    assert "The mail server said" not in archive
+    assert failed.last_error not in archive
 
 
 @pytest.mark.django_db
