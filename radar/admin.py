@@ -4,6 +4,8 @@ page renders a select of every paper or user (raw id fields)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -19,6 +21,7 @@ from radar.models import (
     SeenPaper,
     Subscription,
 )
+from radar.services import radar_create, radar_update
 from radar.tasks import radar_rescore
 
 
@@ -47,6 +50,16 @@ class RadarAdmin(admin.ModelAdmin[Radar]):
         "understood_error", "understood_attempts", "created_at", "updated_at",
     ]  # fmt: skip
     actions = ["rescore"]
+
+    def save_model(self, request: HttpRequest, obj: Radar, form: Any, change: bool) -> None:
+        # Through the services, as the radar pages: the stale profile dropped, the window
+        # rescored, the English profile of a new description asked for.
+        if change:
+            radar_update(obj, fields={name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            fields = {k: v for k, v in form.cleaned_data.items() if k != "owner"}
+            # The admin goes on with `obj` (its history entry, the redirect): give it the row.
+            obj.pk = radar_create(owner=obj.owner, fields=fields).pk
 
     @admin.action(
         permissions=["change"], description=_("Rescore the recent window (in the background)")

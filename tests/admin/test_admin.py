@@ -367,3 +367,53 @@ def test_staff_who_may_change_see_and_run_the_actions(
         act(editor, rows["radar"], "rescore")
     assert Card.objects.get(pk=rows["card"].pk).status == Card.Status.PENDING
     assert ("radar.tasks.radar_rescore", f"({rows['radar'].pk},)") in queued(redis_client, "match")
+
+
+def test_editing_a_radars_description_in_the_admin_rescores_it_and_asks_for_its_profile(
+    staff: Client,
+    rows: dict[str, Model],
+    settings: Any,
+    redis_client: redis.Redis,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"  # configured; only enqueued, never called
+    radar = rows["radar"]
+    assert isinstance(radar, Radar)
+    Radar.objects.filter(pk=radar.pk).update(profile_updated_at=timezone.now())
+    form = {
+        "owner": radar.owner_id, "name": radar.name, "description": "Jailbreaks of chat models",
+        "include": radar.include, "threshold": radar.threshold, "active": "on",
+        **{name: ",".join(getattr(radar, name)) for name in (
+            "exclude", "categories", "sources", "authors", "examples"
+        )},
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(url(Radar, "change", radar.pk), form)
+    assert response.status_code == 302
+    radar.refresh_from_db()
+    assert radar.description == "Jailbreaks of chat models"
+    # Through radar_update: the stale profile dropped, the window rescored, the English
+    # profile of the new description asked for.
+    assert radar.profile_updated_at is None
+    assert ("radar.tasks.radar_rescore", f"({radar.pk},)") in queued(redis_client, "match")
+    assert ("digests.tasks.radar_understand", f"({radar.pk},)") in queued(redis_client, "llm")
+
+
+def test_a_radar_added_in_the_admin_is_followed_by_its_owner_and_scored(
+    staff: Client,
+    rows: dict[str, Model],
+    redis_client: redis.Redis,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    owner = rows["radar"].owner  # type: ignore[attr-defined]
+    form = {
+        "owner": owner.pk, "name": "Speculative decoding", "description": "", "include": "",
+        "threshold": 50, "active": "on", "exclude": "", "categories": "", "sources": "",
+        "authors": "", "examples": "",
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(url(Radar, "add"), form)
+    assert response.status_code == 302
+    radar = Radar.objects.get(name="Speculative decoding")
+    assert Subscription.objects.filter(user=owner, radar=radar).exists()
+    assert ("radar.tasks.radar_rescore", f"({radar.pk},)") in queued(redis_client, "match")
