@@ -149,11 +149,6 @@ class Edition:
         return ""
 
     @property
-    def radar_names(self) -> list[str]:
-        """The names of the radars with new papers, in the email's order."""
-        return [s.name for s in self.sections]
-
-    @property
     def llm_section(self) -> RadarSection | None:
         """The first section written by the language model (its note ends the email)."""
         return next((s for s in self.sections if s.mode == "llm"), None)

@@ -170,9 +170,9 @@ EMAILS_PER_PAGE = 30
 def email_list(request: AuthedRequest) -> HttpResponse:
     """The reader's briefing emails, newest first, each with the radars it covered."""
     rows = Delivery.objects.filter(user_id=request.user.pk).exclude(state=Delivery.State.SKIPPED)
-    page = Paginator(rows.order_by("-created_at", "-id"), EMAILS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    # By period first, as delivery_archive_idx (user, -period_start) is ordered.
+    rows = rows.order_by("-period_start", "-created_at", "-id")
+    page = Paginator(rows, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
     ids = {b for d in page.object_list for b in d.briefing_ids}
     names = {
         b.pk: b.radar.display_name
