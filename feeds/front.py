@@ -38,7 +38,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from feeds.labels import display_text
-from feeds.models import Paper, PaperSighting, Source
+from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
 from feeds.selectors import SEP, announce_order, papers_for_display, toc_label
 
 # Papers a section shows on the overview before its "all N papers" link; a section of at
@@ -54,7 +54,6 @@ UPDATED_SHOWN = 25
 # once.
 CACHE_SECONDS = 300
 
-_ARXIV_KINDS = [Source.Kind.ARXIV_RSS.value, Source.Kind.ARXIV_API.value]
 _REPLACED = {Paper.AnnounceType.REPLACE.value, Paper.AnnounceType.REPLACE_CROSS.value}
 
 
@@ -62,7 +61,7 @@ _REPLACED = {Paper.AnnounceType.REPLACE.value, Paper.AnnounceType.REPLACE_CROSS.
 
 
 def _family_of(kind: str, slug: str) -> str:
-    if kind in _ARXIV_KINDS:
+    if kind in ARXIV_KINDS:
         return "arxiv"
     if kind == Source.Kind.BIORXIV_API:
         return "biorxiv"
@@ -95,7 +94,7 @@ def _latest_days() -> dict[str, date]:
     )
     if arxiv:
         days["arxiv"] = arxiv
-    others = Source.objects.exclude(kind__in=_ARXIV_KINDS).annotate(
+    others = Source.objects.exclude(kind__in=ARXIV_KINDS).annotate(
         latest=Subquery(
             PaperSighting.objects.filter(
                 source_id=OuterRef("pk"), paper__arxiv_id="", paper__announced__lte=horizon

@@ -11,14 +11,13 @@ from urllib.parse import quote
 
 from django.utils.translation import gettext as _
 
-from feeds.models import Paper, PaperSighting, Source
+from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
 from feeds.names import arxiv_label, preprint_label, source_name
 from feeds.pipeline.sanitise import safe_url
 from feeds.pipeline.text import clean_abstract, clean_abstract_html, clean_title
 
 AUTHORS_SHOWN = 3
 
-_ARXIV_KINDS = {Source.Kind.ARXIV_RSS, Source.Kind.ARXIV_API}
 _PREPRINT_SERVER_KINDS = {Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API}
 
 # Bidi embeddings/overrides/isolates and other invisible controls. A feed could use U+202E
@@ -67,12 +66,13 @@ def source_label(paper: Paper) -> str:
     """ "arXiv (cs.CL)", "bioRxiv (Bioinformatics)", or the journal source's label, in the
     current language ("arXiv（cs.CL 计算与语言）", "bioRxiv（生物信息学）": `feeds.names`).
 
-    Decided by the arXiv id, else by the first source that carried the paper; the day's
-    table of contents (feeds.selectors.day_toc) groups papers the same way.
+    Decided by the arXiv id, else by the first source that carried the paper; the front
+    page's sections (`feeds.front`, labelled by `feeds.selectors.toc_label`) group papers
+    the same way.
     """
     sightings = _sorted_sightings(paper)
     kind = sightings[0].source.kind if sightings else ""
-    if paper.arxiv_id or kind in _ARXIV_KINDS:
+    if paper.arxiv_id or kind in ARXIV_KINDS:
         return arxiv_label(paper.primary_category)
     if kind in _PREPRINT_SERVER_KINDS:
         return preprint_label(_server_label(paper), paper.primary_category)

@@ -61,6 +61,10 @@ class Source(models.Model):
         return self.error_count >= int(settings.SOURCE_ERROR_LIMIT)
 
 
+# The kinds that carry arXiv's papers (by feed or API), as stored in Source.kind.
+ARXIV_KINDS = frozenset({Source.Kind.ARXIV_RSS.value, Source.Kind.ARXIV_API.value})
+
+
 class Paper(models.Model):
     """One work, whatever feeds carried it. Key: arXiv id, else DOI, else a hash of the link."""
 

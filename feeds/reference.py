@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from feeds.models import Paper, Source
+from feeds.models import ARXIV_KINDS, Paper, Source
 from feeds.pipeline.sanitise import clean_text
 from feeds.pipeline.text import clean_title
 
@@ -168,7 +168,6 @@ class Reference:
         return bool(self.journal)
 
 
-_ARXIV_KINDS = {Source.Kind.ARXIV_RSS, Source.Kind.ARXIV_API}
 _SERVER_KINDS = {Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API}
 
 
@@ -184,7 +183,7 @@ def _kinds(paper: Paper) -> list[tuple[str, str]]:
 def _server(paper: Paper, kinds: list[tuple[str, str]]) -> str:
     """ "arXiv", "bioRxiv" or "medRxiv" for a preprint, "" for a journal's own item."""
     abs_link = str((paper.links or {}).get("abs", ""))
-    if paper.arxiv_id or any(kind in _ARXIV_KINDS for kind, _ in kinds):
+    if paper.arxiv_id or any(kind in ARXIV_KINDS for kind, _ in kinds):
         return "arXiv"
     if "medrxiv.org/" in abs_link:
         return "medRxiv"

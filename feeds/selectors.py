@@ -20,12 +20,11 @@ from django.db.models import (
 from django.http import QueryDict
 
 from feeds.labels import display_text
-from feeds.models import Paper, PaperSighting, Source
+from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
 from feeds.names import arxiv_label, discipline_name, preprint_label, source_name
 
 DAY_PAGE_SIZE = 25
 _PREPRINT_SERVER_KINDS = [Source.Kind.BIORXIV_API, Source.Kind.MEDRXIV_API]
-_ARXIV_KINDS = [Source.Kind.ARXIV_RSS, Source.Kind.ARXIV_API]
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -215,7 +214,7 @@ def toc_label(via: str, category: str, medrxiv: bool) -> tuple[str, dict[str, st
     """The label (in the current language) and filter of a table-of-contents group (see
     `feeds.labels.source_label`)."""
     kind, slug, label = [*via.split(SEP, 2), "", ""][:3]
-    if kind in _ARXIV_KINDS:
+    if kind in ARXIV_KINDS:
         return arxiv_label(category), {"category": category} if category else {}
     if kind in _PREPRINT_SERVER_KINDS:
         server = "medRxiv" if medrxiv else "bioRxiv"
