@@ -30,7 +30,14 @@ from feeds.models import Paper, PaperSighting, Source
 
 def _source_metrics() -> Iterator[Metric]:
     """Per source: papers on the latest announcement day, errors in a row, paused, last success."""
-    latest = Paper.objects.order_by("-announced").values_list("announced", flat=True).first()
+    # The front page's horizon (feeds.front): a paper dated past tomorrow is a feed's mistake.
+    horizon = timezone.localdate() + timedelta(days=1)
+    latest = (
+        Paper.objects.filter(announced__lte=horizon)
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .first()
+    )
     per_source: dict[int, int] = {}
     if latest is not None:
         per_source = dict(

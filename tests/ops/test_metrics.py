@@ -3,7 +3,7 @@ database and the broker at the moment of the scrape."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import redis
@@ -144,3 +144,17 @@ def test_a_scrape_takes_a_fixed_number_of_queries(
         make_paper(SourceFactory.create(slug=f"s{i}"))
     with django_assert_num_queries(5):  # type: ignore[operator]
         scrape(client)
+
+
+def test_a_paper_dated_past_tomorrow_is_not_the_latest_day(client: Client, token: str) -> None:
+    # As on the front page: a date further ahead than tomorrow is a feed's mistake.
+    source = SourceFactory.create(slug="arxiv-cs")
+    today = timezone.localdate()
+    make_paper(source, announced=today)
+    make_paper(source, announced=today + timedelta(days=30))
+
+    metrics = scrape(client)
+
+    midnight = datetime.combine(today, time(), tzinfo=UTC)
+    assert metrics[("academichub_papers_latest_day_timestamp_seconds", ())] == midnight.timestamp()
+    assert metrics[("academichub_source_papers_latest_day", (("source", "arxiv-cs"),))] == 1
