@@ -884,12 +884,12 @@ def search_terms() -> list[str]:
 
 
 def pages(n_paper_keys: int, rng: random.Random) -> list[Page]:
+    from feeds import front
+
+    # The front page's first card: the first paper of its first section.
+    at = front.version()
+    first_id = front.overview(front.rows_latest(front.latest_days(at), at)).sections[0].rows[0].id
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, title FROM feeds_paper"
-            " WHERE announced = (SELECT max(announced) FROM feeds_paper) ORDER BY id LIMIT 1"
-        )
-        first_id, first_title = cursor.fetchone()
         cursor.execute("SELECT max(id) FROM feeds_paper")
         max_id = cursor.fetchone()[0]
         ids = rng.sample(range(1, max_id + 1), min(n_paper_keys, max_id))

@@ -14,10 +14,10 @@ a page budget; each section links to its whole list (the day filtered to it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 from django.core.cache import cache
 from django.db.models import (
@@ -39,16 +39,22 @@ from django.utils import timezone
 
 from feeds.labels import display_text
 from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
-from feeds.selectors import SEP, announce_order, papers_for_display, toc_label
+from feeds.selectors import (
+    ANNOUNCE_RANK,
+    SEP,
+    announce_order,
+    papers_for_display,
+    toc_label,
+)
 
 # Papers a section shows on the overview before its "all N papers" link; a section of at
 # most SECTION_WHOLE papers is shown whole rather than cut one or two short.
 SECTION_SHOWN = 5
 SECTION_WHOLE = 7
 # Cards of the overview: later sections are reached from the table of contents.
-PAGE_CARDS = 40
+PAGE_CARDS = 25
 # Replacements listed (titles only) in the folded "updated papers" section.
-UPDATED_SHOWN = 25
+UPDATED_SHOWN = 10
 # The families' latest days and a day's rows are cached this long (seconds); a poll that
 # adds papers changes the cache key (`version`, the newest paper id), so new papers show at
 # once.
@@ -127,9 +133,9 @@ def _family_papers(family: str, day: date) -> Q:
 # --- Rows and sections -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    """One paper of the page, with just what sections need."""
+class Row(NamedTuple):
+    """One paper of the page, with just what sections need (cached as plain tuples: a busy
+    day has thousands, and tuples unpickle several times faster than objects)."""
 
     id: int
     announce_type: str
@@ -177,13 +183,15 @@ def _rows(papers: QuerySet[Paper]) -> list[Row]:
     return [Row(*values) for values in rows if values[3]]
 
 
+def _cached_rows(key: str, papers: Callable[[], QuerySet[Paper]]) -> list[Row]:
+    values = cache.get_or_set(key, lambda: [tuple(row) for row in _rows(papers())], CACHE_SECONDS)
+    return [Row._make(row) for row in cast(list[tuple[Any, ...]], values)]
+
+
 def rows_of_day(day: date, at: int) -> list[Row]:
     """Every paper announced on `day`, new first (cached at `at`, the `version`)."""
-    key = f"feeds:front:day:{day.isoformat()}:{at}"
-    return cast(
-        list[Row],
-        cache.get_or_set(key, lambda: _rows(Paper.objects.filter(announced=day)), CACHE_SECONDS),
-    )
+    key = f"feeds:front:v2:day:{day.isoformat()}:{at}"
+    return _cached_rows(key, lambda: Paper.objects.filter(announced=day))
 
 
 def rows_latest(days: dict[str, date], at: int) -> list[Row]:
@@ -193,15 +201,8 @@ def rows_latest(days: dict[str, date], at: int) -> list[Row]:
     condition = Q()
     for family, day in days.items():
         condition |= _family_papers(family, day)
-    key = "feeds:front:latest-rows:" + ",".join(f"{f}={d}" for f, d in days.items())
-    return cast(
-        list[Row],
-        cache.get_or_set(
-            f"{key}:{at}",
-            lambda: _rows(Paper.objects.filter(condition)),
-            CACHE_SECONDS,
-        ),
-    )
+    key = "feeds:front:v2:latest-rows:" + ",".join(f"{f}={d}" for f, d in days.items())
+    return _cached_rows(f"{key}:{at}", lambda: Paper.objects.filter(condition))
 
 
 @dataclass
@@ -257,11 +258,22 @@ class Overview:
 
 def overview_sections(rows: list[Row]) -> list[Section]:
     """New papers and cross-lists of `rows` by source label: newest day, then biggest first."""
-    groups: dict[str, Section] = {}
+    # Label each kind of row once (a busy day has thousands of rows and a hundred kinds).
+    kinds: dict[tuple[str, str, bool], list[Row]] = {}
     for row in rows:
         if row.announce_type not in _REPLACED:
-            label, params = toc_label(row.via, row.category, row.medrxiv)
-            groups.setdefault(label, Section(label=label, params=params)).rows.append(row)
+            kinds.setdefault((row.via, row.category, row.medrxiv), []).append(row)
+    groups: dict[str, Section] = {}
+    for (via, category, medrxiv), members in kinds.items():
+        label, params = toc_label(via, category, medrxiv)
+        section = groups.setdefault(label, Section(label=label, params=params))
+        if section.rows:  # a second kind under the same label: keep new-first order
+            section.rows = sorted(
+                [*section.rows, *members],
+                key=lambda r: (ANNOUNCE_RANK.get(r.announce_type, 9), r.id),
+            )
+        else:
+            section.rows = members
     return sorted(groups.values(), key=lambda s: (-s.day.toordinal(), -s.count, s.label.casefold()))
 
 
