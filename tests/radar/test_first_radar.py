@@ -43,8 +43,9 @@ def test_the_demo_hands_every_sample_paper_to_the_embedding_stage(
         call_command("demo", stdout=StringIO())
 
     # (Without an LLM, the extractive cards' tasks go first: tests/digests/test_worker_first_minute.)
-    matching = [callback for callback in callbacks if callback.func == papers_match.delay]
-    handed = [paper_id for callback in matching for paper_id in callback.args[0]]
+    # Each hand-over is `enqueue(task, *args)` after the commit (academichub.enqueue).
+    matching = [callback for callback in callbacks if callback.args[0] is papers_match]
+    handed = [paper_id for callback in matching for paper_id in callback.args[1]]
     assert sorted(handed) == sorted(Paper.objects.values_list("id", flat=True))
     assert len(handed) > 1000  # the three bundled feeds
 
