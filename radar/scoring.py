@@ -303,29 +303,14 @@ class _PaperIndex:
 _TITLE, _ABSTRACT, _AUTHOR = 1, 2, 4
 
 
-def radars_score_batch(
-    papers: Sequence[PaperIn],
-    radars: Sequence[RadarIn],
-    paper_vectors: NDArray[np.float32] | None = None,
-    radar_profiles: NDArray[np.float32] | None = None,
-    stats: WordStats | None = None,
-) -> list[MatchIn]:
-    """Every (radar, paper) pair reaching its radar's threshold, with score and reasons.
-
-    `paper_vectors` has one unit row per paper, `radar_profiles` one per radar (a zero row
-    for a radar without a profile); either may be None to score on phrases and authors only.
-    `stats` gives the words' IDF (default: counted over this batch).
-    """
-    if not papers or not radars:
-        return []
-    index = _PaperIndex(papers, radars)
-    n_radars = len(radars)
-    allowed = [index.allowed(radar) for radar in radars]
-
-    # Phrase and author hits: per radar, masks of the papers its query matches in the title,
-    # only in the abstract, and by a followed author; turned into (paper, radar, flags) rows
-    # one run of equal flags at a time.
-    hit_masks = [0] * n_radars
+def _hit_pairs(
+    index: _PaperIndex, radars: Sequence[RadarIn], allowed: Sequence[int]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int8], list[int]]:
+    """The (paper, radar) pairs with a phrase or author hit, ordered by radar, with their
+    kinds of bonus as flags; and per radar, the bitmask of its papers with a hit."""
+    # Per radar, masks of the papers its query matches in the title, only in the abstract,
+    # and by a followed author; turned into pairs one run of equal flags at a time.
+    hit_masks = [0] * len(radars)
     runs: list[int] = []
     runs_r: list[int] = []
     runs_flags: list[int] = []
@@ -368,6 +353,29 @@ def radars_score_batch(
     run_of, pair_p = index.positions_of(runs)
     pair_r = np.array(runs_r, dtype=np.int64)[run_of]
     flags = np.array(runs_flags, dtype=np.int8)[run_of]
+    return pair_p, pair_r, flags, hit_masks
+
+
+def radars_score_batch(
+    papers: Sequence[PaperIn],
+    radars: Sequence[RadarIn],
+    paper_vectors: NDArray[np.float32] | None = None,
+    radar_profiles: NDArray[np.float32] | None = None,
+    stats: WordStats | None = None,
+) -> list[MatchIn]:
+    """Every (radar, paper) pair reaching its radar's threshold, with score and reasons.
+
+    `paper_vectors` has one unit row per paper, `radar_profiles` one per radar (a zero row
+    for a radar without a profile); either may be None to score on phrases and authors only.
+    `stats` gives the words' IDF (default: counted over this batch).
+    """
+    if not papers or not radars:
+        return []
+    index = _PaperIndex(papers, radars)
+    n_radars = len(radars)
+    allowed = [index.allowed(radar) for radar in radars]
+
+    pair_p, pair_r, flags, hit_masks = _hit_pairs(index, radars, allowed)
 
     if paper_vectors is None or radar_profiles is None:
         # No vectors: no closeness (a radar with threshold <= 0 takes every paper).
