@@ -34,13 +34,13 @@ class ThrowawayBroker:
 @pytest.fixture
 def celery_on_throwaway_redis(throwaway_redis: ThrowawayRedis) -> Iterator[ThrowawayBroker]:
     """This process sends its tasks to the throwaway Redis (Celery's producer pool is made
-    again for the new URL, and again for the old one after the test)."""
+    again for the new URL, and again for the old one after the test). No pool is closed:
+    kombu keeps one per URL, and the real broker's must still work for the tests after."""
     broker = ThrowawayBroker(throwaway_redis)
     before = celery_app.conf.broker_url
 
     def point_at(url: str) -> None:
         app = cast(Any, celery_app)  # the private pools have no stubs
-        app.pool.force_close_all()
         celery_app.conf["broker_url"] = url
         app._after_fork()  # forgets the connection and producer pools, as a forked child does
 
