@@ -26,12 +26,12 @@ from academichub.celery import app as celery_app
 from digests.llm import budget_spent
 from digests.models import Card, Delivery
 from feeds.models import Paper, PaperSighting, Source
+from feeds.selectors import news_horizon
 
 
 def _source_metrics() -> Iterator[Metric]:
     """Per source: papers on the latest announcement day, errors in a row, paused, last success."""
-    # The front page's horizon (feeds.front): a paper dated past tomorrow is a feed's mistake.
-    horizon = timezone.localdate() + timedelta(days=1)
+    horizon = news_horizon()
     latest = (
         Paper.objects.filter(announced__lte=horizon)
         .order_by("-announced")

@@ -60,6 +60,7 @@ from digests import llm
 from digests.models import SECTIONS, Card
 from feeds.labels import display_text, source_label, whole_words
 from feeds.models import Paper, PaperSighting
+from feeds.selectors import news_horizon
 from radar.models import Match
 
 logger = logging.getLogger(__name__)
@@ -671,8 +672,8 @@ def _run(fn: Callable[[Card], str], cards: list[Card], concurrency: int) -> list
 
 def sources_newest() -> dict[int | None, date]:
     """Each source's newest announced day (None: the newest of all papers, for papers no
-    source carries any more). A day more than one day ahead of today is not news."""
-    horizon = timezone.localdate() + timedelta(days=1)
+    source carries any more), up to `news_horizon`."""
+    horizon = news_horizon()
     rows = (
         PaperSighting.objects.filter(paper__announced__lte=horizon)
         .values("source_id")
@@ -690,7 +691,7 @@ def window(days: int, newest: dict[int | None, date]) -> Q:
     """Papers announced in the last `days` days of their source's news: counted back from
     the source's newest day (`sources_newest`), not from today, so the bundled samples, a
     backfilled day or a source that went quiet still count."""
-    horizon = timezone.localdate() + timedelta(days=1)
+    horizon = news_horizon()
     by_start: dict[date, list[int]] = defaultdict(list)
     for source_id, day in newest.items():
         if source_id is not None:

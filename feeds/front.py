@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, NamedTuple, cast
 
 from django.core.cache import cache
@@ -35,7 +35,6 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Concat
-from django.utils import timezone
 
 from feeds.labels import display_text
 from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
@@ -43,6 +42,7 @@ from feeds.selectors import (
     ANNOUNCE_RANK,
     SEP,
     announce_order,
+    news_horizon,
     papers_for_display,
     toc_label,
 )
@@ -89,8 +89,7 @@ def latest_days(at: int) -> dict[str, date]:
 
 
 def _latest_days() -> dict[str, date]:
-    # A paper dated further ahead than tomorrow is a feed's mistake, not today's news.
-    horizon = timezone.localdate() + timedelta(days=1)
+    horizon = news_horizon()
     days: dict[str, date] = {}
     arxiv = (
         Paper.objects.filter(arxiv_id__gt="", announced__lte=horizon)

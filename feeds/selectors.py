@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import (
     Case,
@@ -18,6 +18,7 @@ from django.db.models import (
     When,
 )
 from django.http import QueryDict
+from django.utils import timezone
 
 from feeds.labels import display_text
 from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
@@ -141,6 +142,12 @@ def papers_for_display(papers: QuerySet[Paper]) -> QuerySet[Paper]:
 
 
 # --- Today -----------------------------------------------------------------------------------
+
+
+def news_horizon() -> date:
+    """The last day a paper may be announced and still be news: a paper dated further ahead
+    than tomorrow is a feed's mistake, and must not make any source's latest day."""
+    return timezone.localdate() + timedelta(days=1)
 
 
 def latest_day(filters: PaperFilters | None = None) -> date | None:
