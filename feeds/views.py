@@ -57,13 +57,7 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
         ]
     page = front.overview(rows)
     toc = [
-        {
-            "label": section.label,
-            "count": number_format(section.count, force_grouping=True),
-            "url": f"#{section.anchor}"
-            if section.shown
-            else url_with("today", {**section.params, "date": section.day.isoformat()}),
-        }
+        _toc_entry(section, f"#{section.anchor}" if section.shown else _section_url(section))
         for section in page.sections
     ]
     context.update(
@@ -77,7 +71,7 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
                 "cards": [
                     paper_card(p, section.first_number + i) for i, p in enumerate(section.shown)
                 ],
-                "all_url": url_with("today", {**section.params, "date": section.day.isoformat()}),
+                "all_url": _section_url(section),
             }
             for section in page.sections
             if section.shown
@@ -98,6 +92,20 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
     context["more_sections"] = len(page.sections) - len(context["sections"])
     context["choices"] = selectors.filter_choices()
     return render(request, "feeds/today.html", context)
+
+
+def _section_url(section: front.Section) -> str:
+    """The section's whole list: its day, filtered to its source or category."""
+    return url_with("today", {**section.params, "date": section.day.isoformat()})
+
+
+def _toc_entry(section: front.Section, url: str) -> dict[str, str]:
+    """One entry of the table of contents: the section's label and count, linked to `url`."""
+    return {
+        "label": section.label,
+        "count": number_format(section.count, force_grouping=True),
+        "url": url,
+    }
 
 
 def _day_nav(day: date, filters: selectors.PaperFilters, *, later: bool = True) -> dict[str, Any]:
@@ -141,14 +149,7 @@ def _day_list(
         sections = front.overview_sections(front.rows_of_day(day, front.version()))
         context.update(
             _day_nav(day, filters),
-            toc=[
-                {
-                    "label": section.label,
-                    "count": number_format(section.count, force_grouping=True),
-                    "url": url_with("today", {**section.params, "date": day.isoformat()}),
-                }
-                for section in sections
-            ],
+            toc=[_toc_entry(section, _section_url(section)) for section in sections],
             continued=start > 1,
             first_page_url=url_with("today", {**filters.params(), "date": day.isoformat()}),
         )
