@@ -46,5 +46,6 @@ def _api_patterns() -> list[URLPattern | URLResolver]:
 
 urlpatterns = [
     path("", (_api_patterns(), api.urls[1], api.urls[2])),
-    re_path(r"^(?P<rest>.*)$", not_found),
+    # [\s\S], not ".": a path with a newline in it (%0A) is still the API's, so still JSON
+    re_path(r"^(?P<rest>[\s\S]*)\Z", not_found),
 ]

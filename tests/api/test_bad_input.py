@@ -90,7 +90,13 @@ def test_nul_in_queries_and_paths_is_a_json_4xx(api_client: Client) -> None:
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete", "post"])
 def test_a_path_the_api_does_not_have_is_a_json_404(api_client: Client, method: str) -> None:
-    for url in ("/api/v1/radars/abc", "/api/v1/nowhere", "/api/v1/radars/abc/feedback"):
+    for url in (
+        "/api/v1/radars/abc",
+        "/api/v1/nowhere",
+        "/api/v1/radars/abc/feedback",
+        "/api/v1/papers/a%0Ab",  # a newline in the path (schemathesis found the HTML 404)
+        "/api/v1/papers/%0A",
+    ):
         response = getattr(api_client, method)(url)
         assert response.status_code == 404, (method, url)
         assert response.json() == {"detail": "Not Found"}
