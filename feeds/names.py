@@ -1,5 +1,5 @@
 """The names readers see for stored codes: arXiv categories, preprint subjects, disciplines
-and the starter topics, in the reader's language.
+and the starter topics (their names and descriptions), in the reader's language.
 
 Stored values (filters, radar categories, `Source.discipline`) stay the English codes and
 strings; only the shown text is translated here. Pure: no database.
@@ -7,10 +7,11 @@ strings; only the shown text is translated here. Pure: no database.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from django.utils.functional import Promise
-from django.utils.translation import get_language, pgettext, pgettext_lazy
+from django.utils.translation import get_language, override, pgettext, pgettext_lazy
 
 # The arXiv taxonomy (https://arxiv.org/category_taxonomy): every category, and the archives
 # a feed or a paper can name on their own ("q-bio", "cond-mat").
@@ -317,6 +318,69 @@ TOPIC_NAMES: dict[str, Promise] = {
     "Gravitational waves": pgettext_lazy("topic", "Gravitational waves"),
 }
 
+# The starter topics' descriptions, by the topic's stored name. Shown translated only while a
+# topic still has this very description: one its owner rewrote is shown as they wrote it.
+TOPIC_DESCRIPTIONS: dict[str, Promise] = {
+    "LLM agents and safety": pgettext_lazy(
+        "topic description",
+        "Large language model agents that plan, use tools and act on their own, and how to "
+        "keep language models safe: jailbreaks, prompt injection, red teaming, alignment, and "
+        "evaluations of harmful or deceptive behaviour.",
+    ),
+    "Diffusion models": pgettext_lazy(
+        "topic description",
+        "Diffusion and score-based generative models and flow matching: image, video, audio "
+        "and 3D generation, guidance and editing, fast sampling, and the theory behind them.",
+    ),
+    "Single-cell omics": pgettext_lazy(
+        "topic description",
+        "Single-cell and spatial omics: single-cell RNA sequencing, chromatin accessibility "
+        "and multi-omics, cell atlases, cell type annotation, trajectory inference, and the "
+        "computational methods behind them.",
+    ),
+    "Medical imaging AI": pgettext_lazy(
+        "topic description",
+        "Machine learning on medical images: radiology, pathology and ophthalmology; "
+        "segmentation, detection and diagnosis from CT, MRI, X-ray, ultrasound and "
+        "whole-slide images; medical foundation models and their clinical validation.",
+    ),
+    "Quantum information": pgettext_lazy(
+        "topic description",
+        "Quantum information science: quantum computing and quantum algorithms, quantum "
+        "error correction and fault tolerance, entanglement, quantum communication and "
+        "cryptography, and experiments with qubits.",
+    ),
+    "Causal inference": pgettext_lazy(
+        "topic description",
+        "Causal inference from data: treatment effects, causal discovery, instrumental "
+        "variables, difference-in-differences, counterfactual reasoning, and causality in "
+        "machine learning.",
+    ),
+    "Robot learning": pgettext_lazy(
+        "topic description",
+        "Learning for robots: reinforcement and imitation learning for manipulation and "
+        "locomotion, sim-to-real transfer, vision-language-action models, and robot "
+        "foundation models.",
+    ),
+    "Machine learning for weather and climate": pgettext_lazy(
+        "topic description",
+        "Machine learning for weather and climate: data-driven weather forecasting, climate "
+        "model emulation and downscaling, extreme events, and Earth observation from "
+        "satellites.",
+    ),
+    "Protein structure and design": pgettext_lazy(
+        "topic description",
+        "Protein structure prediction and design: AlphaFold-style structure models, protein "
+        "language models, generative design of binders and enzymes, and molecular docking.",
+    ),
+    "Gravitational waves": pgettext_lazy(
+        "topic description",
+        "Gravitational-wave astronomy: detections by LIGO, Virgo and KAGRA, compact binary "
+        "mergers, waveform models, pulsar timing arrays, and tests of general relativity "
+        "with gravitational waves.",
+    ),
+}
+
 # "arXiv (cs.CL)", "medRxiv (Medicine)": a stored source label naming what it carries.
 _LABEL_WITH_PART = re.compile(r"^(?P<server>.+?) \((?P<part>[^()]+)\)$")
 
@@ -349,6 +413,22 @@ def topic_name(name: str) -> str:
     """A starter topic's name in the current language; any other name as its owner wrote it."""
     translated = TOPIC_NAMES.get(name)
     return str(translated) if translated is not None else name
+
+
+@functools.cache
+def _starter_description(name: str) -> str:
+    # The English text as seeded: a proxy's msgid is only reachable by rendering it in English.
+    with override("en"):
+        return str(TOPIC_DESCRIPTIONS[name])
+
+
+def topic_description(name: str, description: str) -> str:
+    """A starter topic's description in the current language while it is still the starter
+    text; any other description as its owner wrote it."""
+    translated = TOPIC_DESCRIPTIONS.get(name)
+    if translated is None or description != _starter_description(name):
+        return description
+    return str(translated)
 
 
 def arxiv_label(code: str) -> str:

@@ -19,6 +19,7 @@ from feeds.names import (
     ARXIV_CATEGORIES,
     DISCIPLINES,
     PREPRINT_SUBJECTS,
+    TOPIC_DESCRIPTIONS,
     TOPIC_NAMES,
     arxiv_label,
     category_name,
@@ -26,6 +27,7 @@ from feeds.names import (
     preprint_label,
     source_name,
     subject_name,
+    topic_description,
     topic_name,
 )
 from radar.management.commands.seed_topics import TOPICS
@@ -136,3 +138,35 @@ def test_today_shows_labels_and_disciplines_in_the_readers_language(client: Clie
     filtered = client.get("/?discipline=Multidisciplinary").content.decode()
     assert re.findall(cards, filtered) == ["Science"]
     assert '<option value="Multidisciplinary" selected>多学科</option>' in filtered
+
+
+def test_starter_topic_descriptions_are_chinese_for_chinese_readers_and_seeded_for_others() -> None:
+    assert set(TOPIC_DESCRIPTIONS) == {t["name"] for t in TOPICS}
+    with translation.override("en"):
+        shown = {t["name"]: topic_description(t["name"], t["description"]) for t in TOPICS}
+        assert shown == {t["name"]: t["description"] for t in TOPICS}
+    with translation.override("zh-hans"):
+        untranslated = [
+            t["name"]
+            for t in TOPICS
+            if not _chinese(topic_description(t["name"], t["description"]))
+        ]
+        assert untranslated == []
+        assert topic_description("Gravitational waves", TOPICS[-1]["description"]).startswith(
+            "引力波天文学："
+        )
+
+
+def test_a_description_its_owner_wrote_is_shown_as_written() -> None:
+    starter = next(t for t in TOPICS if t["name"] == "Diffusion models")
+    with translation.override("zh-hans"):
+        # The starter's name with other words (rewritten, or a user's own topic of that name).
+        assert topic_description("Diffusion models", "Score-based models I read") == (
+            "Score-based models I read"
+        )
+        assert topic_description("Diffusion models", starter["description"] + " ") == (
+            starter["description"] + " "
+        )
+        # The starter's words under another name are the owner's own choice too.
+        assert topic_description("My diffusion", starter["description"]) == starter["description"]
+        assert topic_description("Diffusion models", "") == ""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.models import Profile
 from radar.management.commands.seed_topics import TOPICS, TOPICS_ACCOUNT
@@ -16,6 +17,8 @@ from radar.models import Radar, Subscription
 from radar.query import parse
 from radar.scoring import DEFAULT_THRESHOLD
 from radar.selectors import topics_directory
+from tests.factories import make_radar
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +116,32 @@ def test_an_existing_account_of_that_name_is_made_staff_without_a_password() -> 
     staff = User.objects.get(username=TOPICS_ACCOUNT)
     assert staff.is_staff and not staff.has_usable_password()
     assert staff.email == TOPICS_ACCOUNT
+
+
+def test_the_starter_descriptions_show_in_the_readers_language_and_a_users_stay_as_written(
+    client: Client, bob: User
+) -> None:
+    seed()
+    causal = Radar.objects.get(owner__username=TOPICS_ACCOUNT, name="Causal inference")
+    english = next(t["description"] for t in TOPICS if t["name"] == "Causal inference")
+    bobs = make_radar(bob, name="Diffusion models", description="Papers I review", public=True)
+    chinese_causal = "基于数据的因果推断：处理效应、因果发现、工具变量、双重差分"
+
+    directory = text_of(client.get("/topics/").content.decode())
+    page = text_of(client.get(f"/topics/{causal.pk}/").content.decode())
+    assert english in directory and english in page
+    assert chinese_causal not in directory + page
+    assert "Papers I review" in directory
+
+    client.cookies["lang"] = "zh-hans"
+    directory = text_of(client.get("/topics/").content.decode())
+    page = text_of(client.get(f"/topics/{causal.pk}/").content.decode())
+    assert chinese_causal in directory and chinese_causal in page
+    assert english not in directory + page
+    assert "基于分数的生成模型" in directory  # the starter "Diffusion models"
+    # Bob's topic of the same name keeps his words, on the directory and on its page.
+    assert "Papers I review" in directory
+    assert "Papers I review" in text_of(client.get(f"/topics/{bobs.pk}/").content.decode())
+    # Stored descriptions stay English: matching and the owner's form read them.
+    causal.refresh_from_db()
+    assert causal.description == english
