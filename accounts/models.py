@@ -41,7 +41,10 @@ class Profile(models.Model):
         SUNDAY = 6, _("Sunday")
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+        verbose_name=_("user"),
     )
     language = models.CharField(
         _("interface language"), max_length=10, choices=settings.LANGUAGES, default="en"
@@ -61,6 +64,10 @@ class Profile(models.Model):
     delivery_weekday = models.PositiveSmallIntegerField(
         _("weekly briefing day"), choices=Weekday.choices, default=Weekday.MONDAY
     )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
 
     def __str__(self) -> str:
         return f"Profile of user {self.user_id}"

@@ -32,12 +32,16 @@ class Card(models.Model):
         FAILED = "failed", _("failed")
         EXTRACTIVE = "extractive", _("extractive")
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="cards")
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="cards", verbose_name=_("paper")
+    )
     # sha256 of title + "\n" + abstract (`digests.cards.text_hash`; `PaperTextHash` in SQL).
     text_hash = models.CharField(max_length=64)
-    prompt_version = models.CharField(max_length=40)
-    model = models.CharField(max_length=120)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    prompt_version = models.CharField(_("prompt version"), max_length=40)
+    model = models.CharField(_("model"), max_length=120)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
 
     title_zh = models.TextField(blank=True)
     # {"tldr": …, "motivation": …, "method": …, "result": …, "conclusion": …}, or {}.
@@ -47,17 +51,17 @@ class Card(models.Model):
     # What validation removed from the model's answer (e.g. "url", "html", "image").
     flags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
     llm_calls = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     # Claimed by one worker until then, so two workers never call the LLM for one card.
     claimed_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    prompt_tokens = models.PositiveIntegerField(default=0)
-    completion_tokens = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    prompt_tokens = models.PositiveIntegerField(_("prompt tokens"), default=0)
+    completion_tokens = models.PositiveIntegerField(_("completion tokens"), default=0)
 
     created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     generated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -70,6 +74,8 @@ class Card(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="card_due_idx"),
         ]
+        verbose_name = _("summary card")
+        verbose_name_plural = _("summary cards")
 
     def __str__(self) -> str:
         return f"Card {self.status} for paper {self.paper_id} ({self.prompt_version}, {self.model})"
@@ -97,19 +103,20 @@ class Card(models.Model):
 class LLMCall(models.Model):
     """One request to the LLM endpoint: what for, the outcome and the tokens it used."""
 
-    purpose = models.CharField(max_length=40)
+    purpose = models.CharField(_("purpose"), max_length=40)
     # What the call was about, e.g. "paper:123" (never anything about a user).
-    subject = models.CharField(max_length=120, blank=True)
-    model = models.CharField(max_length=120)
-    outcome = models.CharField(max_length=20)
-    prompt_tokens = models.PositiveIntegerField(default=0)
-    completion_tokens = models.PositiveIntegerField(default=0)
-    duration_ms = models.PositiveIntegerField(default=0)
+    subject = models.CharField(_("subject"), max_length=120, blank=True)
+    model = models.CharField(_("model"), max_length=120)
+    outcome = models.CharField(_("outcome"), max_length=20)
+    prompt_tokens = models.PositiveIntegerField(_("prompt tokens"), default=0)
+    completion_tokens = models.PositiveIntegerField(_("completion tokens"), default=0)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
-        verbose_name = "LLM call"
+        verbose_name = _("LLM call")
+        verbose_name_plural = _("LLM calls")
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.subject} {self.outcome}"
@@ -148,32 +155,36 @@ class Briefing(models.Model):
         # No matches in the window: no page and no email.
         EMPTY = "empty", _("empty")
 
-    radar = models.ForeignKey("radar.Radar", on_delete=models.CASCADE, related_name="briefings")
-    cadence = models.CharField(max_length=5, choices=Cadence.choices)
-    period_start = models.DateField()
-    language = models.CharField(max_length=2, choices=Language.choices)
+    radar = models.ForeignKey(
+        "radar.Radar", on_delete=models.CASCADE, related_name="briefings", verbose_name=_("radar")
+    )
+    cadence = models.CharField(_("cadence"), max_length=5, choices=Cadence.choices)
+    period_start = models.DateField(_("period start"))
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
     # See digests.briefings: headline, themes, links, read_first (paper ids), lines, mode.
     content = models.JSONField(default=dict, blank=True)
     # The papers given to the model, best first (at most briefings.MAX_PAPERS).
     paper_ids = ArrayField(models.IntegerField(), default=list, blank=True)
     # Matches in the window, including any beyond the cap.
-    match_count = models.PositiveIntegerField(default=0)
+    match_count = models.PositiveIntegerField(_("matches"), default=0)
     model = models.CharField(max_length=120, blank=True)
     prompt_version = models.CharField(max_length=40, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    llm_calls = models.PositiveIntegerField(default=0)
-    prompt_tokens = models.PositiveIntegerField(default=0)
-    completion_tokens = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    llm_calls = models.PositiveIntegerField(_("LLM call count"), default=0)
+    prompt_tokens = models.PositiveIntegerField(_("prompt tokens"), default=0)
+    completion_tokens = models.PositiveIntegerField(_("completion tokens"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Held by the one worker building it, so two dispatchers never both call the LLM.
     claimed_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    generated_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(_("generated at"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -188,6 +199,8 @@ class Briefing(models.Model):
                 name="briefing_chain_idx",
             ),
         ]
+        verbose_name = _("briefing")
+        verbose_name_plural = _("briefings")
 
     def __str__(self) -> str:
         return f"Briefing {self.cadence} {self.period_start} {self.language} of {self.radar_id}"
@@ -223,33 +236,39 @@ class Delivery(models.Model):
         BOTH = "both", _("Both")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="briefing_deliveries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="briefing_deliveries",
+        verbose_name=_("user"),
     )
-    cadence = models.CharField(max_length=5, choices=Briefing.Cadence.choices)
-    period_start = models.DateField()
-    language = models.CharField(max_length=4, choices=Language.choices, default=Language.EN)
+    cadence = models.CharField(_("cadence"), max_length=5, choices=Briefing.Cadence.choices)
+    period_start = models.DateField(_("period start"))
+    language = models.CharField(
+        _("language"), max_length=4, choices=Language.choices, default=Language.EN
+    )
     # The briefings the email is made of (one per radar and language), in the order shown.
     briefing_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     # "Send me a test briefing now": outside the once-per-period rule.
-    is_test = models.BooleanField(default=False)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    is_test = models.BooleanField(_("test"), default=False)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
     # Made when the row is created, before any attempt, and sent as the Message-ID header.
     message_id = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     sending_since = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # In `sending` for too long: the email may or may not have gone; staff decide.
-    flagged = models.BooleanField(default=False)
-    last_error = models.TextField(blank=True)
+    flagged = models.BooleanField(_("flagged"), default=False)
+    last_error = models.TextField(_("last error"), blank=True)
     # The mail server's own reply when it refused the email for good (5xx), which the
     # reader is shown; other failures' `last_error` is our wording, for staff only.
     refusal = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "cadence", "period_start"],
