@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -21,7 +22,7 @@ from radar.models import (
     SeenPaper,
     Subscription,
 )
-from radar.services import radar_create, radar_update
+from radar.services import MAX_RADARS_PER_USER, radar_create, radar_limit_reached, radar_update
 from radar.tasks import radar_rescore
 
 
@@ -35,8 +36,33 @@ class ReadOnlyAdmin[M: Model](admin.ModelAdmin[M]):
         return False
 
 
+class RadarAdminForm(forms.ModelForm[Radar]):
+    """Refuses a radar for an owner who has the most an account may keep, as a form error
+    (radar_create would refuse it too, after the form was accepted: a server error)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        owner = cleaned.get("owner")
+        # A new radar, or one moved to another owner: the owner gains a radar.
+        if (
+            owner is not None
+            and owner.pk != self.instance.owner_id
+            and radar_limit_reached(owner.pk)
+        ):
+            self.add_error(
+                "owner",
+                _(
+                    "This user has %(n)d radars, the most an account can keep. Delete one of "
+                    "them first, or choose another owner."
+                )
+                % {"n": MAX_RADARS_PER_USER},
+            )
+        return cleaned
+
+
 @admin.register(Radar)
 class RadarAdmin(admin.ModelAdmin[Radar]):
+    form = RadarAdminForm
     list_display = ["name", "owner", "public", "active", "threshold", "created_at", "updated_at"]
     list_filter = ["public", "active"]
     search_fields = ["name", "description", "owner__email"]

@@ -253,12 +253,17 @@ def _describe_on_commit(radar: Radar) -> None:
 MAX_RADARS_PER_USER = 50
 
 
+def radar_limit_reached(owner_id: int) -> bool:
+    """Whether the user already has MAX_RADARS_PER_USER radars (and may make no more)."""
+    return Radar.objects.filter(owner_id=owner_id).count() >= MAX_RADARS_PER_USER
+
+
 def radar_create(*, owner: AbstractBaseUser, fields: dict[str, Any]) -> Radar:
     """A new radar from cleaned `fields`; its owner is subscribed; recent papers are scored.
 
     Raises ValidationError when the owner already has MAX_RADARS_PER_USER radars.
     """
-    if Radar.objects.filter(owner_id=owner.pk).count() >= MAX_RADARS_PER_USER:
+    if radar_limit_reached(owner.pk):
         raise ValidationError(
             _("You have %(n)d radars, the most an account can keep. Delete one first.")
             % {"n": MAX_RADARS_PER_USER}

@@ -26,6 +26,7 @@ from api.models import ApiToken
 from digests.models import Briefing, Card, Delivery, LLMCall
 from feeds.models import Paper, PaperSighting, Source
 from radar.models import Feedback, Match, PaperEmbedding, Radar, SavedPaper, SeenPaper, Subscription
+from radar.services import MAX_RADARS_PER_USER
 from tests.factories import (
     UserFactory,
     arxiv_paper,
@@ -461,3 +462,44 @@ def test_the_admin_names_our_models_and_their_columns_in_the_staff_members_langu
     assert "Error count" not in sources and "Next check at" not in sources
     cards = text_of(staff.get(url(Card, "changelist")).content.decode())
     assert "提示词版本" in cards and "Prompt version" not in cards
+
+
+def radar_form(owner: Any, name: str) -> dict[str, Any]:
+    """The admin's radar form as staff fill it in for `owner`."""
+    return {
+        "owner": owner.pk, "name": name, "description": "", "include": "", "threshold": 50,
+        "active": "on", "exclude": "", "categories": "", "sources": "", "authors": "",
+        "examples": "",
+    }  # fmt: skip
+
+
+def test_a_radar_beyond_the_owners_limit_is_a_form_error_not_a_server_error(
+    staff: Client, rows: dict[str, Model]
+) -> None:
+    owner = rows["radar"].owner  # type: ignore[attr-defined]
+    Radar.objects.bulk_create(
+        Radar(owner=owner, name=f"Radar {i}", include="x")
+        for i in range(MAX_RADARS_PER_USER - Radar.objects.filter(owner=owner).count())
+    )
+    response = staff.post(url(Radar, "add"), radar_form(owner, "One too many"))
+    assert response.status_code == 200
+    text = text_of(response.content.decode())
+    assert "This user has 50 radars, the most an account can keep." in text
+    assert not Radar.objects.filter(name="One too many").exists()
+    assert Radar.objects.filter(owner=owner).count() == MAX_RADARS_PER_USER
+
+    # Nor can a radar be moved to them; their own radars are still edited as before.
+    other = make_radar(person("other"), name="Someone else's")
+    moved = staff.post(url(Radar, "change", other.pk), radar_form(owner, "Someone else's"))
+    assert moved.status_code == 200
+    assert Radar.objects.get(pk=other.pk).owner_id != owner.pk
+    radar = rows["radar"]
+    edited = staff.post(url(Radar, "change", radar.pk), radar_form(owner, "Renamed"))
+    assert edited.status_code == 302
+    assert Radar.objects.get(pk=radar.pk).name == "Renamed"
+
+    # In Chinese for a Chinese staff member.
+    Profile.objects.filter(user__is_superuser=True).update(language="zh-hans")
+    response = staff.post(url(Radar, "add"), radar_form(owner, "One too many"))
+    assert "该用户已有 50 个雷达" in text_of(response.content.decode())
+    assert not Radar.objects.filter(name="One too many").exists()
