@@ -35,12 +35,15 @@ _GLOSSARY_PATH = Path(__file__).with_name("glossary_zh_en.tsv")
 _CJK_CLASS = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
 _CJK = re.compile(f"[{_CJK_CLASS}]")
 # A run of CJK characters (CJK punctuation included: it matches no entry and is skipped), or
-# a Latin word with inner hyphens, dots or slashes (scRNA-seq, COVID-19, PM2.5, C++).
+# a Latin word with inner hyphens, dots or slashes (scRNA-seq, COVID-19, PM2.5, C++), its
+# letters accented or not (Turán, Erdős).
+_LATIN = "A-Za-z\u00c0-\u024f"
 _TOKEN = re.compile(
-    f"(?P<cjk>[{_CJK_CLASS}]+)"
-    r"|(?P<latin>[A-Za-z0-9][A-Za-z0-9+#]*(?:[-.'/][A-Za-z0-9+#]+)*)"
+    f"(?P<cjk>[{_CJK_CLASS}]+)|(?P<latin>[{_LATIN}0-9][{_LATIN}0-9+#]*(?:[-.'/][{_LATIN}0-9+#]+)*)"
 )
-_LETTER = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(f"[{_LATIN}]")
+# CJK punctuation (、。「」 …, the symbols block): a separator, neither found nor missed.
+_CJK_PUNCTUATION = re.compile("[\u3000-\u303f]")
 
 # Function words and the vocabulary of describing an interest ("我关注…方面的最新论文"):
 # they carry no topic, so they are skipped rather than glossed. A glossary entry that
@@ -112,6 +115,8 @@ def _segment(run: str) -> tuple[list[tuple[str, ...]], int, int]:
             start += term
         elif stop:
             start += stop
+        elif _CJK_PUNCTUATION.match(run, start):
+            start += 1
         else:
             missed += 1
             start += 1

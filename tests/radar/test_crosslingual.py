@@ -205,3 +205,11 @@ def test_coverage_says_how_much_of_a_chinese_text_the_glossary_knows() -> None:
     # 塑料 is not in the glossary; 的 is a stop word and counts for neither side.
     assert 0 < glossary_coverage("可生物降解的塑料") < 0.8
     assert glossary_coverage("quantum error correction") == 0.0
+
+
+def test_chinese_punctuation_between_terms_counts_as_neither_found_nor_missed() -> None:
+    assert glossary_coverage("量子纠错、容错量子计算。") == 1.0
+
+
+def test_an_accented_latin_name_in_a_chinese_description_is_kept_whole() -> None:
+    assert "Turán" in english_terms("极值组合：Turán问题与Ramsey问题")
