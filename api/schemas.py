@@ -45,6 +45,10 @@ class PaperOut(Schema):
     primary_category: str
     categories: list[str]
     announced: str = Field(description="ISO date of the announcement")
+    year: int = Field(
+        description="the year a citation gives (as in the BibTeX and RIS exports): the "
+        "journal's for a published article, else the preprint's first posting"
+    )
     journal_ref: str
     journal_doi: str
     links: dict[str, str] = Field(description="abs, pdf, html and doi, where known")

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from feeds.models import Paper
 from feeds.pipeline.text import clean_abstract, clean_title
+from feeds.reference import paper_reference
 
 # The parts of a card in each language (DESIGN §8), as digests.models.SECTIONS.
 CARD_SECTIONS = ("tldr", "motivation", "method", "result", "conclusion")
@@ -43,7 +44,8 @@ def card_export(card: CardLike) -> dict[str, Any]:
 
 
 def paper_export(paper: Paper, card: CardLike | None = None) -> dict[str, Any]:
-    """One paper under the names DESIGN §8 fixes (sightings must be prefetched).
+    """One paper under the names DESIGN §8 fixes (sightings must be prefetched with their
+    sources).
 
     `card` is the paper's summary card, if it has one; callers fetch a page's cards in one
     query (`digests.selectors.cards_for_papers`) and pass each paper its own.
@@ -62,6 +64,8 @@ def paper_export(paper: Paper, card: CardLike | None = None) -> dict[str, Any]:
         "primary_category": paper.primary_category,
         "categories": list(paper.categories),
         "announced": paper.announced.isoformat(),
+        # The year a citation gives (BibTeX's and RIS's): the journal's, else the preprint's.
+        "year": paper_reference(paper).cited.year,
         "journal_ref": paper.journal_ref,
         "journal_doi": paper.journal_doi,
         "links": {k: paper.links[k] for k in ("abs", "pdf", "html", "doi") if k in paper.links},

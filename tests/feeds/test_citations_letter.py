@@ -16,10 +16,12 @@ from django.test import Client
 from django.utils import timezone
 
 from feeds.citations import bibtex, ris
+from feeds.export import paper_export
 from feeds.models import Paper
 from feeds.pipeline.sanitise import paper_sanitise
 from feeds.pipeline.upsert import papers_upsert
 from feeds.reference import arxiv_id_date, parse_journal_ref
+from feeds.selectors import papers_for_display
 from feeds.sources import get_adapter
 from tests.conftest import fixture_bytes
 from tests.factories import SourceFactory, arxiv_paper
@@ -325,3 +327,20 @@ def test_page_ranges_are_en_dashes_on_the_page_and_double_hyphens_in_bibtex(
     html = client.get(f"/papers/{paper.key}/").content.decode()
     assert "<dd>Phys.Part.Nucl. 55, no.6 (2024) 1500–1505</dd>" in html
     assert meta(client, paper, "citation_lastpage") == ["1505"]
+
+
+@pytest.mark.parametrize(
+    ("key", "year"),
+    [
+        ("2411.17700", 2024),  # new: its own month
+        ("1901.01108", 2019),  # a v5 replacement announced in 2024: its first version's year
+        ("2411.18167", 2024),  # in Nat. Commun. 15 (2024)
+        ("2411.18411", 2023),  # posted in 2024, printed in Physica Scripta's 2023 volume
+    ],
+)
+def test_the_json_export_gives_the_year_bibtex_cites(key: str, year: int) -> None:
+    load("arxiv_rss", ARXIV_FEED, {key})
+    [paper] = papers_for_display(Paper.objects.filter(key=key))
+    exported = paper_export(paper)
+    assert exported["year"] == year == int(bib_entry(paper)["year"])
+    assert exported["announced"] == "2024-11-28"

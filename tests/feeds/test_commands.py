@@ -26,8 +26,8 @@ ARXIV_RSS = FEEDS / "arxiv-rss-all-archives-2024-11-28.xml"
 SUMMARY_KEYS = ["entries", "created", "updated", "skipped", "errors", "warnings"]
 EXPORT_FIELDS = [
     "key", "arxiv_id", "doi", "version", "announce_type", "title", "abstract", "authors",
-    "primary_category", "categories", "announced", "journal_ref", "journal_doi", "links",
-    "sources",
+    "primary_category", "categories", "announced", "year", "journal_ref", "journal_doi",
+    "links", "sources",
 ]  # fmt: skip
 
 
@@ -190,6 +190,7 @@ def test_export_of_a_real_arxiv_paper_carries_its_values() -> None:
     assert paper["categories"] == ["eess.SP", "cs.LG"]
     assert (paper["version"], paper["announce_type"]) == (1, "new")
     assert paper["announced"] == "2024-11-28"
+    assert paper["year"] == 2024
     assert paper["doi"] == paper["journal_doi"] == paper["journal_ref"] == ""
     assert paper["links"]["abs"] == "https://arxiv.org/abs/2411.17702"
     assert paper["links"]["pdf"] == "https://arxiv.org/pdf/2411.17702v1"
