@@ -74,8 +74,68 @@ def headline_html(raw: str) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every piece of text above went through escape()
 
 
+# A snippet cut inside a word is widened to the whole word by at most this many characters
+# each way ("circuit" → "circuit-level"); a longer run (a URL, a formula) is cut as it was.
+WORD_REACH = 40
+# ts_headline's FragmentDelimiter (search_page).
+_FRAGMENTS = " … "
+
+
+def _in_word(char: str) -> bool:
+    # Chinese and Japanese text has no spaces: each character is a word of its own there.
+    return not char.isspace() and not _CJK.match(char)
+
+
+def whole_words(
+    text: str, start: int, end: int, *, keep: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """`start` and `end` moved so that `text[start:end]` neither begins nor ends inside a word,
+    a hyphenated compound ("fault-tolerant") being one word: widened by at most WORD_REACH
+    characters each way, else narrowed to leave the cut word out, but never into
+    `text[keep[0]:keep[1]]` (the hit); left as they were when neither is possible."""
+    keep_start, keep_end = keep if keep is not None else (end, start)
+
+    def splits(i: int) -> bool:
+        return 0 < i < len(text) and _in_word(text[i - 1]) and _in_word(text[i])
+
+    if splits(start):
+        left = start
+        while splits(left) and start - left < WORD_REACH:
+            left -= 1
+        if splits(left):
+            left = start
+            while splits(left) and left < min(keep_start, end):
+                left += 1
+        start = left if not splits(left) else start
+    if splits(end):
+        right = end
+        while splits(right) and right - end < WORD_REACH:
+            right += 1
+        if splits(right):
+            right = end
+            while splits(right) and right > max(keep_end, start):
+                right -= 1
+        end = right if not splits(right) and right > start else end
+    return start, end
+
+
+def _fragment_whole_words(fragment: str, abstract: str) -> str:
+    """A ts_headline fragment, which may begin or end inside a hyphenated word ("tolerant
+    quantum …", "… under circuit"), with the rest of those words taken from the abstract."""
+    plain = fragment.translate(
+        {ord(HL_START): None, ord(HL_STOP): None, ord(_LT): "<", ord(_GT): ">"}
+    )
+    at = abstract.find(plain) if plain.strip() else -1
+    if at < 0:
+        return fragment
+    start, end = whole_words(abstract, at, at + len(plain), keep=(at, at + len(plain)))
+    return abstract[start:at] + fragment + abstract[at + len(plain) : end]
+
+
 def _snippet_html(raw: str, abstract: str) -> SafeString:
-    """A ts_headline snippet with "…" where it starts or ends inside the abstract."""
+    """A ts_headline snippet in whole words, with "…" where it starts or ends inside the
+    abstract."""
+    raw = _FRAGMENTS.join(_fragment_whole_words(f, abstract) for f in raw.split(_FRAGMENTS))
     plain = " ".join(
         raw.translate(
             {ord(HL_START): None, ord(HL_STOP): None, ord(_LT): "<", ord(_GT): ">"}
@@ -95,9 +155,12 @@ def substring_headline(text: str, needle: str, *, width: int = 110) -> SafeStrin
     first = text.casefold().find(needle.casefold())
     if first < 0 or len(text.casefold()) != len(text):
         start, end = 0, min(len(text), 2 * width)
+        hit = (0, 0)
     else:
         start, end = max(0, first - width), min(len(text), first + len(needle) + width)
-    window = text[start:end]
+        hit = (first, first + len(needle))
+    start, end = whole_words(text, start, end, keep=hit)
+    window = text[start:end].strip()
     # Put the markers around each hit, then let headline_html escape the text and mark hits.
     pieces: list[str] = []
     last = 0
@@ -250,7 +313,7 @@ def search_page(
                 max_words=45,
                 min_words=20,
                 max_fragments=2,
-                fragment_delimiter=" … ",
+                fragment_delimiter=_FRAGMENTS,
                 **hl,
             ),
         }
