@@ -20,7 +20,8 @@ Configurations:
 today in the same run) and, for each, relevance on `bench/relevance.py`'s corpus and
 judgements (1,692 papers, English and Chinese descriptions of each judged interest):
 nDCG@10 of the embedding ranking (description as a query vector, cosine) and of the hybrid
-(RRF, k = 60, of that and BM25 over the radar's words, as `bench/relevance.py` ranks them).
+(that and BM25 over the radar's words fused by `radar.search.hybrid_fuse`, as
+`bench/relevance.py` ranks them).
 Paper vectors are cached in `var/bench-cache/` as `bench/relevance.py` caches them (a new
 text rule costs one pass over the corpus, about 1,692 / rate seconds). The onnxruntime
 candidates need onnxruntime and onnx installed; without them they are left out.
@@ -245,7 +246,7 @@ def rate(config: Config) -> float:
 
 
 def relevance(configs: list[Config]) -> dict[str, dict[str, float]]:
-    """nDCG@10 per config: embedding and hybrid (RRF k=60), English and Chinese."""
+    """nDCG@10 per config: embedding and hybrid (`hybrid_fuse`), English and Chinese."""
     from bench import relevance as rel
     from radar.words import description_words
 
@@ -270,7 +271,7 @@ def relevance(configs: list[Config]) -> dict[str, dict[str, float]]:
             for n in range(len(interests)):
                 ranking = rel.cosine_rank(vectors, queries[n])
                 rows["embedding"].append(rel.ndcg_at(ranking, grades[n]))
-                rows["hybrid"].append(rel.ndcg_at(rel.rrf(lexical[lang][n], ranking), grades[n]))
+                rows["hybrid"].append(rel.ndcg_at(rel.hybrid(lexical[lang][n], ranking), grades[n]))
             for method, values in rows.items():
                 figures[f"{method} {lang}"] = float(np.mean(values))
         out[config.label] = figures

@@ -23,7 +23,8 @@ Methods, each ranking the whole corpus for each interest and language:
   it (LLM, GNN, EEG ...);
 - embedding: cosine of the description alone embedded as a query against each paper's
   `paper_text` embedded as a passage (the product's embedder, `get_embedder()`);
-- hybrid: reciprocal rank fusion (k = 60) of the lexical and embedding rankings;
+- hybrid: the lexical and embedding rankings fused as `/search` fuses its words and meaning
+  (`radar.search.hybrid_fuse`: reciprocal rank fusion, k = 60, the words weighing twice);
 - current: what the product does for a radar with only a description, with the product's
   pure functions and without the database: the profile is `description_vector` (the mean of
   the description and its glossary gloss, as `radar.profiles.profile_for` makes it), the band
@@ -111,6 +112,7 @@ from radar.scoring import (  # noqa: E402
     RadarIn,
     radars_score_batch,
 )
+from radar.search import hybrid_fuse  # noqa: E402
 from radar.words import WordStats, bm25_postings, description_words  # noqa: E402
 from testkit.fake_llm import FakeLLM  # noqa: E402
 from testkit.understanding_llm import answering_understanding, valid_profile  # noqa: E402
@@ -132,7 +134,6 @@ LANGUAGES = ("en", "zh")
 METHODS = ("lexical", "embedding", "hybrid", "current", "hybrid+LLM profile")
 NOT_YET: dict[str, str] = {}
 METRICS = ("P@10", "nDCG@10", "recall@50")
-RRF_K = 60
 THRESHOLD = DEFAULT_THRESHOLD
 FEEDBACK_RATED = 5
 FEEDBACK_MIN = 5
@@ -270,13 +271,9 @@ def cosine_rank(vectors: Vectors, profile: Vectors) -> Ranking:
     return [int(i) for i in np.argsort(-(vectors @ profile), kind="stable")]
 
 
-def rrf(*rankings: Ranking, k: int = RRF_K) -> Ranking:
-    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings a paper is in."""
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, i in enumerate(ranking, start=1):
-            fused[i] = fused.get(i, 0.0) + 1.0 / (k + rank)
-    return sorted(fused, key=lambda i: (-fused[i], i))
+def hybrid(lexical: Ranking, embedding: Ranking) -> Ranking:
+    """The two rankings fused by the product's fusion (`radar.search.hybrid_fuse`)."""
+    return hybrid_fuse(lexical, embedding)
 
 
 def band(vectors: Vectors, profile: Vectors) -> tuple[float, float]:
@@ -558,7 +555,7 @@ def run(*, with_llm: bool = True) -> dict[str, Any]:
             rankings = {
                 "lexical": lexical,
                 "embedding": embedding,
-                "hybrid": rrf(lexical, embedding),
+                "hybrid": hybrid(lexical, embedding),
                 "current": current[n],
             }
             if with_llm:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from radar.search import rrf
+from radar.search import hybrid_fuse, rrf
 from tests.pages import card_titles
 
 PLASTIC = "An engineered enzyme embedded into PLA to make self-biodegradable plastic"
@@ -107,6 +107,14 @@ def test_the_query_count_of_a_search_is_fixed(client: Client, nature_day: dict[s
 def test_reciprocal_rank_fusion_puts_a_paper_both_lists_rank_high_first() -> None:
     assert rrf([1, 2, 3], [3, 4]) == [3, 1, 2, 4]
     assert rrf([5, 6], []) == [5, 6]
+
+
+def test_fusion_puts_a_paper_found_by_its_words_before_one_only_close_in_meaning() -> None:
+    # Equal weights would put the best paper by meaning (2) before the second by words (1).
+    assert rrf([5, 1], [2]) == [5, 2, 1]
+    assert hybrid_fuse([5, 1], [2]) == [5, 1, 2]
+    # Found both ways still comes first.
+    assert hybrid_fuse([1, 2, 3], [3, 4])[0] == 3
 
 
 def test_words_with_an_author_keep_to_that_authors_papers(
