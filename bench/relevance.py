@@ -23,8 +23,12 @@ Methods, each ranking the whole corpus for each interest and language:
   it (LLM, GNN, EEG ...);
 - embedding: cosine of the description alone embedded as a query against each paper's
   `paper_text` embedded as a passage (the product's embedder, `get_embedder()`);
-- hybrid: the lexical and embedding rankings fused as `/search` fuses its words and meaning
-  (`radar.search.hybrid_fuse`: reciprocal rank fusion, k = 60, the words weighing twice);
+- hybrid: what `/search` does with a query (`radar.search`): the lexical ranking and the
+  ranking by cosine to the query embedded as a radar's description is (`description_vector`:
+  for a Chinese query, with its glossary gloss; for an English one, the embedding ranking
+  above), fused by `radar.search.hybrid_fuse` (reciprocal rank fusion, k = 60, the words
+  weighing twice). `/search` fuses only the 50 closest papers above a floor, and its words
+  are PostgreSQL full text; here both rankings are whole;
 - current: what the product does for a radar with only a description, with the product's
   pure functions and without the database: the profile is `description_vector` (the mean of
   the description and its glossary gloss, as `radar.profiles.profile_for` makes it), the band
@@ -505,7 +509,7 @@ def run(*, with_llm: bool = True) -> dict[str, Any]:
         queries[lang], cached = embed_cached([i.descriptions[lang] for i in interests], "query")
         queries_cached &= cached
     # The product's description vectors (`radar.profiles.description_vector`: the mean of the
-    # description and its English forms) for "current".
+    # description and its English forms) for "hybrid" and "current".
     described: dict[str, Vectors] = {}
     for lang in LANGUAGES:
         described[lang], cached = described_vectors([i.descriptions[lang] for i in interests])
@@ -552,10 +556,11 @@ def run(*, with_llm: bool = True) -> dict[str, Any]:
         for n, interest in enumerate(interests):
             lexical = bm25.rank(words[lang][n])
             embedding = cosine_rank(vectors, queries[lang][n])
+            meaning = cosine_rank(vectors, described[lang][n])
             rankings = {
                 "lexical": lexical,
                 "embedding": embedding,
-                "hybrid": hybrid(lexical, embedding),
+                "hybrid": hybrid(lexical, meaning),
                 "current": current[n],
             }
             if with_llm:
