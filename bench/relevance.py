@@ -52,7 +52,8 @@ key (even: day 1, odd: day 2). On day 1 the simulated user looks at the first fi
 of the current radar and rates each 👍 if judged relevant, else 👎; the ratings are folded
 into the profile with the product's arithmetic (`radar.profiles.profile_combine`: Rocchio,
 the band recomputed), and P@10 is measured on day 2 before and after. Interests with
-at least FEEDBACK_MIN relevant papers on each day take part.
+at least FEEDBACK_MIN relevant papers on each day take part. The ceiling of that arithmetic
+is printed beside it: P@10 after every day-1 match (not five) is rated by its judgement.
 
 Paper embeddings (slow: about 5 papers/s per core) are cached in `var/bench-cache/` under a
 hash of the embedder's name and the texts, so a rerun embeds nothing. `--json` prints the
@@ -425,18 +426,21 @@ def feedback_gain(
         before = queries[lang][chosen]
         chosen_words = [words[lang][n] for n in chosen]
         shown = current_rank(views[1], vecs[1], before, chosen_words, stats)
-        after_rows = []
+        after_rows, ceiling_rows = [], []
         up = down = 0
         for row, ranking in enumerate(shown):
             votes = {p: 1 if grades[1][row].get(p, 0) > 0 else -1 for p in ranking[:FEEDBACK_RATED]}
             up += sum(v > 0 for v in votes.values())
             down += sum(v < 0 for v in votes.values())
             after_rows.append(profile_with_votes(before[row], vecs[1], votes))
-        after = np.stack(after_rows)
+            # The ceiling of the same arithmetic: every day-1 match rated, not five.
+            every = {p: 1 if grades[1][row].get(p, 0) > 0 else -1 for p in ranking}
+            ceiling_rows.append(profile_with_votes(before[row], vecs[1], every))
+        after, ceiling = np.stack(after_rows), np.stack(ceiling_rows)
         figures: dict[str, Any] = {"votes": {"up": up, "down": down}}
         for method in ("embedding", "current"):
             p_at = {}
-            for label, profiles in (("before", before), ("after", after)):
+            for label, profiles in (("before", before), ("after", after), ("all", ceiling)):
                 rankings = rank_all(method, views[2], vecs[2], profiles, chosen_words, stats)
                 p_at[label] = float(
                     np.mean([precision_at(r, g) for r, g in zip(rankings, grades[2], strict=True)])
@@ -445,6 +449,8 @@ def feedback_gain(
                 "P@10 before": p_at["before"],
                 "P@10 after": p_at["after"],
                 "gain %": _gain(p_at["before"], p_at["after"]),
+                "P@10 after every day-1 match rated": p_at["all"],
+                "gain % every day-1 match rated": _gain(p_at["before"], p_at["all"]),
             }
         out["by_language"][lang] = figures
     return out
@@ -672,6 +678,8 @@ def report(out: dict[str, Any], per_interest: bool) -> None:
             print(
                 f"  {lang} {method:<10} P@10 on day 2: {f['P@10 before']:.3f} -> "
                 f"{f['P@10 after']:.3f}  gain {_fmt(f['gain %'], '+.1f')} %"
+                f"  (every day-1 match rated: {f['P@10 after every day-1 match rated']:.3f}, "
+                f"{_fmt(f['gain % every day-1 match rated'], '+.1f')} %)"
                 + (f"   ({votes['up']} 👍, {votes['down']} 👎)" if method == "current" else "")
             )
     if per_interest:
