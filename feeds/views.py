@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import number_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wants_partial
 from feeds import citations, front, selectors
@@ -38,11 +44,9 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
     at = front.version()
     if asked_day:
         days = {"": asked_day}
-        rows = front.rows_of_day(asked_day, at)
         context.update(_day_nav(asked_day, filters))
     else:
         days = front.latest_days(at)
-        rows = front.rows_latest(days, at)
         if days:
             # Earlier days are one step back from the newest family's day.
             context.update(_day_nav(max(days.values()), filters, later=False))
@@ -55,28 +59,54 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
             }
             for family, day in days.items()
         ]
+    context.update(day=asked_day or (max(days.values()) if days else None), families=families)
+    context["choices"] = selectors.filter_choices()
+    if context["day"] is not None:
+        context["digest_html"] = _digest_html(request, at, asked_day, days)
+    return render(request, "feeds/today.html", context)
+
+
+# How long a visitor's front page is reused: the papers are keyed by `front.version`, so only a
+# summary finished in the meantime can show up to this late (a pending one polls on its own).
+VISITOR_PAGE_SECONDS = 60
+
+
+def _digest_html(
+    request: HtmxHttpRequest, at: int, asked_day: date | None, days: dict[str, date]
+) -> SafeString:
+    """The contents, sections and updated papers of the front page (feeds/_digest.html).
+
+    The same for every visitor who is not signed in (no saved stars, no forms), so theirs is
+    rendered once per minute, per language and address, and reused from the cache.
+    """
+    key = None
+    if not request.user.is_authenticated and not settings.DEBUG:
+        address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:16]
+        key = f"feeds:today:visitor:{at}:{get_language()}:{address}"
+        cached = cache.get(key)
+        if isinstance(cached, str):
+            return mark_safe(cached)  # noqa: S308 (our own rendering, see below)
+    rows = front.rows_of_day(asked_day, at) if asked_day else front.rows_latest(days, at)
     page = front.overview(rows)
-    toc = [
-        _toc_entry(section, f"#{section.anchor}" if section.shown else _section_url(section))
+    sections: list[dict[str, Any]] = [
+        {
+            "section": section,
+            "cards": [paper_card(p, section.first_number + i) for i, p in enumerate(section.shown)],
+            "all_url": _section_url(section),
+        }
         for section in page.sections
+        if section.shown
     ]
-    context.update(
-        overview=page,
-        day=asked_day or (max(days.values()) if days else None),
-        families=families,
-        toc=toc,
-        sections=[
-            {
-                "section": section,
-                "cards": [
-                    paper_card(p, section.first_number + i) for i, p in enumerate(section.shown)
-                ],
-                "all_url": _section_url(section),
-            }
+    context: dict[str, Any] = {
+        "overview": page,
+        "toc": [
+            _toc_entry(section, f"#{section.anchor}" if section.shown else _section_url(section))
             for section in page.sections
-            if section.shown
         ],
-    )
+        "sections": sections,
+        "papers": [c.paper for s in sections for c in s["cards"]],
+        "more_sections": len(page.sections) - len(sections),
+    }
     if page.updated:
         context.update(
             updated=page.updated,
@@ -88,10 +118,10 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
                 "today", {"announce_type": "replace", "date": page.updated.day.isoformat()}
             ),
         )
-    context["papers"] = [c.paper for s in context["sections"] for c in s["cards"]]
-    context["more_sections"] = len(page.sections) - len(context["sections"])
-    context["choices"] = selectors.filter_choices()
-    return render(request, "feeds/today.html", context)
+    html = render_to_string("feeds/_digest.html", context, request)
+    if key is not None:
+        cache.set(key, html, VISITOR_PAGE_SECONDS)
+    return mark_safe(html)  # noqa: S308 (a template's autoescaped output)
 
 
 def _section_url(section: front.Section) -> str:

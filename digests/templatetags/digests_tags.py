@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django import template
+from django.utils.safestring import SafeString
 
+from digests import fragments
 from digests.models import Card
 from digests.selectors import card_for_paper, cards_for_papers
+from feeds.labels import PaperCard
 from feeds.models import Paper
 
 register = template.Library()
@@ -19,13 +22,24 @@ def paper_summary_card(paper: Paper) -> Card | None:
     return card_for_paper(paper.pk)
 
 
-@register.simple_tag
-def summary_cards(papers: Iterable[Paper | int]) -> dict[int, Card]:
-    """`{% summary_cards papers as llm_cards %}`: the cards of a page's papers, one query."""
-    return cards_for_papers(p if isinstance(p, int) else p.pk for p in papers)
+@register.simple_tag(takes_context=True)
+def summary_cards(context: template.Context, papers: Iterable[Paper | int]) -> dict[int, Card]:
+    """`{% summary_cards papers as llm_cards %}`: the cards of a page's papers, one query;
+    the page's card bodies (`paper_body`) are read from the cache at the same time."""
+    papers = list(papers)
+    cards = cards_for_papers(p if isinstance(p, int) else p.pk for p in papers)
+    fragments.prefetch(context, [p for p in papers if isinstance(p, Paper)], cards)
+    return cards
 
 
 @register.filter
 def card_of(cards: Mapping[int, Card] | None, paper_id: int) -> Card | None:
     """`{{ llm_cards|card_of:paper.id }}`: one paper's card from `summary_cards`."""
     return (cards or {}).get(paper_id)
+
+
+@register.simple_tag(takes_context=True)
+def paper_body(context: template.Context, card: PaperCard, llm_card: Card | None) -> SafeString:
+    """`{% paper_body card llm_card %}`: the card's title, authors, summary, abstract and
+    links (feeds/_paper_body.html), shared by the readers who see the same (`fragments`)."""
+    return fragments.paper_body(context, card, llm_card or None)

@@ -1,0 +1,125 @@
+"""A paper card's body (title, authors, summary, abstract, links) rendered once and reused.
+
+The body is the same for every reader of a language who sees it with the same summary: the
+parts that differ per reader (number, saved star, thumbs, why it matched) stay outside it.
+A page of 25 cards then renders each body once per ten minutes instead of on every request.
+
+Rendered fresh, never cached: with DEBUG on (templates change under the developer), for
+staff (their cards show the model's errors), for a summary that is not readable yet (a
+pending card polls, a failed one shows when it is retried) and for search results (their
+highlights and reasons belong to the query). The key names the body's templates (their
+sources hashed), the language, the paper's last update and the summary's, so a new version
+of a paper, a new summary or a new deploy of the templates never serves an old body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.template import Context, Engine
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
+
+from digests.models import Card
+from feeds.labels import PaperCard
+from feeds.models import Paper
+
+BODY_TEMPLATE = "feeds/_paper_body.html"
+# The templates the body is made of: a change to any of them changes every key.
+BODY_PARTS = (
+    BODY_TEMPLATE,
+    "feeds/_paper_authors.html",
+    "feeds/_paper_abstract.html",
+    "feeds/_paper_links.html",
+    "digests/_card.html",
+    "digests/_card_sections.html",
+)
+BODY_SECONDS = 600
+# The context variable `prefetch` leaves a page's cached bodies in: {key: html or None}.
+BODIES = "card_bodies"
+
+_parts_hash: str | None = None
+
+
+def _templates_hash(engine: Engine) -> str:
+    global _parts_hash
+    if _parts_hash is None:
+        sources = (engine.get_template(name).source for name in BODY_PARTS)
+        digest = hashlib.sha256("\0".join(sources).encode())
+        _parts_hash = digest.hexdigest()[:12]
+    return _parts_hash
+
+
+def _stamp(moment: Any) -> str:
+    return f"{moment.timestamp():.6f}" if moment is not None else "-"
+
+
+def _card_language(context: Context) -> str | None:
+    """The summary language the body is rendered in, or None when it must be rendered fresh."""
+    user = context.get("user")
+    if settings.DEBUG or (user is not None and getattr(user, "is_staff", False)):
+        return None
+    profile = context.get("profile")
+    return str(context.get("lang") or getattr(profile, "card_language", "") or "both")
+
+
+def body_key(engine: Engine, paper: Paper, llm_card: Card | None, card_language: str) -> str | None:
+    """The cache key of a paper's body, or None when it must be rendered fresh."""
+    summary = "-"
+    if llm_card is not None:
+        if not llm_card.readable:
+            return None
+        summary = f"{llm_card.pk}.{llm_card.status}.{_stamp(llm_card.updated_at)}"
+    return ":".join(
+        [
+            "card-body",
+            _templates_hash(engine),
+            translation.get_language() or "",
+            card_language,
+            str(paper.pk),
+            str(paper.version),
+            _stamp(paper.updated_at),
+            summary,
+        ]
+    )
+
+
+def _engine(context: Context) -> Engine:
+    return context.template.engine if context.template else Engine.get_default()
+
+
+def prefetch(context: Context, papers: Iterable[Paper], llm_cards: Mapping[int, Card]) -> None:
+    """Read the bodies of a page's papers from the cache in one request (`BODIES` in the
+    context), so each `paper_body` of the page needs no request of its own."""
+    card_language = _card_language(context)
+    if card_language is None:
+        return
+    engine = _engine(context)
+    keys = [body_key(engine, p, llm_cards.get(p.pk), card_language) for p in papers]
+    wanted = [key for key in keys if key is not None]
+    found = cache.get_many(wanted) if wanted else {}
+    context[BODIES] = {key: found.get(key) for key in wanted}
+
+
+def paper_body(context: Context, card: PaperCard, llm_card: Card | None) -> SafeString:
+    """The card's body for this page: from the cache when another request rendered it."""
+    engine = _engine(context)
+    card_language = _card_language(context)
+    key = None
+    if card_language is not None and not (card.title_html or card.snippet_html or card.why):
+        key = body_key(engine, card.paper, llm_card, card_language)
+    if key is not None:
+        prefetched = context.get(BODIES) or {}
+        cached = prefetched[key] if key in prefetched else cache.get(key)
+        if isinstance(cached, str):
+            return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
+    template = engine.get_template(BODY_TEMPLATE)
+    with context.push(card=card, llm_card=llm_card):
+        html = template.render(context)
+    if key is not None:
+        cache.set(key, str(html), BODY_SECONDS)
+    return mark_safe(html)  # noqa: S308

@@ -1,0 +1,76 @@
+"""What pages reuse between requests: a card's body (digests.fragments) and a visitor's front
+page (feeds.views._digest_html). Reuse must never show a reader what is not theirs or an old
+version of a paper or summary that changed."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django.utils.html import escape
+
+from radar.models import SavedPaper
+from testkit.fake_llm import valid_card
+from tests.factories import arxiv_paper, card_for, make_user, signed_in
+from tests.pages import card_titles
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_visitor_page_is_shared_but_never_served_to_a_signed_in_reader(client: Client) -> None:
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    visitor = client.get("/").content.decode()
+    assert "Log in to save" in visitor
+    reader = make_user("reader@example.org")
+    SavedPaper.objects.create(user=reader, paper=paper)
+    mine = signed_in(reader).get("/").content.decode()
+    assert 'aria-pressed="true"' in mine  # the reader's own star, not the visitor's page
+    assert "Log in to save" not in mine
+    assert 'aria-pressed="true"' not in Client().get("/").content.decode()
+
+
+def test_a_summary_made_after_a_page_was_rendered_shows_to_the_next_reader(
+    client: Client,
+) -> None:
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    reader = signed_in(make_user("reader@example.org"))
+    assert "llm-card" not in reader.get("/").content.decode()
+    card_for(paper)  # the body rendered a moment ago had no summary: a new key
+    page = reader.get("/").content.decode()
+    assert escape(valid_card()["en"]["tldr"]) in page
+
+
+def test_a_summary_rewritten_in_place_replaces_the_reused_body(client: Client) -> None:
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    card = card_for(paper, status="extractive", en={"tldr": "An extractive first sentence."})
+    reader = signed_in(make_user("reader@example.org"))
+    assert "An extractive first sentence." in reader.get("/").content.decode()
+    content = valid_card()
+    card.status, card.en, card.zh, card.updated_at = (
+        "done",
+        content["en"],
+        content["zh"],
+        timezone.now(),
+    )
+    card.save()
+    page = reader.get("/").content.decode()
+    assert escape(content["en"]["tldr"]) in page
+    assert "An extractive first sentence." not in page
+
+
+def test_a_new_version_of_a_paper_replaces_the_reused_body(client: Client) -> None:
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    reader = signed_in(make_user("reader@example.org"))
+    assert card_titles(reader.get("/").content.decode()) == ["Sparse attention for long documents"]
+    paper.title, paper.version, paper.updated_at = "Sparse attention, revised", 2, timezone.now()
+    paper.save()
+    assert card_titles(reader.get("/").content.decode()) == ["Sparse attention, revised"]
+
+
+def test_staff_see_the_errors_of_a_card_that_readers_see_without_them(client: Client) -> None:
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    card_for(paper, flags=["url"])
+    reader = signed_in(make_user("reader@example.org"))
+    assert "Removed from the model" not in reader.get("/").content.decode()
+    staff = make_user("staff@example.org", is_staff=True)
+    assert "Removed from the model" in signed_in(staff).get("/").content.decode()
