@@ -1,7 +1,9 @@
-"""Web benchmark: Today, paper page, search and the radar pages over 1,000,000 papers (gunicorn).
+"""Web benchmark: Today, paper page, search, the radar pages and the API's paper list over
+1,000,000 papers (gunicorn).
 
 Generates 1,000,000 papers (about 2,250 per announcement day over ~1.7 years, with their
-sightings), 10,000 users and 10,000 radars with their matches (see `RADARS_SQL`: one heavy
+sightings), a done bilingual summary card for every paper of the last 30 days (`CARDS_SQL`),
+10,000 users and 10,000 radars with their matches (see `RADARS_SQL`: one heavy
 radar of the measured user holds ~58,000) in a throwaway PostgreSQL database, serves the
 production settings (DEBUG off) with gunicorn on loopback, and loads each page with
 concurrent clients (a thread and an HTTP connection each; gunicorn's sync workers close it
@@ -16,7 +18,10 @@ followed topics): a session row is created with the server's SECRET_KEY and its 
 every load client (plain HTTP as for the other pages: SECURE_SSL_REDIRECT is off, and a secure
 cookie is only a flag for the browser, the server reads it over HTTP all the same).
 
-Targets: Today, paper page and the radar pages (a radar's feed, the "My radars" day, the
+The API's paper list is requested with a personal API token of the same user (the server's
+per-token rate limit is lifted for the run: every load client shares the token).
+
+Targets: Today, paper page, the API's paper list and the radar pages (a radar's feed, the "My radars" day, the
 radars list, the topics directory) under 50 ms median, search under 150 ms median.
 
     python bench/web.py [--keep] [--regenerate] [--papers N] [--radars N] [--clients 4]
@@ -90,11 +95,14 @@ from accounts.services import profile_for  # noqa: E402
 from feeds.catalogue import ARXIV_CATEGORIES, sources_seed  # noqa: E402
 
 # Bump when the generated data changes: a kept database of another version is regenerated.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
+# A kept database of version 2 (no cards) is brought to version 3 by adding the cards.
+CARDLESS_VERSION = 2
 TARGET_MS = {
     "today": 50.0,
     "paper": 50.0,
     "search": 150.0,
+    "api-papers": 50.0,
     "radar-heavy": 50.0,
     "radar-heavy-page-20": 50.0,
     "radar-typical": 50.0,
@@ -598,6 +606,60 @@ ON CONFLICT DO NOTHING;
 """
 
 
+# Summary cards, as a site with an LLM has them: a done card in both languages (TL;DR and the
+# four sections, title and keywords, at the lengths the prompt asks for) for every paper of the
+# last CARD_DAYS days, which is what Today, the radar feeds and "My radars" show.
+CARD_DAYS = 30
+ZH_SENTENCES = [
+    "本文提出了一种新的方法，在多个公开基准上显著优于现有工作。",
+    "作者系统分析了该问题的难点，并给出了可扩展的求解框架。",
+    "实验表明，该模型在保持精度的同时将计算开销降低了一半以上。",
+    "研究揭示了数据规模与泛化能力之间此前未被注意到的关系。",
+    "该工作为后续在真实场景中的部署提供了理论依据和开源工具。",
+    "通过理论推导与数值模拟，作者验证了所提出机制的有效性。",
+    "结果显示，在低资源条件下该方法仍然保持稳健的表现。",
+    "本文还讨论了方法的局限性以及未来可能的改进方向。",
+]
+ZH = "ARRAY[" + ", ".join(f"'{z}'" for z in ZH_SENTENCES) + "]"
+CARDS_SQL = f"""
+INSERT INTO digests_card (paper_id, text_hash, prompt_version, model, status, title_zh, en, zh,
+    keywords, flags, attempts, llm_calls, last_error, prompt_tokens, completion_tokens,
+    created_at, updated_at, generated_at)
+SELECT p.id, encode(sha256(convert_to(p.title || chr(10) || p.abstract, 'UTF8')), 'hex'),
+    'bench', 'bench-model', 'done',
+    ({ZH})[1 + mod(p.id, 8)::int],
+    jsonb_build_object(
+        'tldr', left(p.abstract, 240),
+        'motivation', split_part(p.abstract, '. ', 2) || '.',
+        'method', split_part(p.abstract, '. ', 3) || '.',
+        'result', split_part(p.abstract, '. ', 4) || '.',
+        'conclusion', split_part(p.abstract, '. ', 5) || '.'),
+    jsonb_build_object(
+        'tldr', ({ZH})[1 + mod(p.id, 8)::int] || ({ZH})[1 + mod(p.id + 3, 8)::int],
+        'motivation', ({ZH})[1 + mod(p.id + 1, 8)::int],
+        'method', ({ZH})[1 + mod(p.id + 2, 8)::int] || ({ZH})[1 + mod(p.id + 5, 8)::int],
+        'result', ({ZH})[1 + mod(p.id + 3, 8)::int],
+        'conclusion', ({ZH})[1 + mod(p.id + 4, 8)::int]),
+    (regexp_split_to_array(split_part(p.title, ':', 1), ' '))[1:5]::varchar(80)[],
+    '{{}}', 1, 1, '', 900, 450, now(), now(), now()
+FROM feeds_paper p
+WHERE p.announced >= (SELECT max(announced) FROM feeds_paper WHERE announced <= current_date)
+    - {CARD_DAYS}
+"""
+
+
+def generate_cards(started: float) -> None:
+    """The summary cards of the last CARD_DAYS days (`CARDS_SQL`); a kept database of the
+    version before cards gets them added by the same step."""
+    execute("DELETE FROM digests_card")
+    execute(CARDS_SQL)
+    execute("VACUUM ANALYZE digests_card")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM digests_card")
+        n = cursor.fetchone()[0]
+    timed_step(f"{n:,} summary cards", started)
+
+
 # --- The database ------------------------------------------------------------------------------
 
 
@@ -817,6 +879,7 @@ def generate(n_papers: int, n_users: int, n_radars: int, marker: str) -> None:
         )
     timed_step(f"{n_users:,} users", started)
     generate_radars(n_radars, n_users, len(days), started)
+    generate_cards(started)
     with connection.cursor() as cursor:
         for table in ("sentence", "title", "term", "authors", "day", "radar"):
             cursor.execute(f"DROP TABLE bench_{table}")
@@ -869,6 +932,8 @@ class Page:
     hits: dict[str, int] = field(default_factory=dict)
     # Requested by the measured user (signed in) rather than anonymously.
     signed_in: bool = False
+    # Requested with the measured user's API token (`Authorization: Bearer`).
+    bearer: bool = False
     # What the page shows, for the report (e.g. the radar's match count).
     about: str = ""
     # Per tag: a warm request through Django's test client in this process, and its SQL (ms).
@@ -930,6 +995,8 @@ def base_pages(
             [("/search/?" + urlencode({"q": t}), b"<mark>", t) for t in terms if hits[t]],
             hits=hits,
         ),
+        # The API's paper list: the latest day's first page, as a client polling it gets it.
+        Page("api-papers", [("/api/v1/papers", b'"papers": [{', "/api/v1/papers")], bearer=True),
     ]
 
 
@@ -1038,13 +1105,16 @@ def count_queries(page: Page) -> None:
         user = get_user_model().objects.get(username=MEASURED_USER)
         profile_for(user)  # created on a first visit: not part of the page's queries
         client.force_login(user)
+    extra: dict[str, Any] = (
+        {"headers": {"Authorization": f"Bearer {api_secret()}"}} if page.bearer else {}
+    )
     seen: set[str] = set()
     for path, expect, tag in page.items:
         if tag in seen:
             continue
         seen.add(tag)
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(path)
+            response = client.get(path, **extra)
         if response.status_code != 200 or expect not in response.content:
             raise SystemExit(
                 f"test client: {path} answered {response.status_code} without {expect!r}"
@@ -1056,7 +1126,7 @@ def count_queries(page: Page) -> None:
         for _ in range(3):
             with CaptureQueriesContext(connection) as ctx:
                 started = time.perf_counter()
-                client.get(path)
+                client.get(path, **extra)
                 took = time.perf_counter() - started
             best = min(best, (took, sum(float(q["time"]) for q in ctx.captured_queries)))
         page.in_process[tag] = (round(best[0] * 1000, 1), round(best[1] * 1000, 1))
@@ -1089,7 +1159,24 @@ def server_env(tmp: Path, port: int) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "SECURE_SSL_REDIRECT": "false",
+        # The load clients share one API token: its per-minute limit would answer 429.
+        "API_RATE_LIMIT_PER_MINUTE": "100000000",
     }
+
+
+_API_SECRET: list[str] = []
+
+
+def api_secret() -> str:
+    """A personal API token of the measured user (made once per run; the last run's removed)."""
+    if not _API_SECRET:
+        from api.models import ApiToken
+        from api.tokens import token_create
+
+        user = get_user_model().objects.get(username=MEASURED_USER)
+        ApiToken.objects.filter(user=user, name="bench/web.py").delete()
+        _API_SECRET.append(token_create(user=user, name="bench/web.py")[1])
+    return _API_SECRET[0]
 
 
 def session_cookie(secret_key: str) -> str:
@@ -1367,6 +1454,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> bool:
     port = free_port()
     env = server_env(tmp, port)
     signed_in = {"Cookie": session_cookie(env["SECRET_KEY"])}
+    bearer = {"Authorization": f"Bearer {api_secret()}"}
     connection.close()
     started = time.perf_counter()
     subprocess.run(
@@ -1390,7 +1478,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> bool:
     try:
         # /healthz first (the baseline) and again last, to show any drift during the run.
         for i, page in enumerate([*groups, groups[0]]):
-            headers = signed_in if page.signed_in else None
+            headers = signed_in if page.signed_in else bearer if page.bearer else None
             load(port, page.items, args.clients, args.warmup, headers)
             run = load(port, page.items, args.clients, args.duration, headers)
             if run.errors:
@@ -1425,7 +1513,9 @@ def main() -> int:
         f"academichub bench/web.py v{GENERATOR_VERSION} papers={args.papers} users={args.users}"
         f" radars={args.radars}"
     )
-    reuse = not args.regenerate and database_marker() == marker
+    found = database_marker()
+    cardless = marker.replace(f" v{GENERATOR_VERSION} ", f" v{CARDLESS_VERSION} ")
+    reuse = not args.regenerate and found in (marker, cardless)
     if not reuse:
         # Dropped here rather than by setup_databases, which reports it as an error first.
         with connection.cursor() as cursor:
@@ -1438,7 +1528,12 @@ def main() -> int:
     try:
         name = connection.settings_dict["NAME"]
         if reuse:
-            print(f"database: reusing {name} ({marker})", flush=True)
+            print(f"database: reusing {name} ({found})", flush=True)
+            if found == cardless:
+                generate_cards(time.perf_counter())
+                with connection.cursor() as cursor:
+                    quoted = connection.ops.quote_name(name)
+                    cursor.execute(f"COMMENT ON DATABASE {quoted} IS '{marker}'")
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM feeds_paper")
                 if cursor.fetchone()[0] != args.papers:
