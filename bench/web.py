@@ -1036,19 +1036,24 @@ def radar_pages() -> list[Page]:
                 name, [(path, expect, path)], signed_in=True, about=f"{label}: {n:,} matches"
             )
 
-        day = one("SELECT max(announced) FROM feeds_paper", [])
+        # "My radars" shows every source family's latest day (the product's own choice).
+        from feeds import front
+
+        days = sorted(set(front.latest_days(front.version()).values()))
+        day = ", ".join(d.isoformat() for d in days)
         mine = (
             "(radar_id IN (SELECT id FROM radar_radar WHERE owner_id = %s)"
             " OR radar_id IN (SELECT radar_id FROM radar_subscription WHERE user_id = %s))"
         )
         top = one(
-            f"SELECT paper_id FROM radar_match WHERE announced = %s AND {mine}"
+            f"SELECT paper_id FROM radar_match WHERE announced = ANY(%s) AND {mine}"
             " ORDER BY score DESC, id LIMIT 1",
-            [day, uid, uid],
+            [days, uid, uid],
         )
         day_papers = one(
-            f"SELECT count(DISTINCT paper_id) FROM radar_match WHERE announced = %s AND {mine}",
-            [day, uid, uid],
+            f"SELECT count(DISTINCT paper_id) FROM radar_match WHERE announced = ANY(%s)"
+            f" AND {mine}",
+            [days, uid, uid],
         )
         followed = one(
             "SELECT count(*) FROM radar_subscription s JOIN radar_radar r ON r.id = s.radar_id"

@@ -36,6 +36,7 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Concat
 
+from academichub.web import url_with
 from feeds.labels import display_text
 from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
 from feeds.selectors import (
@@ -320,6 +321,15 @@ def family_labels(days: dict[str, date]) -> dict[str, str]:
         family: names.get(family) or display_text(journals.get(family[7:], family[7:]))
         for family in days
     }
+
+
+def family_links(days: dict[str, date]) -> list[dict[str, Any]]:
+    """The "Latest announcements" line: each family's name and latest day, linked to that day."""
+    labels = family_labels(days)
+    return [
+        {"label": labels[family], "day": day, "url": url_with("today", {"date": day.isoformat()})}
+        for family, day in days.items()
+    ]
 
 
 def _papers(ids: Iterable[int]) -> dict[int, Paper]:

@@ -50,15 +50,7 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
         if days:
             # Earlier days are one step back from the newest family's day.
             context.update(_day_nav(max(days.values()), filters, later=False))
-        labels = front.family_labels(days)
-        families = [
-            {
-                "label": labels[family],
-                "day": day,
-                "url": url_with("today", {"date": day.isoformat()}),
-            }
-            for family, day in days.items()
-        ]
+        families = front.family_links(days)
     context.update(day=asked_day or (max(days.values()) if days else None), families=families)
     context["choices"] = selectors.filter_choices()
     if context["day"] is not None:

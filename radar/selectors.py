@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -192,15 +192,15 @@ MY_RADARS_LIMIT = 50
 
 
 def my_radars_day(
-    *, user: AbstractBaseUser, day: date, limit: int = MY_RADARS_LIMIT
+    *, user: AbstractBaseUser, days: Collection[date], limit: int = MY_RADARS_LIMIT
 ) -> tuple[list[RadarPaper], int]:
-    """The day's best `limit` papers from the user's radars and followed topics, each once,
-    best first; and how many papers they caught that day in all."""
+    """The best `limit` papers of `days` (one day, or each source family's latest) from the
+    user's radars and followed topics, each once, best first; and how many they caught."""
     # The ids first, so the (radar, day) index serves each radar instead of the whole day.
     owned = Radar.objects.filter(owner_id=user.pk).values_list("id", flat=True)
     followed = Subscription.objects.filter(user_id=user.pk).values_list("radar_id", flat=True)
     radar_ids = set(owned.union(followed))
-    of_day = Match.objects.filter(radar_id__in=radar_ids, announced=day)
+    of_day = Match.objects.filter(radar_id__in=radar_ids, announced__in=sorted(set(days)))
     best = list(
         of_day.values("paper_id")
         .annotate(best=Max("score"))

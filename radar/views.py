@@ -35,7 +35,7 @@ from academichub.web import (
     url_with,
     wants_partial,
 )
-from feeds import citations
+from feeds import citations, front
 from feeds import selectors as feeds_selectors
 from feeds.labels import PaperCard, display_text, paper_card
 from feeds.models import Paper
@@ -502,13 +502,21 @@ def _feed_page(
 
 
 def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpResponse:
-    """The "My radars" view of a day: papers caught by the user's radars and topics, once each."""
+    """The "My radars" view: papers caught by the user's radars and topics, once each, best
+    first; every source family's latest day at once (as the front page), or one asked day."""
     asked_day = date_param(request, "date")
-    day = asked_day or feeds_selectors.latest_day()
-    context: dict[str, Any] = {"my_radars": True, "day": day, "asked_day": asked_day}
+    context: dict[str, Any] = {"my_radars": True, "asked_day": asked_day}
+    if asked_day:
+        days = [asked_day]
+    else:
+        latest = front.latest_days(front.version())
+        days = list(latest.values())
+        context["families"] = front.family_links(latest)
+    day = asked_day or (max(days) if days else None)
+    context["day"] = day
     items: list[FeedItem] = []
     if day is not None:
-        found, context["radar_paper_total"] = my_radars_day(user=user, day=day)
+        found, context["radar_paper_total"] = my_radars_day(user=user, days=days)
         items = [
             FeedItem(
                 card=paper_card(row.paper, i + 1),
@@ -518,7 +526,9 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
             )
             for i, row in enumerate(found)
         ]
-        previous_day, next_day = feeds_selectors.adjacent_days(day, feeds_selectors.PaperFilters())
+        previous_day, next_day = feeds_selectors.adjacent_days(
+            day, feeds_selectors.PaperFilters(), later=bool(asked_day)
+        )
         context.update(
             previous_day=previous_day,
             next_day=next_day,

@@ -12,12 +12,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from radar.models import Match, Subscription
-from tests.factories import arxiv_paper, make_radar, signed_in
+from tests.factories import arxiv_paper, biorxiv_paper, make_radar, signed_in
 from tests.pages import card_titles, text_of
 
 pytestmark = pytest.mark.django_db
 
 EARLIER = date(2024, 11, 27)
+LATER = date(2024, 12, 3)
 
 
 def test_a_paper_caught_by_two_radars_is_listed_once_with_both_names(
@@ -61,10 +62,29 @@ def test_the_view_follows_the_day_navigation(alice: User) -> None:
     client = signed_in(alice)
     latest = client.get("/?view=radars").content.decode()
     assert card_titles(latest) == []
-    assert "None of your radars or followed topics caught a paper on this day." in text_of(latest)
+    assert "None of your radars or followed topics caught a paper in the latest announcements." in (
+        text_of(latest)
+    )
     assert 'href="/?view=radars&amp;date=2024-11-27"' in latest
     html = client.get("/?view=radars&date=2024-11-27").content.decode()
     assert card_titles(html) == ["Older match"]
+
+
+def test_a_small_source_with_a_newer_day_does_not_hide_the_arxiv_mailing(alice: User) -> None:
+    """As on the front page: each source family's latest day, not the newest calendar day."""
+    radar = make_radar(alice, name="Agents", include="x")
+    mailing = [arxiv_paper(title=f"arXiv match {n}") for n in range(3)]
+    preprint = biorxiv_paper(title="bioRxiv match", announced=LATER)
+    for n, paper in enumerate([*mailing, preprint]):
+        Match.objects.create(radar=radar, paper=paper, score=2.0 - n / 10)
+    html = signed_in(alice).get("/?view=radars").content.decode()
+    assert card_titles(html) == ["arXiv match 0", "arXiv match 1", "arXiv match 2", "bioRxiv match"]
+    assert "4 papers caught by your radars and followed topics in the latest announcements" in (
+        text_of(html)
+    )
+    assert "Latest announcements:" in text_of(html)
+    one_day = signed_in(alice).get(f"/?view=radars&date={LATER.isoformat()}").content.decode()
+    assert card_titles(one_day) == ["bioRxiv match"]
 
 
 def test_the_normal_list_offers_the_my_radars_tab_only_when_signed_in(
@@ -96,7 +116,9 @@ def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> Non
         radar = make_radar(alice, name=f"Radar {i}", include="x")
         for _ in range(3):
             Match.objects.create(radar=radar, paper=arxiv_paper(), score=1.0)
+    # New papers: the families' latest days are read again once (arXiv's, the others').
+    assert _count(client, "/?view=radars") == few + 2
     assert _count(client, "/?view=radars") == few
-    # session, user, profile, latest day, the user's radar ids, the day's best papers,
-    # their matches, sightings, days before/after, saved ids, summary cards
-    assert few == 12
+    # session, user, profile, newest paper id, the user's radar ids, the days' best papers,
+    # their matches, sightings, the day before, saved ids, summary cards
+    assert few == 11
