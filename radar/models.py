@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from pgvector.django import VectorField
 
 from accounts.models import Profile
@@ -22,38 +23,56 @@ class SavedPaper(models.Model):
     """A paper a user starred, to read later or export."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_papers"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="saved_papers",
+        verbose_name=_("user"),
     )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="saved_by")
-    created_at = models.DateTimeField(default=timezone.now)
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="saved_by", verbose_name=_("paper")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "paper"], name="saved_user_paper_uniq")
         ]
         indexes = [models.Index(fields=["user", "-created_at"], name="saved_user_recent_idx")]
+        verbose_name = _("saved paper")
+        verbose_name_plural = _("saved papers")
 
 
 class PaperEmbedding(models.Model):
     """A paper's vector, computed once from `paper_text` and shared by every radar."""
 
     paper = models.OneToOneField(
-        Paper, on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+        Paper,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="embedding",
+        verbose_name=_("paper"),
     )
     vector = VectorField(dimensions=DIM)
     # `Embedder.name`: vectors from another embedder must be recomputed, not compared.
-    model = models.CharField(max_length=120)
-    created_at = models.DateTimeField(default=timezone.now)
+    model = models.CharField(_("model"), max_length=120)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("paper embedding")
+        verbose_name_plural = _("paper embeddings")
 
 
 class Radar(models.Model):
     """A standing interest: phrases, authors, a description and examples, scored per paper."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="radars"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="radars",
+        verbose_name=_("owner"),
     )
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
     # Include query in `radar.query` syntax (`"prompt injection" OR jailbreak NOT survey`).
     include = models.TextField(blank=True)
     exclude = ArrayField(models.TextField(), default=list, blank=True)
@@ -65,9 +84,9 @@ class Radar(models.Model):
     examples = ArrayField(models.CharField(max_length=255), default=list, blank=True)
     # The lowest score shown, in points 0..100 (`radar.scoring`): higher means fewer, closer
     # matches.
-    threshold = models.FloatField(default=DEFAULT_THRESHOLD)
-    public = models.BooleanField(default=False)
-    active = models.BooleanField(default=True)
+    threshold = models.FloatField(_("threshold"), default=DEFAULT_THRESHOLD)
+    public = models.BooleanField(_("public"), default=False)
+    active = models.BooleanField(_("active"), default=True)
     # The secret in the radar's Atom feed URL; None when the feed is off (revoked).
     feed_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     profile = VectorField(dimensions=DIM, null=True, blank=True)
@@ -83,14 +102,16 @@ class Radar(models.Model):
     # (both cleared when one succeeds or the description changes).
     understood_error = models.TextField(blank=True)
     understood_attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         indexes = [
             models.Index(fields=["owner", "name"], name="radar_owner_name_idx"),
             models.Index(fields=["name"], condition=models.Q(public=True), name="radar_public_idx"),
         ]
+        verbose_name = _("radar")
+        verbose_name_plural = _("radars")
 
     def __str__(self) -> str:
         return self.name
@@ -106,16 +127,22 @@ class Match(models.Model):
 
     # No index of its own: the unique (radar, paper) and the feed index both lead with radar.
     radar = models.ForeignKey(
-        Radar, on_delete=models.CASCADE, related_name="matches", db_index=False
+        Radar,
+        on_delete=models.CASCADE,
+        related_name="matches",
+        db_index=False,
+        verbose_name=_("radar"),
     )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="matches")
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="matches", verbose_name=_("paper")
+    )
     # Points 0..100, the sum of the parts named in `reasons` (`radar.scoring`).
-    score = models.FloatField()
+    score = models.FloatField(_("score"))
     reasons = models.JSONField(default=list, blank=True)
     # The paper's announcement day when it was matched, copied so that a radar's feed is
     # read in order from one index, without joining and sorting all its papers.
-    announced = models.DateField()
-    created_at = models.DateTimeField(default=timezone.now)
+    announced = models.DateField(_("announced"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         constraints = [
@@ -128,6 +155,9 @@ class Match(models.Model):
             models.Index(fields=["radar", "-created_at"], name="match_radar_created_idx"),
             models.Index(fields=["announced"], name="match_announced_idx"),
         ]
+        # In context: the plain "matches" is a briefing's count of them (匹配数).
+        verbose_name = pgettext_lazy("radar model", "match")
+        verbose_name_plural = pgettext_lazy("radar model", "matches")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Bulk writers set `announced` themselves; a single row takes it from its paper.
@@ -144,12 +174,19 @@ class Feedback(models.Model):
         DOWN = -1, "👎"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="radar_feedback"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="radar_feedback",
+        verbose_name=_("user"),
     )
-    radar = models.ForeignKey(Radar, on_delete=models.CASCADE, related_name="feedback")
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="radar_feedback")
-    value = models.SmallIntegerField(choices=Value.choices)
-    created_at = models.DateTimeField(default=timezone.now)
+    radar = models.ForeignKey(
+        Radar, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("radar")
+    )
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="radar_feedback", verbose_name=_("paper")
+    )
+    value = models.SmallIntegerField(_("value"), choices=Value.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         constraints = [
@@ -160,6 +197,8 @@ class Feedback(models.Model):
                 condition=models.Q(value__in=[1, -1]), name="feedback_value_pm1"
             ),
         ]
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
 
 
 class Subscription(models.Model):
@@ -170,33 +209,47 @@ class Subscription(models.Model):
     Language = Profile.CardLanguage
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        verbose_name=_("user"),
     )
-    radar = models.ForeignKey(Radar, on_delete=models.CASCADE, related_name="subscriptions")
+    radar = models.ForeignKey(
+        Radar, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("radar")
+    )
     frequency = models.CharField(
         _("briefing email"), max_length=8, choices=Frequency.choices, default=Frequency.DAILY
     )
     language = models.CharField(
         _("briefing language"), max_length=4, choices=Language.choices, default=Language.BOTH
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "radar"], name="subscription_user_radar_uniq")
         ]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
 
 
 class SeenPaper(models.Model):
     """That a user has been shown a paper in a radar feed: it is no longer marked new."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seen_papers"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="seen_papers",
+        verbose_name=_("user"),
     )
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="seen_by")
-    seen_at = models.DateTimeField(default=timezone.now)
+    paper = models.ForeignKey(
+        Paper, on_delete=models.CASCADE, related_name="seen_by", verbose_name=_("paper")
+    )
+    seen_at = models.DateTimeField(_("seen at"), default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "paper"], name="seen_user_paper_uniq")
         ]
+        verbose_name = _("seen paper")
+        verbose_name_plural = _("seen papers")

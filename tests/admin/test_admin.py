@@ -430,16 +430,18 @@ def test_a_radar_added_in_the_admin_is_followed_by_its_owner_and_scored(
 def test_the_admin_names_our_models_and_their_columns_in_the_staff_members_language(
     staff: Client, rows: dict[str, Model]
 ) -> None:
-    # Radar's models are left out until radar/models.py gets its translated names.
-    translated = [m for m in our_models() if m._meta.app_label != "radar"]
     english = text_of(staff.get(reverse("admin:index")).content.decode())
-    for name in ("Feeds", "Summary cards", "Paper sightings", "LLM calls", "API tokens"):
+    for name in (
+        "Feeds", "Summary cards", "Paper sightings", "LLM calls", "API tokens", "Matches",
+        "Paper embeddings",
+    ):  # fmt: skip
         assert name in english
+    assert "Matchs" not in english and "Feedbacks" not in english
 
     # A Chinese staff member: their profile's language (which wins over the cookie).
     Profile.objects.filter(user__is_superuser=True).update(language="zh-hans")
     index = text_of(staff.get(reverse("admin:index")).content.decode())
-    for model in translated:
+    for model in our_models():
         with translation.override("zh-hans"):
             plural = str(model._meta.verbose_name_plural)
             app = str(apps.get_app_config(model._meta.app_label).verbose_name)
@@ -453,8 +455,15 @@ def test_the_admin_names_our_models_and_their_columns_in_the_staff_members_langu
         "简报投递",
         "个人设置",
         "API 令牌",
+        "匹配",
+        "反馈",
+        "收藏的论文",
+        "看过的论文",
+        "论文嵌入向量",
     ):
         assert name in index
+    # A briefing's "matches" column is a count (匹配数); the model of that name is not.
+    assert "匹配数" not in index
     assert "Summary cards" not in index and "Paper sightings" not in index
     # The list columns too.
     sources = text_of(staff.get(url(Source, "changelist")).content.decode())
@@ -462,6 +471,14 @@ def test_the_admin_names_our_models_and_their_columns_in_the_staff_members_langu
     assert "Error count" not in sources and "Next check at" not in sources
     cards = text_of(staff.get(url(Card, "changelist")).content.decode())
     assert "提示词版本" in cards and "Prompt version" not in cards
+    radars = text_of(staff.get(url(Radar, "changelist")).content.decode())
+    for column in ("所有者", "公开", "已启用", "最低分数", "创建时间", "更新时间"):
+        assert column in radars, column
+    assert "Owner" not in radars and "Threshold" not in radars
+    matches = text_of(staff.get(url(Match, "changelist")).content.decode())
+    assert "得分" in matches and "公布日期" in matches and "Score" not in matches
+    seen = text_of(staff.get(url(SeenPaper, "changelist")).content.decode())
+    assert "查看时间" in seen and "Seen at" not in seen
 
 
 def radar_form(owner: Any, name: str) -> dict[str, Any]:
