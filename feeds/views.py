@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date
 from typing import Any
@@ -69,12 +68,14 @@ def _digest_html(
     """The contents, sections and updated papers of the front page (feeds/_digest.html).
 
     The same for every visitor who is not signed in (no saved stars, no forms), so theirs is
-    rendered once per minute, per language and address, and reused from the cache.
+    rendered once per minute, per language and day, and reused from the cache. Only the
+    front page's own addresses are (`/`, `/?date=…`): others, which anyone can make up, are
+    rendered each time rather than filling the cache.
     """
     key = None
-    if not request.user.is_authenticated and not settings.DEBUG:
-        address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:16]
-        key = f"feeds:today:visitor:{at}:{get_language()}:{address}"
+    if not request.user.is_authenticated and not settings.DEBUG and set(request.GET) <= {"date"}:
+        day = asked_day.isoformat() if asked_day else "latest"
+        key = f"feeds:today:visitor:{at}:{get_language()}:{day}"
         cached = cache.get(key)
         if isinstance(cached, str):
             return mark_safe(cached)  # noqa: S308 (our own rendering, see below)

@@ -5,7 +5,9 @@ version of a paper or summary that changed."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -74,3 +76,19 @@ def test_staff_see_the_errors_of_a_card_that_readers_see_without_them(client: Cl
     assert "Removed from the model" not in reader.get("/").content.decode()
     staff = make_user("staff@example.org", is_staff=True)
     assert "Removed from the model" in signed_in(staff).get("/").content.decode()
+
+
+def test_only_the_front_pages_own_addresses_are_kept_for_visitors(client: Client) -> None:
+    arxiv_paper(title="Sparse attention for long documents")
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    first = queries("/")
+    kept = queries("/")
+    assert kept < first  # the digest itself was kept (its rows, papers and cards not read)
+    # An address anyone can make up is rendered each time rather than filling the cache.
+    made_up = [queries("/?utm_source=x") for _ in range(2)]
+    assert made_up[0] == made_up[1] > kept
