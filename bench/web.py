@@ -1343,7 +1343,7 @@ def explain_page(page: Page, full_plan: bool) -> None:
                 ("SAVEPOINT", "RELEASE SAVEPOINT")
             ):
                 continue
-            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            if not sql.lstrip(" \n(").upper().startswith(("SELECT", "WITH")):
                 # Not run again (EXPLAIN ANALYZE executes): e.g. the feed marking papers seen.
                 writes.append(f"{shorten(sql)} ({float(took) * 1000:.2f} ms in the test client)")
                 continue

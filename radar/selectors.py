@@ -191,6 +191,13 @@ class RadarPaper:
 MY_RADARS_LIMIT = 50
 
 
+def user_has_radars(*, user: AbstractBaseUser) -> bool:
+    """Whether the user owns a radar or follows a topic (an EXISTS query or two)."""
+    owned = Radar.objects.filter(owner_id=user.pk)
+    followed = Subscription.objects.filter(user_id=user.pk)
+    return bool(owned.exists() or followed.exists())
+
+
 def my_radars_day(
     *, user: AbstractBaseUser, days: Collection[date], limit: int = MY_RADARS_LIMIT
 ) -> tuple[list[RadarPaper], int]:

@@ -66,6 +66,7 @@ from radar.selectors import (
     subscription_of,
     topics_directory,
     topics_followed,
+    user_has_radars,
 )
 from radar.services import (
     example_key,
@@ -542,6 +543,8 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
         items=items,
         papers=papers,
         saved_ids=saved_paper_ids_for_user(user=user, papers=papers),
+        # Nothing caught: say why when it is that the reader has no radar or topic yet.
+        no_radars=not items and not user_has_radars(user=user),
     )
     return render(request, "feeds/today.html", context)
 

@@ -122,3 +122,14 @@ def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> Non
     # session, user, profile, newest paper id, the user's radar ids, the days' best papers,
     # their matches, sightings, the day before, saved ids, summary cards
     assert few == 11
+
+
+def test_a_reader_without_radars_is_told_how_to_make_one(alice: User) -> None:
+    arxiv_paper(title="A paper nobody's radar caught")
+    html = signed_in(alice).get("/?view=radars").content.decode()
+    assert "You have no radars yet." in text_of(html)
+    assert 'href="/radars/new/"' in html
+    make_radar(alice, name="Agents", include="x")
+    html = signed_in(alice).get("/?view=radars").content.decode()
+    assert "You have no radars yet." not in text_of(html)
+    assert "None of your radars or followed topics caught a paper" in text_of(html)
