@@ -1,13 +1,42 @@
-"""allauth's hooks for AcademicHub: superusers made on the command line can log in."""
+"""allauth's hooks for AcademicHub: superusers made on the command line can log in;
+account emails name the site after SITE_URL; users are named by their email address."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+
+SITE_NAME = "AcademicHub"
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    """What account emails call the site: its name and the host of SITE_URL. Read from
+    settings on every mail, so it cannot drift from SITE_URL as a Site row can."""
+
+    name: str
+    domain: str
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+def public_site() -> PublicSite:
+    """AcademicHub at the host[:port] of settings.SITE_URL (the public address)."""
+    return PublicSite(name=SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc or "localhost")
+
+
+def user_display(user: AbstractBaseUser) -> str:
+    """How messages and emails name a user (ACCOUNT_USER_DISPLAY): their email address,
+    since accounts sign in by email and the username is one allauth made up."""
+    return str(getattr(user, "email", "") or "") or str(user)
 
 
 # allauth ships no type hints: its adapter is Any to mypy.
@@ -22,6 +51,10 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
         if user is not None:
             superuser_address_confirm(user)
         return user
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """allauth's mail, with `current_site` the public site rather than the Site row."""
+        super().send_mail(template_prefix, email, {**context, "current_site": public_site()})
 
 
 def superuser_address_confirm(user: AbstractBaseUser) -> None:
