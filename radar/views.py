@@ -4,7 +4,7 @@ live preview, feed), topics, and Today's "My radars" view."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +22,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -583,6 +584,8 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         if is_owner:
             context.update(_feed_token_context(request, radar))
         context["first_page_url"] = request.path if page > 1 else ""
+        # Saved (or edited) a moment ago and not yet matched: the page asks again by itself.
+        context["matching_now"] = is_owner and page == 1 and not items and _matching_now(radar)
         response = render(request, "radar/feed.html", context)
         if is_owner and radar.feed_token:
             add_never_cache_headers(response)
@@ -590,6 +593,22 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         # Shown now: the next visit no longer marks them new.
         papers_mark_seen(user=request.user, paper_ids=[p.pk for p in papers])
     return response
+
+
+# How long a saved radar's empty feed keeps asking for its first matches (the rescore of a
+# new or edited radar normally takes seconds; a worker that is away should not make the page
+# ask forever).
+MATCHING_WAIT = timedelta(minutes=10)
+# The rescore sets the profile first, then scores the week and stores the matches.
+MATCHING_STORE = timedelta(seconds=30)
+
+
+def _matching_now(radar: Radar) -> bool:
+    """Whether the radar's matches may still be being worked out after a save."""
+    now = timezone.now()
+    if radar.updated_at < now - MATCHING_WAIT:
+        return False
+    return radar.profile_updated_at is None or radar.profile_updated_at > now - MATCHING_STORE
 
 
 @require_GET

@@ -92,10 +92,13 @@ def test_create_a_radar_watch_the_preview_rate_a_paper_and_follow_a_topic(
             radar = in_thread(lambda: Radar.objects.get(owner=alice))
             assert radar.include == '"prompt injection" OR jailbreak'
 
-            # The rescoring task would run on a worker: run it here, then rate a paper 👍.
+            # Saved a moment ago and not matched yet: the page says so and asks again by
+            # itself. The rescoring task would run on a worker: run it here; the matches
+            # appear without a reload. Then rate a paper 👍.
+            expect(page.locator("#match-area")).to_contain_text("Looking for this radar's papers")
             in_thread(lambda: radar_rescore(radar))
-            page.reload()
             card = page.locator(f"#paper-{wanted.pk}")
+            expect(card).to_be_visible(timeout=10_000)
             expect(card.locator(".badge--unseen")).to_be_visible()
             card.locator(".feedback-button--up").click()
             expect(card.locator('.feedback-button--up[aria-pressed="true"]')).to_be_visible()

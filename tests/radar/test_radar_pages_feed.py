@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from feeds.models import Paper
 from radar import views
@@ -114,8 +115,25 @@ def test_saved_papers_show_a_filled_star(alice: User, radar: Radar, papers: list
 
 
 def test_an_empty_feed_says_what_happens_next(alice: User, radar: Radar) -> None:
-    text = text_of(signed_in(alice).get(f"/radars/{radar.pk}/").content.decode())
-    assert "No matches yet." in text
+    client = signed_in(alice)
+    # Saved a moment ago, not scored yet: the page says it is looking and asks again itself.
+    html = client.get(f"/radars/{radar.pk}/").content.decode()
+    assert "Looking for this radar's papers" in text_of(html)
+    assert 'hx-trigger="every 3s"' in html
+    # Scored a minute ago and nothing found: the final word, and no more asking.
+    Radar.objects.filter(pk=radar.pk).update(
+        profile_updated_at=timezone.now() - timedelta(minutes=1)
+    )
+    html = client.get(f"/radars/{radar.pk}/").content.decode()
+    assert "No matches yet." in text_of(html)
+    assert 'hx-trigger="every 3s"' not in html
+    # Never scored (no worker) but saved long ago: it does not ask forever either.
+    Radar.objects.filter(pk=radar.pk).update(
+        profile_updated_at=None, updated_at=timezone.now() - timedelta(hours=1)
+    )
+    html = client.get(f"/radars/{radar.pk}/").content.decode()
+    assert "No matches yet." in text_of(html)
+    assert 'hx-trigger="every 3s"' not in html
 
 
 # --- others ---------------------------------------------------------------------------------
