@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 SITE_NAME = "AcademicHub"
 
@@ -41,7 +42,13 @@ def user_display(user: AbstractBaseUser) -> str:
 
 # allauth ships no type hints: its adapter is Any to mypy.
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
-    """The default adapter, plus: a superuser's own address counts as confirmed."""
+    """The default adapter, plus: a superuser's own address counts as confirmed; mail
+    names the public site; the failed-login message in our own words (and with 你)."""
+
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_password_mismatch": _("The email address or password is not correct."),
+    }
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
         """Check the password; a superuser with no address on record (made by

@@ -73,7 +73,7 @@ def test_another_browser_confirms_the_address_but_asks_for_the_password() -> Non
     assert _logged_in_as(phone) is None
     assert confirmed.redirect_chain[-1][0].startswith("/accounts/login/")
     page = confirmed.content.decode()
-    assert "You have confirmed ivan@example.org" in page
+    assert "Your email address ivan@example.org is confirmed." in page
     assert 'name="password"' in page
     # The password logs in at once: the address is confirmed, no second mail.
     mail.outbox.clear()
