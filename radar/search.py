@@ -16,6 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+from django.db import connection
+from numpy.typing import NDArray
+from pgvector import Vector
 from pgvector.django import CosineDistance
 
 from feeds.models import Paper
@@ -38,6 +42,17 @@ SEMANTIC_CANDIDATES = 50
 # close in meaning to a query (an unrelated query's best paper sits around 0.79-0.80 on
 # the bundled samples, a real topic's best ones at 0.83-0.89).
 SEMANTIC_FLOOR = 0.81
+# Closeness is also judged against the query's closeness to recent papers at large (a sample
+# of the newest SEMANTIC_SAMPLE): a query about something has a tail of papers far above its
+# median (99th percentile at 0.84-0.88 on the bundled samples for real topics, in English,
+# Chinese or as a question); a made-up word or an unrelated query does not (0.79-0.82, its
+# best paper at 0.82-0.84, still above SEMANTIC_FLOOR). Such a query finds nothing by
+# meaning, and a paper must stand SEMANTIC_ABOVE_MEDIAN above the median to count as close.
+# The cut sits nearer the made-up words than the questions (0.84), whose words may be few.
+SEMANTIC_SAMPLE = 1000
+SEMANTIC_SAMPLE_MIN = 200  # fewer papers than this: SEMANTIC_FLOOR alone
+SEMANTIC_P99_MIN = 0.825
+SEMANTIC_ABOVE_MEDIAN = 0.05
 RRF_K = 60
 # A paper holding the query's words weighs twice one merely close in meaning: words alone
 # rank better than meaning alone (bench/relevance.py, nDCG@10 0.82 against 0.77 for English
@@ -75,13 +90,38 @@ def papers_close_in_meaning(
     papers = filters.apply(Paper.objects.all())
     if since:
         papers = papers.filter(announced__gte=since)
+    floor = meaning_floor(vector)
+    if floor is None:
+        return {}
     nearest = (
         PaperEmbedding.objects.filter(paper__in=papers)
         .annotate(distance=CosineDistance("vector", vector.tolist()))
         .order_by("distance")
         .values_list("paper_id", "distance")[:SEMANTIC_CANDIDATES]
     )
-    return {pid: 1 - distance for pid, distance in nearest if 1 - distance >= SEMANTIC_FLOOR}
+    return {pid: 1 - distance for pid, distance in nearest if 1 - distance >= floor}
+
+
+def meaning_floor(vector: NDArray[np.float32]) -> float | None:
+    """The cosine a paper needs to count as close in meaning to a query embedded as `vector`;
+    None when the query is close to nothing in particular (see SEMANTIC_P99_MIN). One query:
+    the median and 99th percentile of its cosines to the newest papers, worked out in
+    PostgreSQL."""
+    newest = PaperEmbedding.objects.order_by("-paper_id").values("vector")[:SEMANTIC_SAMPLE]
+    sql, params = newest.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY 1 - (vector <=> q)),"
+            " percentile_cont(0.99) WITHIN GROUP (ORDER BY 1 - (vector <=> q))"
+            f" FROM ({sql}) AS newest, CAST(%s AS vector) AS q",
+            [*params, Vector(vector).to_text()],
+        )
+        count, median, p99 = cursor.fetchone()
+    if count < SEMANTIC_SAMPLE_MIN:
+        return SEMANTIC_FLOOR
+    if p99 < SEMANTIC_P99_MIN:
+        return None
+    return max(SEMANTIC_FLOOR, float(median) + SEMANTIC_ABOVE_MEDIAN)
 
 
 def rrf(*rankings: list[int], weights: Sequence[float] = ()) -> list[int]:
