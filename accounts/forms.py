@@ -94,6 +94,12 @@ class ProfileForm(forms.ModelForm[Profile]):
             field = self.fields["timezone"]
             assert isinstance(field, forms.ChoiceField)  # nosec: declared above
             field.choices = [*timezone_choices(), (stored, stored.replace("_", " "))]
+        if not (settings.LLM_BASE_URL or settings.LLM_API_KEY):  # digests.llm.llm_configured
+            self.fields["card_language"].help_text = _(
+                "Show AI summaries in Chinese, English or both. This site has no language "
+                "model set up yet, so its summaries are sentences taken from each abstract, in "
+                "the abstract's language; Chinese ones come once its operator sets one up."
+            )
 
     class Meta:
         model = Profile

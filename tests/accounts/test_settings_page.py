@@ -193,3 +193,15 @@ def test_the_briefing_settings_apply_to_every_followed_radar(
         ("weekly", "zh")
     }
     assert Subscription.objects.get(user=bob).frequency == "daily"  # nobody else's
+
+
+def test_the_summary_language_says_when_chinese_summaries_need_a_language_model(
+    client: Client, alice: User, settings: Any
+) -> None:
+    client.force_login(alice)
+    settings.LLM_BASE_URL, settings.LLM_API_KEY = "", ""
+    assert "This site has no language model set up yet" in client.get("/settings/").content.decode()
+    settings.LLM_BASE_URL = "http://127.0.0.1:9/v1"
+    assert "This site has no language model set up yet" not in (
+        client.get("/settings/").content.decode()
+    )
