@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django import template
 
 from feeds.models import Paper
-from radar.selectors import saved_paper_ids_for_user
+from radar.selectors import saved_paper_ids_for_user, user_has_radars
 
 register = template.Library()
 
@@ -20,3 +20,13 @@ def saved_paper_ids(context: template.Context, papers: Iterable[Paper | int]) ->
     if user is None or not user.is_authenticated:
         return set()
     return saved_paper_ids_for_user(user=user, papers=papers)
+
+
+@register.simple_tag(takes_context=True)
+def has_radars(context: template.Context) -> bool:
+    """`{% has_radars as has %}`: whether the request user owns a radar or follows a topic
+    (True for visitors, who are not asked to make one)."""
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return True
+    return user_has_radars(user=user)

@@ -126,10 +126,14 @@ def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> Non
 
 def test_a_reader_without_radars_is_told_how_to_make_one(alice: User) -> None:
     arxiv_paper(title="A paper nobody's radar caught")
-    html = signed_in(alice).get("/?view=radars").content.decode()
-    assert "You have no radars yet." in text_of(html)
-    assert 'href="/radars/new/"' in html
+    client = signed_in(alice)
+    for url in ("/?view=radars", "/"):  # the first step is offered on both tabs
+        html = client.get(url).content.decode()
+        assert "You have no radars yet." in text_of(html), url
+        assert 'href="/radars/new/"' in html
+    assert "You have no radars yet." not in text_of(Client().get("/").content.decode())
     make_radar(alice, name="Agents", include="x")
-    html = signed_in(alice).get("/?view=radars").content.decode()
+    assert "You have no radars yet." not in text_of(client.get("/").content.decode())
+    html = client.get("/?view=radars").content.decode()
     assert "You have no radars yet." not in text_of(html)
     assert "None of your radars or followed topics caught a paper" in text_of(html)
