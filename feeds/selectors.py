@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -19,6 +20,7 @@ from django.db.models import (
 )
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from feeds.labels import display_text
 from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
@@ -240,13 +242,26 @@ class FilterChoices:
     announce_types: list[tuple[str, str]]
 
 
+def source_choices(rows: list[tuple[str, str, bool]]) -> list[tuple[str, str]]:
+    """(slug, the name readers see) of sources given as (slug, label, enabled), by name. A
+    source that is not polled and shares its name with another (the bundled samples beside
+    the live feeds: "Nature", "Nature") is named as disabled, so the two can be told apart."""
+    named = [(slug, source_name(display_text(label)), enabled) for slug, label, enabled in rows]
+    counts = Counter(name for _slug, name, _enabled in named)
+    choices = [
+        (slug, name if enabled or counts[name] == 1 else _("%(name)s (disabled)") % {"name": name})
+        for slug, name, enabled in named
+    ]
+    return sorted(choices, key=lambda choice: (choice[1].casefold(), choice[0]))
+
+
 def filter_choices() -> FilterChoices:
     """The sources and disciplines to filter by, in one query."""
-    rows = list(Source.objects.values_list("slug", "label", "discipline"))
-    sources = [(slug, source_name(display_text(label))) for slug, label, _ in rows]
-    disciplines = [(d, discipline_name(display_text(d))) for d in {d for _, _, d in rows if d}]
+    rows = list(Source.objects.values_list("slug", "label", "discipline", "enabled"))
+    sources = source_choices([(slug, label, enabled) for slug, label, _, enabled in rows])
+    disciplines = [(d, discipline_name(display_text(d))) for d in {d for _, _, d, _ in rows if d}]
     return FilterChoices(
-        sources=sorted(sources, key=lambda choice: choice[1].casefold()),
+        sources=sources,
         disciplines=sorted(disciplines, key=lambda choice: choice[1].casefold()),
         announce_types=[(value, str(label)) for value, label in Paper.AnnounceType.choices],
     )

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from feeds.models import Source
-from feeds.names import source_name
+from feeds.selectors import source_choices
 from radar.models import Radar
 from radar.scoring import DEFAULT_THRESHOLD
 from radar.services import THRESHOLD_RANGE, UNDERSTOOD, radar_clean
@@ -152,7 +152,7 @@ class RadarForm(forms.Form):
             kwargs["initial"] = self.initial_for(radar)
         super().__init__(*args, **kwargs)
         chosen = set(radar.sources) if radar is not None else set()
-        choices = [(s.slug, source_name(s.label)) for s in Source.objects.order_by("label", "slug")]
+        choices = source_choices(list(Source.objects.values_list("slug", "label", "enabled")))
         known = {slug for slug, _label in choices}
         # A source removed since keeps its tick, so saving the form does not drop it silently.
         choices += [(slug, slug) for slug in sorted(chosen - known)]
