@@ -590,6 +590,7 @@ def briefing_open(
         "cadence": cadence,
         "period_start": period_start,
         "language": language,
+        "is_test": False,
     }
     found = Briefing.objects.filter(**key).first()
     if found is not None:
@@ -602,7 +603,7 @@ def briefing_open(
             return found
         cut = now - CUT_LAG
         last = Briefing.objects.filter(
-            radar_id=radar_id, cadence=cadence, language=language
+            radar_id=radar_id, cadence=cadence, language=language, is_test=False
         ).aggregate(end=Max("window_end"))["end"]
         earliest = cut - LOOKBACK[cadence]
         start = max(min(last, cut), earliest) if last else cut - PERIOD[cadence]
@@ -684,4 +685,59 @@ def briefing_ensure(
     )
     if briefing.status == Briefing.Status.PENDING:
         briefing_build(briefing, now=now)
+    return briefing
+
+
+# --- For a test email -------------------------------------------------------------------------
+
+# A test briefing covers the matches of this long before the request, up to the request.
+TEST_WINDOW = timedelta(days=1)
+
+
+def matches_for_test(radar_ids: Sequence[int], now: datetime) -> int:
+    """How many matches of these radars a test briefing made `now` would cover."""
+    return Match.objects.filter(
+        radar_id__in=list(radar_ids), created_at__gte=now - TEST_WINDOW, created_at__lt=now
+    ).count()
+
+
+def briefing_test_ensure(
+    *, radar_id: int, period_start: date, language: str, now: datetime
+) -> Briefing | None:
+    """A briefing of the radar's matches of the last day up to `now`, for a test email whose
+    period's shared briefing has nothing to show (made before those matches arrived, or
+    cut CUT_LAG before them). It is outside the chain of shared briefings, so the regular
+    emails still brief every match once. A test briefing made earlier is reused while its
+    radar has had no match since it was cut (another reader's test, a second click). None
+    when the radar has no match in the last day."""
+    since = now - TEST_WINDOW
+    matches = Match.objects.filter(radar_id=radar_id, created_at__lt=now)
+    if not matches.filter(created_at__gte=since).exists():
+        return None
+    earlier = (
+        Briefing.objects.filter(
+            radar_id=radar_id,
+            language=language,
+            is_test=True,
+            status__in=READY,
+            window_start__lte=since + timedelta(hours=1),
+            window_end__lte=now,
+        )
+        .order_by("-window_end", "-id")
+        .first()
+    )
+    if earlier is not None and not matches.filter(created_at__gte=earlier.window_end).exists():
+        return earlier
+    briefing = Briefing.objects.create(
+        radar_id=radar_id,
+        cadence=Briefing.Cadence.DAY,
+        period_start=period_start,
+        language=language,
+        is_test=True,
+        window_start=since,
+        window_end=now,
+        created_at=now,
+        updated_at=now,
+    )
+    briefing_build(briefing, now=now)
     return briefing

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.models import Profile
 from accounts.selectors import suppressed_addresses
-from digests.briefings import briefing_ensure
+from digests.briefings import briefing_ensure, briefing_test_ensure
 from digests.email import MailCache, briefing_message, edition_render, message_id_new
 from digests.mailer import Mailer, SendDeferred, SendRefused, SendUnknown
 from digests.models import Briefing, Delivery
@@ -129,6 +129,7 @@ def _existing(due: Sequence[Due], known: dict[Key, Briefing]) -> dict[Key, Brief
             radar_id__in={k[0] for k in missing},
             cadence__in={k[1] for k in missing},
             period_start__in={k[2] for k in missing},
+            is_test=False,
         ).defer("content")
         for b in rows:
             key = (b.radar_id, b.cadence, b.period_start, b.language)
@@ -612,19 +613,18 @@ def dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
 
 def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -> str:
     """ "Send me a test briefing now": the reader's email built at once from every radar
-    they own or follow — today's briefings, made now from the last day's matches if the
-    period has not closed — in their summary language, mailed and marked as a test; outside
-    the once-per-period rule. Returns sent, deferred, failed, unknown, recent or nothing."""
+    they own or follow, in their summary language, mailed and marked as a test; outside the
+    once-per-period rule. Each radar's part is today's shared briefing when it has papers
+    (made now if the period has not closed), else a test briefing of the radar's matches of
+    the last day up to now (`briefing_test_ensure`): a shared briefing cut before the
+    matches arrived never leaves the test empty. Returns sent, deferred, failed, unknown,
+    recent or nothing (no radar has a match in the last day: no email, no Delivery row)."""
     now = now or timezone.now()
     if Delivery.objects.filter(
         user_id=user.pk, is_test=True, created_at__gt=now - TEST_INTERVAL
     ).exists():
         return "recent"
-    radar_ids = list(
-        Subscription.objects.filter(user_id=user.pk, radar__active=True)
-        .order_by("radar__name", "radar_id")
-        .values_list("radar_id", flat=True)
-    )
+    radar_ids = radars_for_test(int(user.pk))
     profile = Profile.objects.filter(user_id=user.pk).first()
     language = profile.card_language if profile else Profile.CardLanguage.BOTH
     language = language if language in LANGUAGES else Profile.CardLanguage.BOTH
@@ -635,7 +635,15 @@ def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -
         for lang in LANGUAGES[language]
     }
     built = _briefings_for(keys, now)
-    chosen = [built[k] for k in sorted(keys) if built[k].status != Briefing.Status.PENDING]
+    chosen = []
+    for key in sorted(keys):
+        briefing: Briefing | None = built[key]
+        if briefing is not None and not briefing.readable:
+            briefing = briefing_test_ensure(
+                radar_id=key[0], period_start=today, language=key[3], now=now
+            )
+        if briefing is not None and briefing.status != Briefing.Status.PENDING:
+            chosen.append(briefing)
     if not any(b.readable for b in chosen):
         return "nothing"
     delivery = Delivery.objects.create(
@@ -652,3 +660,13 @@ def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -
     )
     counts = deliveries_send([delivery.pk], now=now)
     return next((outcome for outcome, n in counts.items() if n), "skipped")
+
+
+def radars_for_test(user_id: int) -> list[int]:
+    """The radars a test briefing of this reader covers: every active one they own or
+    follow, by name."""
+    return list(
+        Subscription.objects.filter(user_id=user_id, radar__active=True)
+        .order_by("radar__name", "radar_id")
+        .values_list("radar_id", flat=True)
+    )

@@ -185,11 +185,16 @@ class Briefing(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     generated_at = models.DateTimeField(_("generated at"), null=True, blank=True)
+    # Made for "send me a test briefing" when the period's shared briefing has nothing: its
+    # window is the last day up to the request, outside the chain of shared briefings (never
+    # reused by a regular email, never listed among the radar's briefings).
+    is_test = models.BooleanField(_("test"), default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["radar", "cadence", "period_start", "language"],
+                condition=models.Q(is_test=False),
                 name="briefing_radar_period_language_uniq",
             )
         ]

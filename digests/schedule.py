@@ -198,3 +198,24 @@ def readers_current(
     one's time zone, whatever the hour, delivered or not (`manage.py briefings`)."""
     rows = _readers(user_ids=user_ids, radar_id=radar_id)
     return [_due(row, now, any_hour=True) for row in rows]
+
+
+def next_delivery(profile: Profile | None, *, now: datetime) -> datetime | None:
+    """When this reader's next briefing email is due (the first delivery time after `now`
+    in their time zone), or None when their briefing email is off. No profile yet: the
+    defaults (daily at 07:00 UTC)."""
+    frequency = profile.digest_frequency if profile else Profile.Frequency.DAILY
+    if frequency not in CADENCE:
+        return None
+    cadence = CADENCE[frequency]
+    zone = zone_named(profile.timezone if profile else "UTC")
+    hour = profile.delivery_hour if profile else 7
+    weekday = profile.delivery_weekday if profile else 0
+    _start, at = period_due(cadence=cadence, zone=zone, hour=hour, weekday=weekday, now=now)
+    step = timedelta(days=1 if cadence == Briefing.Cadence.DAY else 7)
+    later = now + step
+    # The period after the one due now: its time, computed in wall time (DST-safe).
+    while at <= now:
+        _start, at = period_due(cadence=cadence, zone=zone, hour=hour, weekday=weekday, now=later)
+        later += step
+    return at

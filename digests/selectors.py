@@ -113,7 +113,8 @@ def briefings_for_user(
     if not user.is_authenticated:
         return Briefing.objects.none()
     follows = Subscription.objects.filter(user_id=user.pk, radar_id=OuterRef("radar_id"))
-    briefings = Briefing.objects.filter(status__in=BRIEFING_VISIBLE).filter(
+    # A test email's own briefings (`Briefing.is_test`) are read in the emails' archive only.
+    briefings = Briefing.objects.filter(status__in=BRIEFING_VISIBLE, is_test=False).filter(
         Q(radar__owner_id=user.pk) | Exists(follows)
     )
     if radar_id is not None:

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,10 +26,12 @@ from academichub.enqueue import enqueue
 from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile, SuppressedAddress
 from accounts.services import profile_for
-from digests.briefings import READY
+from digests.briefings import READY, matches_for_test
+from digests.delivery import radars_for_test
 from digests.display import briefing_view
 from digests.email import edition_render, interface_language, unsubscribe_token_read
 from digests.models import Briefing, Delivery
+from digests.schedule import next_delivery
 from digests.selectors import briefing_for_user, briefings_for_user, card_for_paper
 from digests.tasks import briefing_test_send
 from digests.unsubscribe import email_radar_stop, email_radars_choose, email_stop
@@ -77,11 +80,23 @@ def _briefing_rows(briefings: QuerySet[Briefing]) -> QuerySet[Briefing]:
 def briefing_list(request: AuthedRequest) -> HttpResponse:
     """The user's briefings, newest first: every radar they own or follow."""
     page = Paginator(_briefing_rows(briefings_for_user(request.user)), BRIEFINGS_PER_PAGE)
+    shown = page.get_page(request.GET.get("page"))
     return render(
         request,
         "digests/briefing_list.html",
-        {"page": page.get_page(request.GET.get("page")), "radar": None},
+        {"page": shown, "radar": None, **_next(request, shown.object_list)},
     )
+
+
+def _next(request: AuthedRequest, rows: object) -> dict[str, object]:
+    """For an empty list: when the reader's next briefing email is due, in their zone."""
+    if rows:
+        return {}
+    profile = Profile.objects.filter(user_id=request.user.pk).first()
+    return {
+        "next_delivery": next_delivery(profile, now=timezone.now()),
+        "zone": profile.timezone if profile and profile.timezone else "UTC",
+    }
 
 
 @require_GET
@@ -98,11 +113,11 @@ def briefing_radar(request: AuthedRequest, radar_id: int) -> HttpResponse:
     if radar is None:
         raise Http404
     rows = _briefing_rows(briefings_for_user(request.user, radar_id=radar.pk))
-    page = Paginator(rows, BRIEFINGS_PER_PAGE)
+    shown = Paginator(rows, BRIEFINGS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "digests/briefing_list.html",
-        {"page": page.get_page(request.GET.get("page")), "radar": radar},
+        {"page": shown, "radar": radar, **_next(request, shown.object_list)},
     )
 
 
@@ -117,7 +132,7 @@ def briefing_detail(request: AuthedRequest, briefing_id: int) -> HttpResponse:
     saved = saved_paper_ids_for_user(user=request.user, papers=[p.paper for p in view.papers])
     other = (
         briefings_for_user(request.user, radar_id=briefing.radar_id)
-        .filter(cadence=briefing.cadence, period_start=briefing.period_start)
+        .filter(cadence=briefing.cadence, period_start=briefing.period_start, is_test=False)
         .exclude(pk=briefing.pk)
         .defer("content")
     )
@@ -137,19 +152,44 @@ def briefing_detail(request: AuthedRequest, briefing_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def briefing_test(request: AuthedRequest) -> HttpResponse:
-    """Settings: "send me a test briefing now" (mailed by a task, at most every 2 minutes)."""
+    """Settings: "send me a test briefing now" (mailed by a task, at most every 2 minutes).
+    The page only says one is on its way when the reader's radars have matches of the last
+    day to make it from (what the task builds from); "just sent" only after one was."""
+    key = f"briefing-test:{request.user.pk}"
+    radar_ids = radars_for_test(request.user.pk)
     if not Subscription.objects.filter(user_id=request.user.pk).exists():
         messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
-    elif not cache.add(f"briefing-test:{request.user.pk}", 1, timeout=TEST_BRIEFING_INTERVAL):
-        messages.info(request, _("A test briefing was just sent; please wait a few minutes."))
+    elif cache.get(key) is not None:
+        messages.info(request, _test_recent(request.user.pk))
+    elif not (count := matches_for_test(radar_ids, timezone.now())):
+        messages.info(
+            request,
+            _(
+                "Your radars have no new papers in the last day yet, so there is nothing to "
+                "send; try again after they catch some."
+            ),
+        )
+    elif not cache.add(key, 1, timeout=TEST_BRIEFING_INTERVAL):
+        messages.info(request, _test_recent(request.user.pk))
     # Nothing was written, so there is no commit to wait for: queued now, or not at all.
     elif enqueue(briefing_test_send, request.user.pk):
         messages.success(
             request,
             _("A test briefing is on its way to %(email)s.") % {"email": request.user.email},
         )
+        messages.info(
+            request,
+            ngettext(
+                "It is made now from your radars' %(count)d match of the last day, even "
+                "though your regular briefing period has not closed.",
+                "It is made now from your radars' %(count)d matches of the last day, even "
+                "though your regular briefing period has not closed.",
+                count,
+            )
+            % {"count": count},
+        )
     else:
-        cache.delete(f"briefing-test:{request.user.pk}")
+        cache.delete(key)
         messages.error(
             request,
             _(
@@ -158,6 +198,19 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
             ),
         )
     return redirect("accounts:settings")
+
+
+def _test_recent(user_id: int) -> str:
+    """What a second press within the interval is told: sent, or still being made."""
+    sent = Delivery.objects.filter(
+        user_id=user_id,
+        is_test=True,
+        state=Delivery.State.SENT,
+        created_at__gt=timezone.now() - timedelta(seconds=TEST_BRIEFING_INTERVAL),
+    )
+    if sent.exists():
+        return _("A test briefing was just sent; please wait a few minutes.")
+    return _("Your test briefing is still being made; please wait a few minutes.")
 
 
 # --- Briefing emails: the archive (issue 14) ---------------------------------------------------

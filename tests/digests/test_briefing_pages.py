@@ -22,6 +22,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from academichub.celery import app as celery_app
@@ -211,8 +212,14 @@ def test_the_per_radar_archive_is_for_its_subscribers(
 # --- Send me a test briefing now -------------------------------------------------------------
 
 
+@pytest.fixture
+def fresh(src: dict[str, Source], radar: Radar) -> None:
+    """A match of the last day: a test briefing has something to be made from."""
+    matched(radar, [paper(src["cs"], "Sparse attention")], at=timezone.now() - timedelta(hours=1))
+
+
 def test_the_settings_button_queues_a_test_briefing_once_in_two_minutes(
-    alice: User, radar: Radar, redis_client: redis.Redis
+    alice: User, radar: Radar, fresh: None, redis_client: redis.Redis
 ) -> None:
     client = signed_in(alice)
     response = client.post("/briefings/test/", follow=True)
@@ -242,8 +249,9 @@ def broker_away() -> Iterator[Callable[[], None]]:
 
 
 def test_the_settings_button_with_the_broker_away_says_so_and_can_be_pressed_again(
-    alice: User, radar: Radar, redis_client: redis.Redis, broker_away: Callable[[], None]
-) -> None:
+    alice: User, radar: Radar, fresh: None, redis_client: redis.Redis,
+    broker_away: Callable[[], None],
+) -> None:  # fmt: skip
     client = signed_in(alice)
     response = client.post("/briefings/test/", follow=True)
 
