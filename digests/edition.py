@@ -14,6 +14,7 @@ this one structure.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,7 @@ from digests.models import Briefing, Card
 
 # Chinese first when both: the side-by-side column order.
 HTML_LANG = {"zh": "zh-Hans", "en": "en"}
+_CJK = re.compile("[\u3400-\u9fff]")
 # Papers listed in full under one theme at most (the rest: "and N more on the site"); the
 # email lowers this until its HTML fits (digests.email.EMAIL_HTML_LIMIT).
 PAPERS_PER_THEME = 6
@@ -164,7 +166,20 @@ class RadarInfo:
 
 
 def _words(texts: Sequence[tuple[str, str]]) -> Words:
-    return Words([(HTML_LANG[lang], tex_plain(text)) for lang, text in texts if text])
+    """Each language's text, once: a "both" reader's two texts are often one (an extractive
+    summary, made without an LLM, is the abstract's own sentence in either slot); a text
+    without Chinese characters is then marked as English."""
+    kept: dict[str, str] = {}
+    for lang, text in texts:
+        plain = tex_plain(text) if text else ""
+        if not plain:
+            continue
+        if plain in kept:
+            if lang == "en" and not _CJK.search(plain):
+                kept[plain] = lang
+            continue
+        kept[plain] = lang
+    return Words([(HTML_LANG[lang], plain) for plain, lang in kept.items()])
 
 
 def _pair_by_papers[T: (ThemeView, LinkView)](
