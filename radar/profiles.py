@@ -19,7 +19,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
+from pgvector import Vector
 
 from feeds.models import Paper
 from radar.crosslingual import english_gloss
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "band_for",
+    "closeness_quantiles",
     "description_combine",
     "description_texts",
     "description_vector",
@@ -193,16 +196,29 @@ BAND_BELOW_MEDIAN = 0.25
 BAND_ABOVE_MEDIAN = 1.55
 
 
+def closeness_quantiles(vector: NDArray[np.float32], sample: int) -> tuple[int, float, float]:
+    """How close the newest `sample` embedded papers are to the unit `vector`: how many
+    there are, and the median and 99th percentile of their cosines (one query, worked out in
+    PostgreSQL: the vectors stay in the database). (0, 0.0, 0.0) without papers."""
+    newest = PaperEmbedding.objects.order_by("-paper_id").values("vector")[:sample]
+    sql, params = newest.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY 1 - (vector <=> q)),"
+            " percentile_cont(0.99) WITHIN GROUP (ORDER BY 1 - (vector <=> q))"
+            f" FROM ({sql}) AS newest, CAST(%s AS vector) AS q",
+            [*params, Vector(vector).to_text()],
+        )
+        count, median, p99 = cursor.fetchone()
+    return int(count), float(median or 0.0), float(p99 or 0.0)
+
+
 def band_for(profile: NDArray[np.float32] | None) -> tuple[float | None, float | None]:
     """The cosine band of this profile from recent papers (None, None: use the default)."""
     if profile is None:
         return None, None
-    recent = list(
-        PaperEmbedding.objects.order_by("-paper_id").values_list("vector", flat=True)[:BAND_SAMPLE]
-    )
-    if len(recent) < BAND_MIN_PAPERS:
+    count, median, p99 = closeness_quantiles(np.asarray(profile, dtype=np.float32), BAND_SAMPLE)
+    if count < BAND_MIN_PAPERS:
         return None, None
-    sims = np.asarray(recent, dtype=np.float32) @ np.asarray(profile, dtype=np.float32)
-    median, p99 = (float(v) for v in np.percentile(sims, [50, 99]))
     spread = max(p99 - median, 0.01)
     return median - BAND_BELOW_MEDIAN * spread, median + BAND_ABOVE_MEDIAN * spread

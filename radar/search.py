@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from django.db import connection
 from numpy.typing import NDArray
-from pgvector import Vector
 from pgvector.django import CosineDistance
 
 from feeds.models import Paper
@@ -34,7 +32,7 @@ from feeds.search import (
 from feeds.selectors import PaperFilters
 from radar.crosslingual import english_gloss, english_terms, glossary_coverage
 from radar.models import PaperEmbedding
-from radar.profiles import description_vector
+from radar.profiles import closeness_quantiles, description_vector
 
 # The papers closest in meaning that join the word matches.
 SEMANTIC_CANDIDATES = 50
@@ -104,24 +102,14 @@ def papers_close_in_meaning(
 
 def meaning_floor(vector: NDArray[np.float32]) -> float | None:
     """The cosine a paper needs to count as close in meaning to a query embedded as `vector`;
-    None when the query is close to nothing in particular (see SEMANTIC_P99_MIN). One query:
-    the median and 99th percentile of its cosines to the newest papers, worked out in
-    PostgreSQL."""
-    newest = PaperEmbedding.objects.order_by("-paper_id").values("vector")[:SEMANTIC_SAMPLE]
-    sql, params = newest.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY 1 - (vector <=> q)),"
-            " percentile_cont(0.99) WITHIN GROUP (ORDER BY 1 - (vector <=> q))"
-            f" FROM ({sql}) AS newest, CAST(%s AS vector) AS q",
-            [*params, Vector(vector).to_text()],
-        )
-        count, median, p99 = cursor.fetchone()
+    None when the query is close to nothing in particular (see SEMANTIC_P99_MIN); from its
+    closeness to the newest papers (`closeness_quantiles`, as a radar's band is made)."""
+    count, median, p99 = closeness_quantiles(vector, SEMANTIC_SAMPLE)
     if count < SEMANTIC_SAMPLE_MIN:
         return SEMANTIC_FLOOR
     if p99 < SEMANTIC_P99_MIN:
         return None
-    return max(SEMANTIC_FLOOR, float(median) + SEMANTIC_ABOVE_MEDIAN)
+    return max(SEMANTIC_FLOOR, median + SEMANTIC_ABOVE_MEDIAN)
 
 
 def rrf(*rankings: list[int], weights: Sequence[float] = ()) -> list[int]:
