@@ -16,7 +16,12 @@ from django.conf import settings
 if TYPE_CHECKING:
     from openai import OpenAI
 
-__all__ = ["openai_client"]
+__all__ = ["llm_configured", "openai_client"]
+
+
+def llm_configured() -> bool:
+    """Whether an endpoint is set up (a base URL, or a key for the SDK's default endpoint)."""
+    return bool(settings.LLM_BASE_URL or settings.LLM_API_KEY)
 
 
 def openai_client(

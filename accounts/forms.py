@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from academichub.openai_client import llm_configured
 from accounts.models import Profile
 from accounts.services import PROFILE_FIELDS
 
@@ -94,7 +95,7 @@ class ProfileForm(forms.ModelForm[Profile]):
             field = self.fields["timezone"]
             assert isinstance(field, forms.ChoiceField)  # nosec: declared above
             field.choices = [*timezone_choices(), (stored, stored.replace("_", " "))]
-        if not (settings.LLM_BASE_URL or settings.LLM_API_KEY):  # digests.llm.llm_configured
+        if not llm_configured():
             self.fields["card_language"].help_text = _(
                 "Show AI summaries in Chinese, English or both. This site has no language "
                 "model set up yet, so its summaries are sentences taken from each abstract, in "

@@ -17,17 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from academichub.web import safe_next
 from accounts.forms import ProfileForm
-from accounts.models import Profile
 from accounts.selectors import suppression_of
-from accounts.services import profile_for, profile_update
-
-
-def _request_profile(request: HttpRequest) -> Profile:
-    """The profile the middleware loaded for this request (so its cookie check sees changes)."""
-    profile = getattr(request, "profile", None)
-    if isinstance(profile, Profile):
-        return profile
-    return profile_for(request.user)  # type: ignore[arg-type]
+from accounts.services import profile_update, request_profile
 
 
 @require_POST
@@ -37,7 +28,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     if request.user.is_authenticated:
-        profile_update(profile=_request_profile(request), language=language)
+        profile_update(profile=request_profile(request), language=language)
     response = HttpResponseRedirect(safe_next(request, "/"))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
@@ -53,7 +44,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     """The signed-in user's own preferences; there is no way to name anyone else's."""
-    profile = _request_profile(request)
+    profile = request_profile(request)
     if request.method == "POST":
         # A ModelForm writes onto its instance while validating; give it a copy so a
         # rejected form leaves the request's profile (and the language cookie) untouched.

@@ -14,7 +14,6 @@ this one structure.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,10 +23,10 @@ from django.urls import reverse
 from digests.display import BriefingView, CitedPaper, LinkView, PickView, ThemeView
 from digests.mathtext import tex_plain
 from digests.models import Briefing, Card
+from radar.crosslingual import has_cjk
 
 # Chinese first when both: the side-by-side column order.
 HTML_LANG = {"zh": "zh-Hans", "en": "en"}
-_CJK = re.compile("[\u3400-\u9fff]")
 # Papers listed in full under one theme at most (the rest: "and N more on the site"); the
 # email lowers this until its HTML fits (digests.email.EMAIL_HTML_LIMIT).
 PAPERS_PER_THEME = 6
@@ -175,7 +174,7 @@ def _words(texts: Sequence[tuple[str, str]]) -> Words:
         if not plain:
             continue
         if plain in kept:
-            if lang == "en" and not _CJK.search(plain):
+            if lang == "en" and not has_cjk(plain):
                 kept[plain] = lang
             continue
         kept[plain] = lang

@@ -14,6 +14,7 @@ of a paper, a new summary or a new deploy of the templates never serves an old b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,16 +43,11 @@ BODY_SECONDS = 600
 # The context variable `prefetch` leaves a page's cached bodies in: {key: html or None}.
 BODIES = "card_bodies"
 
-_parts_hash: str | None = None
 
-
+@functools.cache
 def _templates_hash(engine: Engine) -> str:
-    global _parts_hash
-    if _parts_hash is None:
-        sources = (engine.get_template(name).source for name in BODY_PARTS)
-        digest = hashlib.sha256("\0".join(sources).encode())
-        _parts_hash = digest.hexdigest()[:12]
-    return _parts_hash
+    sources = (engine.get_template(name).source for name in BODY_PARTS)
+    return hashlib.sha256("\0".join(sources).encode()).hexdigest()[:12]
 
 
 def _stamp(moment: Any) -> str:

@@ -39,7 +39,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
-from academichub.openai_client import openai_client
+from academichub.openai_client import llm_configured, openai_client
 from digests.models import LLMCall
 
 if TYPE_CHECKING:
@@ -162,11 +162,6 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     model: str
-
-
-def llm_configured() -> bool:
-    """Whether an endpoint is set up (a base URL, or a key for the SDK's default endpoint)."""
-    return bool(settings.LLM_BASE_URL or settings.LLM_API_KEY)
 
 
 def _timeout() -> float:

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from academichub.enqueue import enqueue
 from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile, SuppressedAddress
-from accounts.services import profile_for
+from accounts.services import profile_for, request_profile
 from digests.briefings import READY, matches_for_test
 from digests.delivery import radars_for_test
 from digests.display import briefing_view
@@ -94,7 +94,7 @@ def _next(request: AuthedRequest, rows: object) -> dict[str, object]:
     """For an empty list: when the reader's next briefing email is due, in their zone."""
     if rows:
         return {}
-    profile = Profile.objects.filter(user_id=request.user.pk).first()
+    profile = request_profile(request)
     return {
         "next_delivery": next_delivery(profile, now=timezone.now()),
         "zone": profile.timezone if profile and profile.timezone else "UTC",
@@ -158,12 +158,11 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
     The page only says one is on its way when the reader's radars have matches of the last
     day to make it from (what the task builds from); "just sent" only after one was."""
     key = f"briefing-test:{request.user.pk}"
-    radar_ids = radars_for_test(request.user.pk)
     if not Subscription.objects.filter(user_id=request.user.pk).exists():
         messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
     elif cache.get(key) is not None:
         messages.info(request, _test_recent(request.user.pk))
-    elif not (count := matches_for_test(radar_ids, timezone.now())):
+    elif not (count := matches_for_test(radars_for_test(request.user.pk), timezone.now())):
         messages.info(
             request,
             _(

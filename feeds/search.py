@@ -86,10 +86,11 @@ def _in_word(char: str) -> bool:
     return not char.isspace() and not _CJK.match(char)
 
 
-def whole_words(
+def word_span(
     text: str, start: int, end: int, *, keep: tuple[int, int] | None = None
 ) -> tuple[int, int]:
-    """`start` and `end` moved so that `text[start:end]` neither begins nor ends inside a word,
+    """`start` and `end` moved so that `text[start:end]` neither begins nor ends inside a word
+    (a span's bounds; `feeds.labels.whole_words` trims a text a feed cut instead),
     a hyphenated compound ("fault-tolerant") being one word: widened by at most WORD_REACH
     characters each way, else narrowed to leave the cut word out, but never into
     `text[keep[0]:keep[1]]` (the hit); left as they were when neither is possible."""
@@ -128,7 +129,7 @@ def _fragment_whole_words(fragment: str, abstract: str) -> str:
     at = abstract.find(plain) if plain.strip() else -1
     if at < 0:
         return fragment
-    start, end = whole_words(abstract, at, at + len(plain), keep=(at, at + len(plain)))
+    start, end = word_span(abstract, at, at + len(plain), keep=(at, at + len(plain)))
     return abstract[start:at] + fragment + abstract[at + len(plain) : end]
 
 
@@ -159,7 +160,7 @@ def substring_headline(text: str, needle: str, *, width: int = 110) -> SafeStrin
     else:
         start, end = max(0, first - width), min(len(text), first + len(needle) + width)
         hit = (first, first + len(needle))
-    start, end = whole_words(text, start, end, keep=hit)
+    start, end = word_span(text, start, end, keep=hit)
     window = text[start:end].strip()
     # Put the markers around each hit, then let headline_html escape the text and mark hits.
     pieces: list[str] = []

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from feeds.search import WORD_REACH, search_page, substring_headline, whole_words
+from feeds.search import WORD_REACH, search_page, substring_headline, word_span
 from tests.factories import arxiv_paper
 
 COMPOUNDS = [
@@ -28,28 +28,28 @@ def shown_words(snippet: str) -> list[str]:
 def test_a_cut_inside_a_hyphenated_word_is_widened_to_the_whole_word() -> None:
     text = "We build fault-tolerant quantum memory."
     cut = text.index("fault-to") + len("fault-to")
-    assert text[slice(*whole_words(text, 0, cut))] == "We build fault-tolerant"
+    assert text[slice(*word_span(text, 0, cut))] == "We build fault-tolerant"
     start = text.index("tolerant")
-    assert text[slice(*whole_words(text, start, len(text)))] == "fault-tolerant quantum memory."
+    assert text[slice(*word_span(text, start, len(text)))] == "fault-tolerant quantum memory."
     # Cuts between words stay where they are.
-    assert whole_words(text, 3, 8) == (3, 8)
-    assert whole_words(text, 0, len(text)) == (0, len(text))
+    assert word_span(text, 3, 8) == (3, 8)
+    assert word_span(text, 0, len(text)) == (0, len(text))
 
 
 def test_a_word_too_long_to_take_whole_is_left_out_but_never_the_hit() -> None:
     url = "https://example.org/" + "a" * (2 * WORD_REACH)
     text = f"see {url} for code"
-    start, end = whole_words(text, 0, text.index(url) + 10)
+    start, end = word_span(text, 0, text.index(url) + 10)
     assert text[start:end].strip() == "see"
     # When leaving it out would drop the hit, the cut stays.
     hit = (text.index(url), text.index(url) + 10)
-    assert whole_words(text, 0, hit[1], keep=hit) == (0, hit[1])
+    assert word_span(text, 0, hit[1], keep=hit) == (0, hit[1])
 
 
 def test_chinese_text_is_cut_between_any_two_characters() -> None:
     text = "我们构建了容错量子存储器"
-    assert whole_words(text, 0, 5) == (0, 5)
-    assert whole_words(text, 4, len(text)) == (4, len(text))
+    assert word_span(text, 0, 5) == (0, 5)
+    assert word_span(text, 4, len(text)) == (4, len(text))
 
 
 def test_a_substring_snippet_never_ends_or_begins_inside_a_hyphenated_word() -> None:
