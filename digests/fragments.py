@@ -10,6 +10,10 @@ pending card polls, a failed one shows when it is retried) and for search result
 highlights and reasons belong to the query). The key names the body's templates (their
 sources hashed), the language, the paper's last update and the summary's, so a new version
 of a paper, a new summary or a new deploy of the templates never serves an old body.
+
+A search result's body is rendered fresh, but the summary inside it (`digests/_card.html`,
+most of a body's rendering) is the same as everywhere else: `paper_summary` keeps it under
+its own key, made the same way, so search reuses it too.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from feeds.labels import PaperCard
 from feeds.models import Paper
 
 BODY_TEMPLATE = "feeds/_paper_body.html"
+SUMMARY_TEMPLATE = "digests/_card.html"
 # The templates the body is made of: a change to any of them changes every key.
 BODY_PARTS = (
     BODY_TEMPLATE,
@@ -63,8 +68,11 @@ def _card_language(context: Context) -> str | None:
     return str(context.get("lang") or getattr(profile, "card_language", "") or "both")
 
 
-def body_key(engine: Engine, paper: Paper, llm_card: Card | None, card_language: str) -> str | None:
-    """The cache key of a paper's body, or None when it must be rendered fresh."""
+def body_key(
+    engine: Engine, paper: Paper, llm_card: Card | None, card_language: str, part: str = "card-body"
+) -> str | None:
+    """The cache key of a paper's body (or of the summary in it, `part` "card-summary"), or
+    None when it must be rendered fresh."""
     summary = "-"
     if llm_card is not None:
         if not llm_card.readable:
@@ -72,7 +80,7 @@ def body_key(engine: Engine, paper: Paper, llm_card: Card | None, card_language:
         summary = f"{llm_card.pk}.{llm_card.status}.{_stamp(llm_card.updated_at)}"
     return ":".join(
         [
-            "card-body",
+            part,
             _templates_hash(engine),
             translation.get_language() or "",
             card_language,
@@ -95,10 +103,22 @@ def prefetch(context: Context, papers: Iterable[Paper], llm_cards: Mapping[int, 
     if card_language is None:
         return
     engine = _engine(context)
-    keys = [body_key(engine, p, llm_cards.get(p.pk), card_language) for p in papers]
-    wanted = [key for key in keys if key is not None]
+    wanted = []
+    for paper in papers:
+        llm_card = llm_cards.get(paper.pk)
+        for part in ("card-body", "card-summary") if llm_card is not None else ("card-body",):
+            key = body_key(engine, paper, llm_card, card_language, part)
+            if key is not None:
+                wanted.append(key)
     found = cache.get_many(wanted) if wanted else {}
     context[BODIES] = {key: found.get(key) for key in wanted}
+
+
+def _cached(context: Context, key: str) -> str | None:
+    """The prefetched (or else cached) fragment under `key`, or None."""
+    prefetched = context.get(BODIES) or {}
+    cached = prefetched[key] if key in prefetched else cache.get(key)
+    return cached if isinstance(cached, str) else None
 
 
 def paper_body(context: Context, card: PaperCard, llm_card: Card | None) -> SafeString:
@@ -108,13 +128,28 @@ def paper_body(context: Context, card: PaperCard, llm_card: Card | None) -> Safe
     key = None
     if card_language is not None and not (card.title_html or card.snippet_html or card.why):
         key = body_key(engine, card.paper, llm_card, card_language)
-    if key is not None:
-        prefetched = context.get(BODIES) or {}
-        cached = prefetched[key] if key in prefetched else cache.get(key)
-        if isinstance(cached, str):
-            return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
+    if key is not None and (cached := _cached(context, key)) is not None:
+        return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
     template = engine.get_template(BODY_TEMPLATE)
     with context.push(card=card, llm_card=llm_card):
+        html = template.render(context)
+    if key is not None:
+        cache.set(key, str(html), BODY_SECONDS)
+    return mark_safe(html)  # noqa: S308
+
+
+def paper_summary(context: Context, paper: Paper, llm_card: Card) -> SafeString:
+    """The summary in a body (`SUMMARY_TEMPLATE`): from the cache when another request (or
+    another page, search included) rendered it."""
+    engine = _engine(context)
+    card_language = _card_language(context)
+    key = None
+    if card_language is not None:
+        key = body_key(engine, paper, llm_card, card_language, "card-summary")
+    if key is not None and (cached := _cached(context, key)) is not None:
+        return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
+    template = engine.get_template(SUMMARY_TEMPLATE)
+    with context.push(paper=paper, card=llm_card):
         html = template.render(context)
     if key is not None:
         cache.set(key, str(html), BODY_SECONDS)

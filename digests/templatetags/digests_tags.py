@@ -43,3 +43,10 @@ def paper_body(context: template.Context, card: PaperCard, llm_card: Card | None
     """`{% paper_body card llm_card %}`: the card's title, authors, summary, abstract and
     links (feeds/_paper_body.html), shared by the readers who see the same (`fragments`)."""
     return fragments.paper_body(context, card, llm_card or None)
+
+
+@register.simple_tag(takes_context=True)
+def paper_summary(context: template.Context, paper: Paper, llm_card: Card) -> SafeString:
+    """`{% paper_summary paper llm_card %}`: a body's summary (digests/_card.html), shared
+    like the body and also by search results, whose bodies are their own (`fragments`)."""
+    return fragments.paper_summary(context, paper, llm_card)

@@ -13,7 +13,7 @@ from django.utils.html import escape
 
 from radar.models import SavedPaper
 from testkit.fake_llm import valid_card
-from tests.factories import arxiv_paper, card_for, make_user, signed_in
+from tests.factories import arxiv_paper, card_for, make_user, person, signed_in
 from tests.pages import card_titles
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +92,41 @@ def test_only_the_front_pages_own_addresses_are_kept_for_visitors(client: Client
     # An address anyone can make up is rendered each time rather than filling the cache.
     made_up = [queries("/?utm_source=x") for _ in range(2)]
     assert made_up[0] == made_up[1] > kept
+
+
+def test_a_search_result_keeps_its_highlights_and_reuses_only_a_current_summary(
+    client: Client,
+) -> None:
+    # A search result's body is its own (highlights), the summary in it is shared.
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    card = card_for(paper, status="extractive", en={"tldr": "An extractive first sentence."})
+    reader = signed_in(make_user("reader@example.org"))
+    assert "An extractive first sentence." in reader.get("/").content.decode()
+    found = reader.get("/search/", {"q": "sparse attention"}).content.decode()
+    assert "<mark>" in found
+    assert "An extractive first sentence." in found
+    content = valid_card()
+    card.status, card.en, card.zh, card.updated_at = (
+        "done",
+        content["en"],
+        content["zh"],
+        timezone.now(),
+    )
+    card.save()
+    found = reader.get("/search/", {"q": "sparse attention"}).content.decode()
+    assert escape(content["en"]["tldr"]) in found
+    assert "An extractive first sentence." not in found
+    assert "<mark>" in found
+
+
+def test_a_reused_summary_never_crosses_summary_languages(client: Client) -> None:
+    paper = arxiv_paper(title="Sparse attention for long documents")
+    card_for(paper)
+    content = valid_card()
+    english, chinese = person("english"), person("chinese", card_language="zh")
+    first = signed_in(english).get("/search/", {"q": "sparse attention"}).content.decode()
+    assert escape(content["en"]["tldr"]) in first
+    assert content["zh"]["tldr"] not in first
+    second = signed_in(chinese).get("/search/", {"q": "sparse attention"}).content.decode()
+    assert content["zh"]["tldr"] in second
+    assert escape(content["en"]["tldr"]) not in second
