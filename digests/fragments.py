@@ -96,22 +96,32 @@ def _engine(context: Context) -> Engine:
     return context.template.engine if context.template else Engine.get_default()
 
 
-def prefetch(context: Context, papers: Iterable[Paper], llm_cards: Mapping[int, Card]) -> None:
-    """Read the bodies of a page's papers from the cache in one request (`BODIES` in the
-    context), so each `paper_body` of the page needs no request of its own."""
+def prefetch(context: Context, papers: Iterable[Paper], llm_cards: Mapping[int, Card]) -> set[int]:
+    """Read the bodies of a page's papers, and the summaries in them, from the cache in one
+    request (`BODIES` in the context), so each `paper_body` of the page needs no request of
+    its own. Returns the papers whose summary will be rendered anew (it was not found: a
+    search result renders its body anew but not the summary in it)."""
+    papers = list(papers)
     card_language = _card_language(context)
     if card_language is None:
-        return
+        return {p.pk for p in papers}
     engine = _engine(context)
+    summaries: dict[int, str | None] = {}
     wanted = []
     for paper in papers:
         llm_card = llm_cards.get(paper.pk)
-        for part in ("card-body", "card-summary") if llm_card is not None else ("card-body",):
-            key = body_key(engine, paper, llm_card, card_language, part)
-            if key is not None:
-                wanted.append(key)
-    found = cache.get_many(wanted) if wanted else {}
-    context[BODIES] = {key: found.get(key) for key in wanted}
+        wanted.append(body_key(engine, paper, llm_card, card_language))
+        if llm_card is not None:
+            summaries[paper.pk] = body_key(engine, paper, llm_card, card_language, "card-summary")
+            wanted.append(summaries[paper.pk])
+    keys = [key for key in wanted if key is not None]
+    found = cache.get_many(keys) if keys else {}
+    context[BODIES] = {key: found.get(key) for key in keys}
+    return {
+        paper_id
+        for paper_id, key in summaries.items()
+        if key is None or not isinstance(found.get(key), str)
+    }
 
 
 def _cached(context: Context, key: str) -> str | None:

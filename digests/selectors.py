@@ -26,23 +26,35 @@ from digests.models import Briefing, Card
 from feeds.models import Paper
 from radar.models import Subscription
 
+# What a page needs of a card whose rendering it reuses (`digests.fragments`): the cache key's
+# parts and whether it is readable or polls; the text is loaded only for cards rendered anew.
+CARD_STATE_FIELDS = ("id", "paper_id", "status", "updated_at", "next_attempt_at")
 
-def cards_for_papers(paper_ids: Iterable[int]) -> dict[int, Card]:
+
+def cards_for_papers(paper_ids: Iterable[int], *, state_only: bool = False) -> dict[int, Card]:
     """The card to show for each of these papers, in one query: only cards of the paper's
     current text; a done card of the current prompt and model first, then any other done
     card (an older prompt or model, until the new one is made), then an extractive card,
-    then a pending one, then a failed one. Papers without a card are absent."""
+    then a pending one, then a failed one. Papers without a card are absent. `state_only`
+    loads only CARD_STATE_FIELDS (`cards_with_text` loads the rest of those to render)."""
     ids = sorted({int(i) for i in paper_ids})
     if not ids:
         return {}
+    cards = Card.objects.only(*CARD_STATE_FIELDS) if state_only else Card.objects.all()
     cards = (
-        Card.objects.filter(paper_id__in=ids)
+        cards.filter(paper_id__in=ids)
         .annotate(current=PaperTextHash("paper__"), rank=_rank())
         .filter(text_hash=F("current"))
         .order_by("paper_id", "rank", "-updated_at", "-id")
         .distinct("paper_id")
     )
     return {card.paper_id: card for card in cards}
+
+
+def cards_with_text(cards: Iterable[Card]) -> dict[int, Card]:
+    """These cards (loaded by `cards_for_papers(state_only=True)`) whole, by paper, in one
+    query."""
+    return {card.paper_id: card for card in Card.objects.filter(pk__in=[c.pk for c in cards])}
 
 
 def _rank() -> Case:

@@ -6,7 +6,8 @@ No database access here: callers prefetch `sightings` with their sources.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote
 
 from django.utils.translation import gettext as _
@@ -131,26 +132,53 @@ def paper_links(paper: Paper) -> list[Link]:
     return out
 
 
-@dataclass
 class PaperCard:
-    """Everything a card (or the paper page) shows, computed once in Python."""
+    """Everything a card (or the paper page) shows, worked out from the paper when first asked
+    for: a card whose body comes from the cache (`digests.fragments`) never cleans its title,
+    abstract, authors or links."""
 
-    paper: Paper
-    number: int = 0
-    label: str = ""
-    title: str = ""
-    abstract: str = ""
-    # nh3-sanitised HTML from journal feeds (the only feed HTML ever rendered as markup).
-    abstract_html: str = ""
-    authors: list[str] = field(default_factory=list)
-    badge_css: str = ""
-    badge_text: str = ""
-    links: list[Link] = field(default_factory=list)
-    # Search results: highlighted, already-escaped HTML (see feeds.search.headline_html).
-    title_html: str = ""
-    snippet_html: str = ""
-    # Search results: why the paper came ("matches your words", "close in meaning (0.86)").
-    why: list[str] = field(default_factory=list)
+    def __init__(self, paper: Paper, number: int = 0) -> None:
+        self.paper = paper
+        self.number = number
+        # Search results: highlighted, already-escaped HTML (see feeds.search.headline_html).
+        self.title_html = ""
+        self.snippet_html = ""
+        # Search results: why the paper came ("matches your words", "close in meaning (0.86)").
+        self.why: list[str] = []
+
+    @cached_property
+    def label(self) -> str:
+        return source_label(self.paper)
+
+    @cached_property
+    def title(self) -> str:
+        # Cleaned again here for rows stored before a cleaning rule existed (a no-op otherwise).
+        return clean_title(display_text(self.paper.title))
+
+    @cached_property
+    def abstract(self) -> str:
+        return whole_words(clean_abstract(display_text(self.paper.abstract), title=self.title))
+
+    @cached_property
+    def abstract_html(self) -> str:
+        """nh3-sanitised HTML from journal feeds (the only feed HTML ever rendered as markup)."""
+        return clean_abstract_html(display_text(self.paper.abstract_html), title=self.title)
+
+    @cached_property
+    def authors(self) -> list[str]:
+        return [name for name in map(display_text, self.paper.authors) if name.strip()]
+
+    @cached_property
+    def badge_css(self) -> str:
+        return ANNOUNCE_CSS.get(self.paper.announce_type, "")
+
+    @cached_property
+    def badge_text(self) -> str:
+        return announce_text(self.paper.announce_type, self.paper.version)
+
+    @cached_property
+    def links(self) -> list[Link]:
+        return paper_links(self.paper)
 
     @property
     def authors_short(self) -> list[str]:
@@ -170,17 +198,4 @@ class PaperCard:
 
 def paper_card(paper: Paper, number: int = 0) -> PaperCard:
     """A paper's display data (sightings must be prefetched with their sources)."""
-    # Cleaned again here for rows stored before a cleaning rule existed (a no-op otherwise).
-    title = clean_title(display_text(paper.title))
-    return PaperCard(
-        paper=paper,
-        number=number,
-        label=source_label(paper),
-        title=title,
-        abstract=whole_words(clean_abstract(display_text(paper.abstract), title=title)),
-        abstract_html=clean_abstract_html(display_text(paper.abstract_html), title=title),
-        authors=[display_text(a) for a in paper.authors if display_text(a).strip()],
-        badge_css=ANNOUNCE_CSS.get(paper.announce_type, ""),
-        badge_text=announce_text(paper.announce_type, paper.version),
-        links=paper_links(paper),
-    )
+    return PaperCard(paper, number)

@@ -137,10 +137,20 @@ class PaperFilters:
         return papers
 
 
+def display_sightings(prefix: str = "") -> Prefetch[str, QuerySet[PaperSighting], str]:
+    """The prefetch of papers' sightings (at `prefix`, e.g. "paper__") with what cards show
+    of their sources (`feeds.labels`, `feeds.reference`, `feeds.export`): kind and label."""
+    sightings = (
+        PaperSighting.objects.select_related("source")
+        .only("id", "paper_id", "first_seen", "source__id", "source__kind", "source__label")
+        .order_by("first_seen", "id")
+    )
+    return Prefetch(f"{prefix}sightings", queryset=sightings)
+
+
 def papers_for_display(papers: QuerySet[Paper]) -> QuerySet[Paper]:
     """`papers` with their sightings and sources loaded (one extra query) and no search vector."""
-    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
-    return papers.defer("search_vector").prefetch_related(Prefetch("sightings", queryset=sightings))
+    return papers.defer("search_vector").prefetch_related(display_sightings())
 
 
 # --- Today -----------------------------------------------------------------------------------
@@ -271,8 +281,10 @@ def filter_choices() -> FilterChoices:
 
 
 def paper_by_key(key: str) -> Paper | None:
-    """One paper with its sightings and their sources, or None."""
-    return papers_for_display(Paper.objects.filter(key=key)).first()
+    """One paper with its sightings and their sources (whole: the page lists them), or None."""
+    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
+    papers = Paper.objects.filter(key=key).defer("search_vector")
+    return papers.prefetch_related(Prefetch("sightings", queryset=sightings)).first()
 
 
 def sources_health() -> QuerySet[Source]:

@@ -14,7 +14,6 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -23,7 +22,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from feeds.models import Paper, PaperSighting
+from feeds.models import Paper
+from feeds.selectors import display_sightings
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper, Subscription
 
 
@@ -55,10 +55,7 @@ def saved_list_for_user(*, user: AbstractBaseUser) -> QuerySet[SavedPaper]:
 
 def saved_list_for_display(*, user: AbstractBaseUser) -> QuerySet[SavedPaper]:
     """`saved_list_for_user` plus what a card shows (sightings and sources): two queries."""
-    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
-    return saved_list_for_user(user=user).prefetch_related(
-        Prefetch("paper__sightings", queryset=sightings)
-    )
+    return saved_list_for_user(user=user).prefetch_related(display_sightings("paper__"))
 
 
 def saved_papers_for_export(
@@ -75,11 +72,12 @@ def saved_papers_for_export(
 
 
 def _with_paper_display(matches: QuerySet[Match]) -> QuerySet[Match]:
-    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
+    """`matches` with their papers and what the cards show of the papers' sources (the
+    radars are the caller's: a feed has one, "My radars" the reader's few)."""
     return (
-        matches.select_related("paper", "radar")
-        .defer("paper__search_vector", "radar__profile")
-        .prefetch_related(Prefetch("paper__sightings", queryset=sightings))
+        matches.select_related("paper")
+        .defer("paper__search_vector")
+        .prefetch_related(display_sightings("paper__"))
     )
 
 
@@ -216,16 +214,18 @@ def my_radars_day(
     )
     total = len(best) if len(best) < limit else of_day.values("paper_id").distinct().count()
     matches = _with_paper_display(of_day.filter(paper_id__in=best)).order_by("-score", "id")
+    radars = Radar.objects.defer("profile").in_bulk(radar_ids)
     by_paper: dict[int, RadarPaper] = {}
     for match in matches:
+        radar = radars[match.radar_id]
         found = by_paper.get(match.paper_id)
         if found is None:
             by_paper[match.paper_id] = RadarPaper(
-                match.paper, match.score, (match.radar,), list(match.reasons)
+                match.paper, match.score, (radar,), list(match.reasons)
             )
-        elif match.radar not in found.radars:
+        elif radar not in found.radars:
             by_paper[match.paper_id] = RadarPaper(
-                found.paper, found.score, (*found.radars, match.radar), found.reasons
+                found.paper, found.score, (*found.radars, radar), found.reasons
             )
     return list(by_paper.values()), total
 

@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 
 from digests import fragments
 from digests.models import Card
-from digests.selectors import card_for_paper, cards_for_papers
+from digests.selectors import card_for_paper, cards_for_papers, cards_with_text
 from feeds.labels import PaperCard
 from feeds.models import Paper
 
@@ -27,8 +27,14 @@ def summary_cards(context: template.Context, papers: Iterable[Paper | int]) -> d
     """`{% summary_cards papers as llm_cards %}`: the cards of a page's papers, one query;
     the page's card bodies (`paper_body`) are read from the cache at the same time."""
     papers = list(papers)
-    cards = cards_for_papers(p if isinstance(p, int) else p.pk for p in papers)
-    fragments.prefetch(context, [p for p in papers if isinstance(p, Paper)], cards)
+    ids = [p if isinstance(p, int) else p.pk for p in papers]
+    cards = cards_for_papers(ids, state_only=True)
+    # Only the cards the page renders anew need their text.
+    fresh = fragments.prefetch(context, [p for p in papers if isinstance(p, Paper)], cards)
+    fresh.update(set(ids) - {p.pk for p in papers if isinstance(p, Paper)})
+    wanted = [card for paper_id, card in cards.items() if paper_id in fresh]
+    if wanted:
+        cards.update(cards_with_text(wanted))
     return cards
 
 

@@ -120,8 +120,8 @@ def test_the_query_count_does_not_grow_with_papers_or_radars(alice: User) -> Non
     assert _count(client, "/?view=radars") == few + 2
     assert _count(client, "/?view=radars") == few
     # session, user, profile, newest paper id, the user's radar ids, the days' best papers,
-    # their matches, sightings, the day before, saved ids, summary cards
-    assert few == 11
+    # their matches, sightings, the radars, the day before, saved ids, summary cards
+    assert few == 12
 
 
 def test_a_reader_without_radars_is_told_how_to_make_one(alice: User) -> None:
