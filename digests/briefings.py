@@ -15,7 +15,8 @@ a second bad one makes the briefing `failed` with the reason, and its subscriber
 papers listed without any model text — never a briefing citing papers it was not given.
 
 Without an LLM, an honest briefing is built from the data alone (papers grouped by shared
-keywords or categories, their TL;DRs or abstract openings listed) and labelled as such.
+keywords, else by category or journal, each theme named as researchers name it in the
+briefing's language, their TL;DRs or abstract openings listed) and labelled as such.
 A window without matches gives an `empty` briefing: no page and no email.
 """
 
@@ -34,7 +35,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.utils import timezone, translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from pydantic import BaseModel, ConfigDict
 
 from digests import llm
@@ -44,14 +45,14 @@ from digests.models import Briefing, Card
 from digests.selectors import cards_for_papers
 from feeds.labels import display_text, source_label
 from feeds.models import PaperSighting
-from feeds.names import discipline_name, source_name
+from feeds.names import category_name, subject_name
 from radar.models import Match, Radar
 
 logger = logging.getLogger(__name__)
 
 PROMPT_VERSION = "briefing-v1"
 NO_LLM_MODEL = "no-llm"
-NO_LLM_VERSION = "grouped-v1"
+NO_LLM_VERSION = "grouped-v2"
 
 # Papers per LLM call; more than this are briefed in groups, then combined.
 GROUP_SIZE = 40
@@ -65,6 +66,8 @@ MAX_TOKENS = 3000
 REPAIR_ECHO_CHARS = 6000
 
 THEMES_MIN, THEMES_MAX = 3, 7
+# Themes a briefing made without a model names in its overview (its headline).
+OVERVIEW_THEMES = 3
 LINKS_MAX = 4
 PICKS_MAX = 5
 # Characters allowed per field, by language (the prompt asks for well under these).
@@ -115,6 +118,9 @@ class Item:
     categories: tuple[str, ...]
     source: str
     field: str
+    # A paper without categories (a journal's): its source as the briefing's readers see it
+    # ("Nature"), which a briefing made without a model groups it by.
+    journal: str = ""
 
 
 def _opening(abstract: str, limit: int = 240) -> str:
@@ -157,6 +163,8 @@ def briefing_items(briefing: Briefing) -> tuple[list[Item], int]:
         .order_by("-score", "paper_id")[:MAX_PAPERS]
     )
     cards = cards_for_papers(m.paper_id for m in top)
+    with translation.override(UI_LANGUAGE[briefing.language]):
+        journals = {m.paper_id: source_label(m.paper) for m in top if not m.paper.categories}
     items = []
     for number, match in enumerate(top, start=1):
         paper = match.paper
@@ -175,6 +183,7 @@ def briefing_items(briefing: Briefing) -> tuple[list[Item], int]:
                 categories=tuple(paper.categories),
                 source=label,
                 field=paper_field(paper),
+                journal=journals.get(paper.pk, ""),
             )
         )
     return items, total
@@ -515,17 +524,53 @@ def briefing_write(
 # --- Without the LLM -------------------------------------------------------------------------
 
 
+# A stored category that is an arXiv code ("cs.CL"), not a bioRxiv/medRxiv subject.
+_ARXIV_CODE = re.compile(r"^[a-z-]+\.[A-Za-z-]+$")
+# Chinese typography for the names put together here: a space between Chinese and Latin
+# letters or digits ("涉及 Nature"), none after a full-width bracket ("（cs.CL）· 3 篇").
+_CJK_THEN_LATIN = re.compile(
+    r"(?<=[\u3400-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u3400-\u9fff])"
+)
+_WIDE_CLOSE_SPACE = re.compile(r"(?<=[）】」』]) (?=·)")
+
+
+def _typeset(text: str, language: str) -> str:
+    """`text` with Chinese spacing when the briefing is in Chinese."""
+    if language != "zh":
+        return text
+    return _WIDE_CLOSE_SPACE.sub("", _CJK_THEN_LATIN.sub(" ", text))
+
+
+def _category_title(code: str) -> str:
+    """A stored category as a theme is titled, in the current language: "Computation and
+    Language (cs.CL)", a bioRxiv/medRxiv subject by its name ("Bioinformatics")."""
+    name = category_name(code)
+    if name:
+        return pgettext("briefing theme", "%(name)s (%(code)s)") % {"name": name, "code": code}
+    if _ARXIV_CODE.match(code):
+        return code  # a category arXiv added after feeds.names was written: no name yet
+    return subject_name(code)
+
+
+def _labels(item: Item) -> list[tuple[int, str, str]]:
+    """What a paper can be grouped by, as (rank, key, title in the current language): its
+    card's keywords (rank 0: they say more than a category), then its categories, else the
+    journal that published it (rank 1)."""
+    seen: dict[str, tuple[int, str, str]] = {}
+    named = [(0, keyword) for keyword in item.keywords]
+    named += [(1, _category_title(category)) for category in item.categories]
+    if not item.categories and item.journal:
+        named.append((1, item.journal))
+    for rank, title in named:
+        seen.setdefault(title.casefold(), (rank, title.casefold(), title))
+    return list(seen.values())
+
+
 def _theme_groups(items: Sequence[Item]) -> list[tuple[str, list[Item]]]:
-    """Papers grouped by the keyword (else category) most of the remaining ones share."""
-    labels: dict[str, list[tuple[int, str, str]]] = {}
-    for item in items:
-        # (0 = keyword, 1 = category): keywords say more than an arXiv category does.
-        seen: dict[str, tuple[int, str, str]] = {}
-        for keyword in item.keywords:
-            seen.setdefault(keyword.casefold(), (0, keyword.casefold(), keyword))
-        for category in item.categories:
-            seen.setdefault(category.casefold(), (1, category.casefold(), category))
-        labels[item.ref] = list(seen.values())
+    """Papers grouped by the label most of the remaining ones share, as (title, papers); a
+    paper sharing none has a theme of its own while there is room, else they are put
+    together untitled ("")."""
+    labels = {item.ref: _labels(item) for item in items}
     left = list(items)
     groups: list[tuple[str, list[Item]]] = []
     while len(left) > 1 and len(groups) < THEMES_MAX - 1:
@@ -544,31 +589,76 @@ def _theme_groups(items: Sequence[Item]) -> list[tuple[str, list[Item]]]:
         members = [i for i in left if any((k, key) == best for k, key, _ in labels[i.ref])]
         groups.append((shown[best], members))
         left = [i for i in left if i not in members]
+    if len(groups) + len(left) <= THEMES_MAX:
+        # A lone paper is titled by its category or journal rather than by a keyword of its
+        # own card (a keyword names a theme only when papers share it).
+        lone = [(sorted(labels[i.ref], key=lambda label: -label[0]), i) for i in left]
+        groups += [(found[0][2], [i]) for found, i in lone if found]
+        left = [i for found, i in lone if not found]
     if left:
-        title = gettext("Other papers") if groups else gettext("Papers")
-        groups.append((title, left))
+        common = [
+            text
+            for _rank, key, text in sorted(labels[left[0].ref], key=lambda label: -label[0])
+            if all(any(key == k for _, k, _ in labels[i.ref]) for i in left[1:])
+        ]
+        groups.append((common[0] if common else "", left))
     return groups
+
+
+def _theme_title(title: str, count: int, *, alone: bool) -> str:
+    """A theme's heading with its number of papers: "Nature · 2 papers"; papers that share
+    nothing are "Other papers · 5 papers", or "5 papers" when they are all (`alone`)."""
+    if not title and alone:
+        return ngettext("%(count)d paper", "%(count)d papers", count) % {"count": count}
+    return ngettext("%(theme)s · %(count)d paper", "%(theme)s · %(count)d papers", count) % {
+        "theme": title or gettext("Other papers"),
+        "count": count,
+    }
+
+
+def _in_themes(names: Sequence[str], *, others: bool) -> str:
+    """The overview's themes: ", in A, B and C", or ", in A, B, C and others" when more
+    themes follow."""
+    separator = pgettext("list separator", ", ")
+    if others:
+        return pgettext("briefing overview", ", in %(themes)s and others") % {
+            "themes": separator.join(names)
+        }
+    if len(names) == 1:
+        return pgettext("briefing overview", ", in %(theme)s") % {"theme": names[0]}
+    return pgettext("briefing overview", ", in %(themes)s and %(last)s") % {
+        "themes": separator.join(names[:-1]),
+        "last": names[-1],
+    }
 
 
 def briefing_extract(items: Sequence[Item], language: str, *, mode: str) -> dict[str, Any]:
     """An honest briefing made without a model (mode `no_llm`, or `fallback` after the model
-    failed): papers grouped by shared keywords or categories, each with its TL;DR."""
+    failed): papers grouped by shared keywords, else by their category or journal, each group
+    titled by its name and size, each paper with its TL;DR."""
     with translation.override(UI_LANGUAGE[language]):
-        fields = Counter(item.field for item in items if item.field)
-        # Items carry the stored (English) discipline: named here in the briefing's language.
-        names = [source_name(discipline_name(name)) for name, _ in fields.most_common(3)]
+        groups = _theme_groups(items)
+        # The overview names the largest themes (a stable sort: the first of equals first).
+        named = [title for title, members in sorted(groups, key=lambda g: -len(g[1])) if title]
         headline = ngettext("%(count)d new paper", "%(count)d new papers", len(items)) % {
             "count": len(items)
         }
-        if names:
-            headline += gettext(", in %(fields)s") % {"fields": ", ".join(names)}
+        if named:
+            shown = named[:OVERVIEW_THEMES]
+            headline += _in_themes(shown, others=len(shown) < len(groups))
         themes = [
-            {"title": title, "synthesis": "", "papers": [i.paper_id for i in members]}
-            for title, members in _theme_groups(items)
+            {
+                "title": _typeset(
+                    _theme_title(title, len(members), alone=len(groups) == 1), language
+                ),
+                "synthesis": "",
+                "papers": [i.paper_id for i in members],
+            }
+            for title, members in groups
         ]
     return {
         "mode": mode,
-        "headline": headline,
+        "headline": _typeset(headline, language),
         "themes": themes,
         "links": [],
         "read_first": [{"paper": i.paper_id, "why": ""} for i in items[:3]],

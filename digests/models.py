@@ -147,7 +147,7 @@ class Briefing(models.Model):
         # Being built, or waiting to ask the LLM again after a timeout or a busy endpoint.
         PENDING = "pending", _("pending")
         DONE = "done", _("done")
-        # No LLM configured: papers grouped by shared keywords, labelled as such.
+        # No LLM configured: papers grouped by keyword, category or journal, labelled so.
         EXTRACTIVE = "extractive", _("without a language model")
         # The LLM's answer was rejected (or never came): papers are listed without analysis
         # and `last_error` says why; nothing the model wrote is kept.

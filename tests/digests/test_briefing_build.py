@@ -309,13 +309,15 @@ def test_without_an_llm_the_briefing_groups_papers_by_shared_keywords_and_says_s
     assert briefing.status == Briefing.Status.EXTRACTIVE
     content = briefing.content
     assert content["mode"] == "no_llm"
-    assert content["headline"] == ("3 new papers, in Computer Science, Biology, Medicine")
+    assert content["headline"] == "3 new papers, in long context and PLOS Medicine"
     first, rest = content["themes"]
     assert first == {
-        "title": "long context",
+        "title": "long context · 2 papers",
         "synthesis": "",
         "papers": [papers[0].pk, papers[1].pk],
     }
+    # The journal paper shares no keyword: a theme of its own, named by the journal.
+    assert rest["title"] == "PLOS Medicine · 1 paper"
     assert rest["papers"] == [papers[2].pk]
     assert content["lines"][str(papers[0].pk)] == "TL;DR of Sparse attention for long documents."
     assert (
