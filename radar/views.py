@@ -717,5 +717,9 @@ def follow(request: AuthedRequest, radar_id: int) -> HttpResponse:
     next_url = safe_next(request, reverse("radar:topic", args=[radar.pk]))
     if not request.htmx:
         return HttpResponseRedirect(next_url)
-    context = {"topic": radar, "following": following, "follow_next": next_url}
-    return render(request, "radar/_follow_button.html", context)
+    context: dict[str, Any] = {"topic": radar, "following": following, "follow_next": next_url}
+    if request.POST.get("followers_shown") == "1":
+        # The count beside the button changes with it, out of band (radar/_follow_swap.html).
+        context["followers_shown"] = True
+        context["followers"] = Subscription.objects.filter(radar=radar).count()
+    return render(request, "radar/_follow_swap.html", context)
