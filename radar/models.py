@@ -52,7 +52,7 @@ class PaperEmbedding(models.Model):
         related_name="embedding",
         verbose_name=_("paper"),
     )
-    vector = VectorField(dimensions=DIM)
+    vector = VectorField(_("vector"), dimensions=DIM)
     # `Embedder.name`: vectors from another embedder must be recomputed, not compared.
     model = models.CharField(_("model"), max_length=120)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -74,34 +74,51 @@ class Radar(models.Model):
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     # Include query in `radar.query` syntax (`"prompt injection" OR jailbreak NOT survey`).
-    include = models.TextField(blank=True)
-    exclude = ArrayField(models.TextField(), default=list, blank=True)
-    categories = ArrayField(models.CharField(max_length=80), default=list, blank=True)
+    include = models.TextField(_("include query"), blank=True)
+    exclude = ArrayField(
+        models.TextField(), default=list, blank=True, verbose_name=_("exclude phrases")
+    )
+    categories = ArrayField(
+        models.CharField(max_length=80), default=list, blank=True, verbose_name=_("categories")
+    )
     # Source slugs.
-    sources = ArrayField(models.CharField(max_length=80), default=list, blank=True)
-    authors = ArrayField(models.TextField(), default=list, blank=True)
+    sources = ArrayField(
+        models.CharField(max_length=80), default=list, blank=True, verbose_name=_("sources")
+    )
+    authors = ArrayField(
+        models.TextField(), default=list, blank=True, verbose_name=_("followed authors")
+    )
     # Paper keys (arXiv id without version, or lower-cased DOI).
-    examples = ArrayField(models.CharField(max_length=255), default=list, blank=True)
+    examples = ArrayField(
+        models.CharField(max_length=255),
+        default=list,
+        blank=True,
+        verbose_name=_("example papers"),
+    )
     # The lowest score shown, in points 0..100 (`radar.scoring`): higher means fewer, closer
     # matches.
     threshold = models.FloatField(_("threshold"), default=DEFAULT_THRESHOLD)
     public = models.BooleanField(_("public"), default=False)
     active = models.BooleanField(_("active"), default=True)
     # The secret in the radar's Atom feed URL; None when the feed is off (revoked).
-    feed_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    profile = VectorField(dimensions=DIM, null=True, blank=True)
+    feed_token = models.CharField(
+        _("Atom feed token"), max_length=64, null=True, blank=True, unique=True
+    )
+    profile = VectorField(_("profile vector"), dimensions=DIM, null=True, blank=True)
     # The cosine band rescaled to closeness 0..1 for this profile (`radar.profiles.band_for`).
-    sim_floor = models.FloatField(null=True, blank=True)
-    sim_ceil = models.FloatField(null=True, blank=True)
-    profile_updated_at = models.DateTimeField(null=True, blank=True)
+    sim_floor = models.FloatField(_("similarity floor"), null=True, blank=True)
+    sim_ceil = models.FloatField(_("similarity ceiling"), null=True, blank=True)
+    profile_updated_at = models.DateTimeField(_("profile updated at"), null=True, blank=True)
     # The description as an English search profile (`radar.understanding`): {"text": an
     # English paraphrase, "keywords": English phrases, "by": "llm" | "you", "for": sha256 of
     # the description it was made from, "model": the LLM's name or ""}; {} until made.
-    understood = models.JSONField(default=dict, blank=True)
+    understood = models.JSONField(_("English search profile"), default=dict, blank=True)
     # Why the last LLM attempt for the current description failed, and how many have failed
     # (both cleared when one succeeds or the description changes).
-    understood_error = models.TextField(blank=True)
-    understood_attempts = models.PositiveSmallIntegerField(default=0)
+    understood_error = models.TextField(_("English search profile error"), blank=True)
+    understood_attempts = models.PositiveSmallIntegerField(
+        _("failed English search profile attempts"), default=0
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
@@ -138,7 +155,7 @@ class Match(models.Model):
     )
     # Points 0..100, the sum of the parts named in `reasons` (`radar.scoring`).
     score = models.FloatField(_("score"))
-    reasons = models.JSONField(default=list, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
     # The paper's announcement day when it was matched, copied so that a radar's feed is
     # read in order from one index, without joining and sorting all its papers.
     announced = models.DateField(_("announced"))
