@@ -5,11 +5,15 @@ No database access here: callers prefetch `sightings` with their sources.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from urllib.parse import quote
 
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from feeds.models import ARXIV_KINDS, Paper, PaperSighting, Source
@@ -132,6 +136,17 @@ def paper_links(paper: Paper) -> list[Link]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _day_text(day: date, language: str | None) -> str:
+    return date_format(day, "DATE_FORMAT")
+
+
+def day_text(day: date) -> str:
+    """The day as the current language writes it ("Nov. 28, 2024", "2024年11月28日"): a
+    page of cards writes the same few days again and again."""
+    return _day_text(day, get_language())
+
+
 class PaperCard:
     """Everything a card (or the paper page) shows, worked out from the paper when first asked
     for: a card whose body comes from the cache (`digests.fragments`) never cleans its title,
@@ -167,6 +182,14 @@ class PaperCard:
     @cached_property
     def authors(self) -> list[str]:
         return [name for name in map(display_text, self.paper.authors) if name.strip()]
+
+    @property
+    def announced_iso(self) -> str:
+        return self.paper.announced.isoformat()
+
+    @property
+    def announced_text(self) -> str:
+        return day_text(self.paper.announced)
 
     @cached_property
     def badge_css(self) -> str:

@@ -3,6 +3,7 @@ live preview, feed), topics, and Today's "My radars" view."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -468,6 +469,11 @@ class FeedItem:
     feedback: int | None = None
     day_heading: date | None = None
     radars: list[Radar] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        """The score as the card writes it: whole points, a half rounded up (floatformat:0)."""
+        return math.floor(self.score + 0.5)
 
 
 def _feed_page(

@@ -95,3 +95,18 @@ def test_the_change_forms_and_lists_label_every_field_in_chinese(
             left_in_english = sorted(set(shown) & english)
             assert left_in_english == [], (meta.model_name, view)
             assert [text for text in shown if not CJK.search(text)] == [], (meta.model_name, view)
+
+
+def test_the_admin_saves_with_save_and_the_star_keeps_its_own_word(
+    staff_in_chinese: Client,
+) -> None:
+    # The star's "Save" (收藏, keep a paper) has a context of its own, so it no longer turns
+    # the admin's Save button (Django's 保存) into 收藏.
+    reader = person("reader")
+    radar = make_radar(reader, name="Prompt injection")
+    form = staff_in_chinese.get(reverse("admin:radar_radar_change", args=[radar.pk]))
+    assert 'value="保存"' in form.content.decode()
+    assert 'value="收藏"' not in form.content.decode()
+    paper = arxiv_paper(arxiv_source(label="arXiv cs.CL"), title="Sparse attention")
+    page = staff_in_chinese.get(reverse("feeds:paper", args=[paper.key])).content.decode()
+    assert 'aria-label="收藏"' in page
