@@ -7,7 +7,11 @@ sightings), a done bilingual summary card for every paper of the last 30 days (`
 radar of the measured user holds ~58,000) in a throwaway PostgreSQL database, serves the
 production settings (DEBUG off) with gunicorn on loopback, and loads each page with
 concurrent clients (a thread and an HTTP connection each; gunicorn's sync workers close it
-after every response, so it is re-opened). Figures are the median and 95th percentile latency of each page and its
+after every response, so it is re-opened). By default there is one client per gunicorn worker
+(two workers, one per core of the machines we measure on): the workers are busy all the time,
+and a request never waits behind another, so the figures are what a page costs with the
+machine fully used. More clients than workers (`--clients 4`) add the time each request
+waits for a free worker, about doubling the figures at twice as many clients. Figures are the median and 95th percentile latency of each page and its
 ratio to `/healthz` (one `SELECT 1` through the same Django/gunicorn stack) measured in the
 same run; query counts come from Django's test client on the same database, as does
 `test_client_ms`: the best of three warm requests in this process (its settings, without
@@ -21,11 +25,12 @@ cookie is only a flag for the browser, the server reads it over HTTP all the sam
 The API's paper list is requested with a personal API token of the same user (the server's
 per-token rate limit is lifted for the run: every load client shares the token).
 
-Targets: Today, paper page, the API's paper list and the radar pages (a radar's feed, the "My radars" day, the
-radars list, the topics directory) under 50 ms median, search under 150 ms median.
+Targets (DESIGN's budget): every page (Today, paper page, search, the API's paper list and the
+radar pages: a radar's feed, the "My radars" day, the radars list, the topics directory) p50 at
+most 50 ms and p95 at most 150 ms.
 
-    python bench/web.py [--keep] [--regenerate] [--papers N] [--radars N] [--clients 4]
-        [--duration 10]
+    python bench/web.py [--keep] [--regenerate] [--papers N] [--radars N] [--clients N]
+        [--workers 2] [--duration 10]
 
 The database is dropped at the end unless --keep; a kept database is reused by the next run
 (generation takes a few minutes) unless --regenerate. gunicorn gets this process's environment
@@ -98,18 +103,21 @@ from feeds.catalogue import ARXIV_CATEGORIES, sources_seed  # noqa: E402
 GENERATOR_VERSION = 3
 # A kept database of version 2 (no cards) is brought to version 3 by adding the cards.
 CARDLESS_VERSION = 2
-TARGET_MS = {
-    "today": 50.0,
-    "paper": 50.0,
-    "search": 150.0,
-    "api-papers": 50.0,
-    "radar-heavy": 50.0,
-    "radar-heavy-page-20": 50.0,
-    "radar-typical": 50.0,
-    "my-radars": 50.0,
-    "radars": 50.0,
-    "topics": 50.0,
-}
+# DESIGN's budget for every page: p50 <= 50 ms and p95 <= 150 ms.
+TARGET_P50_MS = 50.0
+TARGET_P95_MS = 150.0
+TARGETS = (
+    "today",
+    "paper",
+    "search",
+    "api-papers",
+    "radar-heavy",
+    "radar-heavy-page-20",
+    "radar-typical",
+    "my-radars",
+    "radars",
+    "topics",
+)
 
 # --- Generated text ----------------------------------------------------------------------------
 
@@ -1381,11 +1389,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--radars", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument("--regenerate", action="store_true", help="regenerate a kept database")
-    parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
+    parser.add_argument(
+        "--clients", type=int, default=0, help="concurrent clients (default: one per worker)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per page")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds per page")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.clients = args.clients or args.workers
+    return args
 
 
 def report(page: Page, run: Run, baseline: float, label: str) -> float:
@@ -1408,10 +1420,11 @@ def report(page: Page, run: Run, baseline: float, label: str) -> float:
             "sql": statistics.median(q for _, q in page.in_process.values()),
         },
     }
-    if page.name in TARGET_MS:
-        line["target_median_ms"] = TARGET_MS[page.name]
+    if page.name in TARGETS:
+        line["target_median_ms"] = TARGET_P50_MS
+        line["target_p95_ms"] = TARGET_P95_MS
         # Wrong answers (an error page is quick) never meet the target.
-        line["meets_target"] = median < TARGET_MS[page.name] and not run.errors
+        line["meets_target"] = median <= TARGET_P50_MS and p95 <= TARGET_P95_MS and not run.errors
     if run.errors:
         line["bad_responses"] = len(run.errors)
     if page.name == "search":
@@ -1479,6 +1492,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> bool:
     server = start_gunicorn(env, port, args.workers, tmp / "gunicorn.log")
     ok = True
     medians: dict[str, float] = {}
+    p95s: dict[str, float] = {}
     baseline = 0.0
     try:
         # /healthz first (the baseline) and again last, to show any drift during the run.
@@ -1493,21 +1507,29 @@ def measure(args: argparse.Namespace, tmp: Path) -> bool:
             median = report(page, run, baseline, label)
             baseline = baseline or median
             medians.setdefault(page.name, math.inf if run.errors else median)
+            p95s.setdefault(page.name, percentiles([s for _, s in run.samples])[1])
     finally:
         stop(server)
 
+    def met(name: str) -> bool:
+        return medians[name] <= TARGET_P50_MS and p95s[name] <= TARGET_P95_MS
+
     for page in groups[1:]:
-        missed = medians[page.name] >= TARGET_MS.get(page.name, math.inf)
+        missed = page.name in TARGETS and not met(page.name)
         explain_page(page, full_plan=missed or page.name in ("today", "search"))
     verdicts = [
-        f"{name} {medians[name]:.1f} ms median ({medians[name] / baseline:.1f}x /healthz)"
-        f" {'<' if medians[name] < target else '>='} {target:g} ms:"
-        f" {'ok' if medians[name] < target else 'MISSED'}"
+        f"{name} p50 {medians[name]:.1f} ms ({medians[name] / baseline:.1f}x /healthz),"
+        f" p95 {p95s[name]:.1f} ms: {'ok' if met(name) else 'MISSED'}"
         if medians[name] < math.inf
         else f"{name}: bad responses"
-        for name, target in TARGET_MS.items()
+        for name in TARGETS
     ]
-    print(f"targets (baseline /healthz {baseline:.1f} ms): " + "; ".join(verdicts), flush=True)
+    print(
+        f"targets p50 <= {TARGET_P50_MS:g} ms and p95 <= {TARGET_P95_MS:g} ms at {args.clients}"
+        f" clients on {args.workers} workers (baseline /healthz {baseline:.1f} ms): "
+        + "; ".join(verdicts),
+        flush=True,
+    )
     print(f"load average at the end (1, 5, 15 min): {load_average()}", flush=True)
     return ok
 
