@@ -458,6 +458,15 @@ def atom_feed(request: HttpRequest, token: str) -> HttpResponse:
 # --- a radar's feed (also a topic's page) ---------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RadarChip:
+    """A radar named on a card: its name in the reader's language and its feed (the owner's
+    feed, or the topic's page for a followed one)."""
+
+    name: str
+    url: str
+
+
 @dataclass
 class FeedItem:
     """One card of a radar's feed."""
@@ -468,7 +477,8 @@ class FeedItem:
     is_new: bool = False
     feedback: int | None = None
     day_heading: date | None = None
-    radars: list[Radar] = field(default_factory=list)
+    # "Caught by" on the My radars view: each radar's name and feed, worked out once per radar.
+    radars: list[RadarChip] = field(default_factory=list)
 
     @property
     def points(self) -> int:
@@ -525,12 +535,17 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
     items: list[FeedItem] = []
     if day is not None:
         found, context["radar_paper_total"] = my_radars_day(user=user, days=days)
+        chips: dict[int, RadarChip] = {}
+        for radar in {radar.pk: radar for row in found for radar in row.radars}.values():
+            own = radar.owner_id == user.pk
+            url = reverse("radar:radar_feed" if own else "radar:topic", args=[radar.pk])
+            chips[radar.pk] = RadarChip(radar.display_name, url)
         items = [
             FeedItem(
                 card=paper_card(row.paper, i + 1),
                 score=row.score,
                 reasons=reasons_text(row.reasons),
-                radars=list(row.radars),
+                radars=[chips[radar.pk] for radar in row.radars],
             )
             for i, row in enumerate(found)
         ]
