@@ -13,7 +13,9 @@ of a paper, a new summary or a new deploy of the templates never serves an old b
 
 A search result's body is rendered fresh, but the summary inside it (`digests/_card.html`,
 most of a body's rendering) is the same as everywhere else: `paper_summary` keeps it under
-its own key, made the same way, so search reuses it too.
+its own key, made the same way, so search reuses it too. So does a card's source label and day
+(`paper_meta`, `feeds/_paper_meta.html`): the label needs the paper's sightings, which a page
+then loads only for the papers whose label it renders anew (`prefetch` says which).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +38,7 @@ from feeds.models import Paper
 
 BODY_TEMPLATE = "feeds/_paper_body.html"
 SUMMARY_TEMPLATE = "digests/_card.html"
+META_TEMPLATE = "feeds/_paper_meta.html"
 # The templates the body is made of: a change to any of them changes every key.
 BODY_PARTS = (
     BODY_TEMPLATE,
@@ -43,6 +47,7 @@ BODY_PARTS = (
     "feeds/_paper_links.html",
     "digests/_card.html",
     "digests/_card_sections.html",
+    META_TEMPLATE,
 )
 BODY_SECONDS = 600
 # The context variable `prefetch` leaves a page's cached bodies in: {key: html or None}.
@@ -96,32 +101,45 @@ def _engine(context: Context) -> Engine:
     return context.template.engine if context.template else Engine.get_default()
 
 
-def prefetch(context: Context, papers: Iterable[Paper], llm_cards: Mapping[int, Card]) -> set[int]:
-    """Read the bodies of a page's papers, and the summaries in them, from the cache in one
-    request (`BODIES` in the context), so each `paper_body` of the page needs no request of
-    its own. Returns the papers whose summary will be rendered anew (it was not found: a
-    search result renders its body anew but not the summary in it)."""
+@dataclass(frozen=True, slots=True)
+class Fresh:
+    """What a page renders anew, by paper id: summaries (their cards' text is needed) and
+    source labels (their sightings are needed)."""
+
+    summaries: set[int]
+    metas: set[int]
+
+
+def prefetch(context: Context, papers: Iterable[Paper], llm_cards: Mapping[int, Card]) -> Fresh:
+    """Read the bodies of a page's papers, the summaries in them and their source labels from
+    the cache in one request (`BODIES` in the context), so each `paper_body` of the page needs
+    no request of its own. Returns what was not found (a search result renders its body anew
+    but not the summary in it)."""
     papers = list(papers)
     card_language = _card_language(context)
     if card_language is None:
-        return {p.pk for p in papers}
+        every = {p.pk for p in papers}
+        return Fresh(every, every)
     engine = _engine(context)
     summaries: dict[int, str | None] = {}
+    metas: dict[int, str | None] = {}
     wanted = []
     for paper in papers:
         llm_card = llm_cards.get(paper.pk)
         wanted.append(body_key(engine, paper, llm_card, card_language))
+        metas[paper.pk] = body_key(engine, paper, None, card_language, "card-meta")
+        wanted.append(metas[paper.pk])
         if llm_card is not None:
             summaries[paper.pk] = body_key(engine, paper, llm_card, card_language, "card-summary")
             wanted.append(summaries[paper.pk])
     keys = [key for key in wanted if key is not None]
     found = cache.get_many(keys) if keys else {}
     context[BODIES] = {key: found.get(key) for key in keys}
-    return {
-        paper_id
-        for paper_id, key in summaries.items()
-        if key is None or not isinstance(found.get(key), str)
-    }
+
+    def missing(by_paper: dict[int, str | None]) -> set[int]:
+        return {p for p, key in by_paper.items() if not isinstance(found.get(key or ""), str)}
+
+    return Fresh(missing(summaries), missing(metas))
 
 
 def _cached(context: Context, key: str) -> str | None:
@@ -143,6 +161,23 @@ def paper_body(context: Context, card: PaperCard, llm_card: Card | None) -> Safe
     template = engine.get_template(BODY_TEMPLATE)
     with context.push(card=card, llm_card=llm_card):
         html = template.render(context)
+    if key is not None:
+        cache.set(key, str(html), BODY_SECONDS)
+    return mark_safe(html)  # noqa: S308
+
+
+def paper_meta(context: Context, card: PaperCard) -> SafeString:
+    """A card's source label and day (`META_TEMPLATE`): from the cache when another request
+    rendered them."""
+    engine = _engine(context)
+    card_language = _card_language(context)
+    key = None
+    if card_language is not None:
+        key = body_key(engine, card.paper, None, card_language, "card-meta")
+    if key is not None and (cached := _cached(context, key)) is not None:
+        return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
+    with context.push(card=card):
+        html = engine.get_template(META_TEMPLATE).render(context)
     if key is not None:
         cache.set(key, str(html), BODY_SECONDS)
     return mark_safe(html)  # noqa: S308

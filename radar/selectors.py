@@ -72,13 +72,10 @@ def saved_papers_for_export(
 
 
 def _with_paper_display(matches: QuerySet[Match]) -> QuerySet[Match]:
-    """`matches` with their papers and what the cards show of the papers' sources (the
-    radars are the caller's: a feed has one, "My radars" the reader's few)."""
-    return (
-        matches.select_related("paper")
-        .defer("paper__search_vector")
-        .prefetch_related(display_sightings("paper__"))
-    )
+    """`matches` with their papers (the radars are the caller's: a feed has one, "My radars"
+    the reader's few). The papers' sightings, for their source labels, are loaded by the
+    page's `{% summary_cards %}` for the labels it does not reuse (`digests.fragments`)."""
+    return matches.select_related("paper").defer("paper__search_vector")
 
 
 # Matches older than this many days are not counted as new on the radars list.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django import template
+from django.db.models import prefetch_related_objects
 from django.utils.safestring import SafeString
 
 from digests import fragments
@@ -12,6 +13,7 @@ from digests.models import Card
 from digests.selectors import card_for_paper, cards_for_papers, cards_with_text
 from feeds.labels import PaperCard
 from feeds.models import Paper
+from feeds.selectors import display_sightings
 
 register = template.Library()
 
@@ -28,13 +30,22 @@ def summary_cards(context: template.Context, papers: Iterable[Paper | int]) -> d
     the page's card bodies (`paper_body`) are read from the cache at the same time."""
     papers = list(papers)
     ids = [p if isinstance(p, int) else p.pk for p in papers]
+    shown = [p for p in papers if isinstance(p, Paper)]
     cards = cards_for_papers(ids, state_only=True)
-    # Only the cards the page renders anew need their text.
-    fresh = fragments.prefetch(context, [p for p in papers if isinstance(p, Paper)], cards)
-    fresh.update(set(ids) - {p.pk for p in papers if isinstance(p, Paper)})
-    wanted = [card for paper_id, card in cards.items() if paper_id in fresh]
+    fresh = fragments.prefetch(context, shown, cards)
+    # Only the cards the page renders anew need their text, and only the source labels it
+    # renders anew their papers' sightings (unless the page loaded them already).
+    anew = fresh.summaries | (set(ids) - {p.pk for p in shown})
+    wanted = [card for paper_id, card in cards.items() if paper_id in anew]
     if wanted:
         cards.update(cards_with_text(wanted))
+    unlabelled = [
+        p
+        for p in shown
+        if p.pk in fresh.metas and "sightings" not in getattr(p, "_prefetched_objects_cache", {})
+    ]
+    if unlabelled:
+        prefetch_related_objects(unlabelled, display_sightings())
     return cards
 
 
@@ -49,6 +60,13 @@ def paper_body(context: template.Context, card: PaperCard, llm_card: Card | None
     """`{% paper_body card llm_card %}`: the card's title, authors, summary, abstract and
     links (feeds/_paper_body.html), shared by the readers who see the same (`fragments`)."""
     return fragments.paper_body(context, card, llm_card or None)
+
+
+@register.simple_tag(takes_context=True)
+def paper_meta(context: template.Context, card: PaperCard) -> SafeString:
+    """`{% paper_meta card %}`: the card's source label and day (feeds/_paper_meta.html),
+    shared by the readers of a language (`fragments`)."""
+    return fragments.paper_meta(context, card)
 
 
 @register.simple_tag(takes_context=True)

@@ -13,7 +13,7 @@ from django.utils.html import escape
 
 from radar.models import SavedPaper
 from testkit.fake_llm import valid_card
-from tests.factories import arxiv_paper, card_for, make_user, person, signed_in
+from tests.factories import arxiv_paper, card_for, make_radar, make_user, matched, person, signed_in
 from tests.pages import card_titles
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,25 @@ def test_a_reused_summary_never_crosses_summary_languages(client: Client) -> Non
     second = signed_in(chinese).get("/search/", {"q": "sparse attention"}).content.decode()
     assert content["zh"]["tldr"] in second
     assert escape(content["en"]["tldr"]) not in second
+
+
+def test_a_feed_reads_its_papers_sources_only_for_labels_it_renders_anew(client: Client) -> None:
+    # The source label needs the paper's sightings: read for every paper at once when the
+    # page renders the labels, not at all when it reuses them, never once per paper.
+    reader = make_user("reader@example.org")
+    radar = make_radar(reader, name="Attention")
+    papers = [arxiv_paper(title=f"Sparse attention {n}") for n in range(3)]
+    matched(radar, papers, at=timezone.now())
+    page = signed_in(reader)
+
+    def sightings_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            html = page.get(f"/radars/{radar.pk}/").content.decode()
+        return sum("feeds_papersighting" in q["sql"] for q in queries), html
+
+    first, html = sightings_queries()
+    assert first == 1
+    assert html.count('class="paper-card__source">arXiv (cs.CL)</span>') == 3
+    again, html = sightings_queries()
+    assert again == 0
+    assert html.count('class="paper-card__source">arXiv (cs.CL)</span>') == 3
