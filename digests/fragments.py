@@ -149,53 +149,47 @@ def _cached(context: Context, key: str) -> str | None:
     return cached if isinstance(cached, str) else None
 
 
-def paper_body(context: Context, card: PaperCard, llm_card: Card | None) -> SafeString:
-    """The card's body for this page: from the cache when another request rendered it."""
+def _reused(
+    context: Context,
+    paper: Paper,
+    llm_card: Card | None,
+    part: str,
+    template_name: str,
+    names: dict[str, Any],
+    reusable: bool = True,
+) -> SafeString:
+    """`template_name` rendered with `names` in the context, or the copy another request kept
+    under the key of `part` of this paper (`body_key`)."""
     engine = _engine(context)
     card_language = _card_language(context)
     key = None
-    if card_language is not None and not (card.title_html or card.snippet_html or card.why):
-        key = body_key(engine, card.paper, llm_card, card_language)
+    if card_language is not None and reusable:
+        key = body_key(engine, paper, llm_card, card_language, part)
     if key is not None and (cached := _cached(context, key)) is not None:
         return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
-    template = engine.get_template(BODY_TEMPLATE)
-    with context.push(card=card, llm_card=llm_card):
-        html = template.render(context)
+    with context.push(**names):
+        html = engine.get_template(template_name).render(context)
     if key is not None:
         cache.set(key, str(html), BODY_SECONDS)
     return mark_safe(html)  # noqa: S308
+
+
+def paper_body(context: Context, card: PaperCard, llm_card: Card | None) -> SafeString:
+    """The card's body for this page: from the cache when another request rendered it (never
+    a search result's, whose highlights belong to the query)."""
+    names = {"card": card, "llm_card": llm_card}
+    searched = bool(card.title_html or card.snippet_html or card.why)
+    return _reused(context, card.paper, llm_card, "card-body", BODY_TEMPLATE, names, not searched)
 
 
 def paper_meta(context: Context, card: PaperCard) -> SafeString:
     """A card's source label and day (`META_TEMPLATE`): from the cache when another request
     rendered them."""
-    engine = _engine(context)
-    card_language = _card_language(context)
-    key = None
-    if card_language is not None:
-        key = body_key(engine, card.paper, None, card_language, "card-meta")
-    if key is not None and (cached := _cached(context, key)) is not None:
-        return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
-    with context.push(card=card):
-        html = engine.get_template(META_TEMPLATE).render(context)
-    if key is not None:
-        cache.set(key, str(html), BODY_SECONDS)
-    return mark_safe(html)  # noqa: S308
+    return _reused(context, card.paper, None, "card-meta", META_TEMPLATE, {"card": card})
 
 
 def paper_summary(context: Context, paper: Paper, llm_card: Card) -> SafeString:
     """The summary in a body (`SUMMARY_TEMPLATE`): from the cache when another request (or
     another page, search included) rendered it."""
-    engine = _engine(context)
-    card_language = _card_language(context)
-    key = None
-    if card_language is not None:
-        key = body_key(engine, paper, llm_card, card_language, "card-summary")
-    if key is not None and (cached := _cached(context, key)) is not None:
-        return mark_safe(cached)  # noqa: S308 (our own rendering of escaped templates)
-    template = engine.get_template(SUMMARY_TEMPLATE)
-    with context.push(paper=paper, card=llm_card):
-        html = template.render(context)
-    if key is not None:
-        cache.set(key, str(html), BODY_SECONDS)
-    return mark_safe(html)  # noqa: S308
+    names = {"paper": paper, "card": llm_card}
+    return _reused(context, paper, llm_card, "card-summary", SUMMARY_TEMPLATE, names)
