@@ -120,7 +120,8 @@ def radars_create(request: HttpRequest, payload: RadarIn) -> Status[Radar]:
     summary="What a radar definition would catch (nothing is stored)",
 )
 def radars_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
-    """The top 20 matches of a definition among the papers of the last `days` days."""
+    """The top 20 matches of a definition among the papers of the last `days` days; its
+    example papers are not among them (they are not a radar's finds)."""
     data = payload.model_dump(exclude_unset=True, exclude={"days"})
     # A preview needs no name; everything else is checked as for a new radar.
     fields = _clean({**data, "name": data.get("name") or "preview"})
@@ -134,8 +135,9 @@ def radars_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
                 "score": match.score,
                 "reasons": reasons_text(match.reasons),
             }
-            for paper, match in found
-        ]
+            for paper, match in found.matches
+        ],
+        "examples_left_out": found.examples_left_out,
     }
 
 

@@ -315,9 +315,13 @@ class PreviewMatchOut(Schema):
 
 
 class PreviewOut(Schema):
-    """The best matches first (at most 20)."""
+    """The best matches first (at most 20), without the definition's example papers."""
 
     matches: list[PreviewMatchOut]
+    examples_left_out: int = Field(
+        description="how many of the example papers would have been matches: a radar's "
+        "examples are never its matches, here or in its feed"
+    )
 
 
 class MatchOut(PreviewMatchOut):

@@ -4,13 +4,15 @@ New papers are embedded and scored against every active radar at once (`papers_m
 radar is scored against a window of stored papers for a live preview (`radar_preview`) or
 after it was created or edited (`radar_rescore`). The scoring itself is `radar.scoring`, the
 vectors and profiles `radar.profiles`. Each (radar, paper) is stored once; a replacement
-never resurfaces a paper.
+never resurfaces a paper. A radar's own example papers are never its matches
+(`_examples_left_out`, on every path from scores to matches).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
+    "Preview",
     "papers_announced_since",
     "papers_match",
     "radar_preview",
@@ -113,6 +116,31 @@ def _paper_in(paper: Paper) -> PaperIn:
     )
 
 
+def _examples_left_out(
+    found: list[MatchIn], papers: Sequence[Paper], examples: Mapping[int, Collection[str]]
+) -> tuple[list[MatchIn], int]:
+    """The matches without each radar's own example papers, and how many were left out.
+
+    The user picked those papers: as finds they would teach nothing and fill the top of a
+    new radar. `examples` holds each radar's example keys by radar id (as the profile reads
+    them, `radar.profiles.profile_for`); they are looked up among the scored `papers`, so a
+    batch costs one dictionary and no query.
+    """
+    if not any(examples.values()):
+        return found, 0
+    by_key = {paper.key: paper.pk for paper in papers}
+    own = {
+        (radar_id, by_key[key])
+        for radar_id, keys in examples.items()
+        for key in keys
+        if key in by_key
+    }
+    if not own:
+        return found, 0
+    kept = [m for m in found if (m.radar_id, m.paper_id) not in own]
+    return kept, len(found) - len(kept)
+
+
 def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
     """Embed (whether or not radars exist, so a first radar's preview finds the papers), score
     against every active radar, store new matches; returns counts."""
@@ -155,6 +183,9 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
         paper_matrix,
         radar_matrix,
         word_stats(),
+    )
+    found, _left_out = _examples_left_out(
+        found, papers, {r.pk: r.examples for r in radars if r.examples}
     )
     announced = {p.pk: p.announced for p in papers}
     before = Match.objects.filter(paper_id__in=ids).count()
@@ -280,9 +311,13 @@ RESCORE_CHUNK = 5000
 
 
 def _score_papers(
-    radar_in: RadarIn, profile: NDArray[np.float32] | None, ids: Iterable[int]
-) -> list[tuple[Paper, MatchIn, float]]:
-    """One radar's matches among these papers with their raw cosine, in no particular order."""
+    radar_in: RadarIn,
+    profile: NDArray[np.float32] | None,
+    ids: Iterable[int],
+    examples: Collection[str],
+) -> tuple[list[tuple[Paper, MatchIn, float]], int]:
+    """One radar's matches among these papers with their raw cosine, in no particular order,
+    and how many of its `examples` (paper keys) were left out of them."""
     papers = list(
         Paper.objects.filter(id__in=list(ids))
         .defer("search_vector")
@@ -292,7 +327,7 @@ def _score_papers(
         )
     )
     if not papers:
-        return []
+        return [], 0
     vectors = paper_vectors(p.pk for p in papers)
     zero = np.zeros(DIM, dtype=np.float32)
     paper_matrix = np.stack([vectors.get(p.pk, zero) for p in papers])
@@ -300,9 +335,20 @@ def _score_papers(
     found = radars_score_batch(
         [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix, word_stats()
     )
+    found, left_out = _examples_left_out(found, papers, {radar_in.id: examples})
     cosine = paper_matrix @ radar_matrix[0]
     index = {p.pk: i for i, p in enumerate(papers)}
-    return [(papers[index[m.paper_id]], m, float(cosine[index[m.paper_id]])) for m in found]
+    scored = [(papers[index[m.paper_id]], m, float(cosine[index[m.paper_id]])) for m in found]
+    return scored, left_out
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a radar definition would catch, best first, and how many of its own example
+    papers were left out of that (they would have been matches)."""
+
+    matches: list[tuple[Paper, MatchIn]]
+    examples_left_out: int = 0
 
 
 def radar_window_score(
@@ -310,29 +356,30 @@ def radar_window_score(
     profile: NDArray[np.float32] | None,
     *,
     authors: list[str],
+    examples: Collection[str],
     days: int,
-) -> list[tuple[Paper, MatchIn]]:
+) -> Preview:
     """The likely best matches among the papers of the last `days` days (0: all), best first:
     only candidates are scored (term hits, followed authors, the nearest by embedding), which
     is quick enough for a live preview."""
     ids = _candidate_ids(radar_in, profile, authors, days)
-    found = _score_papers(radar_in, profile, ids)
+    found, left_out = _score_papers(radar_in, profile, ids, examples)
     # Closeness is capped at 1, so the closest papers tie on score: the raw cosine breaks it.
     found.sort(key=lambda f: (-f[1].score, -f[2], -f[0].announced.toordinal()))
-    return [(paper, match) for paper, match, _cosine in found]
+    return Preview([(paper, match) for paper, match, _cosine in found], left_out)
 
 
-def radar_preview(
-    fields: dict[str, Any], *, days: int = 7, limit: int = 20
-) -> list[tuple[Paper, MatchIn]]:
-    """The top matches a radar defined by cleaned `fields` would have (nothing is stored)."""
+def radar_preview(fields: dict[str, Any], *, days: int = 7, limit: int = 20) -> Preview:
+    """The top matches a radar defined by cleaned `fields` would have (nothing is stored),
+    without its example papers."""
     query = _parse_or_none(fields.get("include", ""))
     authors = list(fields.get("authors", []))
+    examples = list(fields.get("examples", []))
     description = fields.get("description", "")
     # The English profile the owner is typing ({"text", "keywords"} from `radar_clean`).
     mine = fields.get("understood") or {}
     english, keywords = str(mine.get("text", "")), list(mine.get("keywords", []))
-    profile = profile_for(description, fields.get("examples", []), english=english)
+    profile = profile_for(description, examples, english=english)
     floor, ceil = band_for(profile)
     radar_in = RadarIn(
         id=0,
@@ -346,7 +393,8 @@ def radar_preview(
         sim_ceil=SIM_CEIL if ceil is None else ceil,
         words=description_words(description, keywords),
     )
-    return radar_window_score(radar_in, profile, authors=authors, days=days)[:limit]
+    found = radar_window_score(radar_in, profile, authors=authors, examples=examples, days=days)
+    return Preview(found.matches[:limit], found.examples_left_out)
 
 
 RESCORE_DAYS = 7
@@ -357,7 +405,8 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
 
     New matches are added, kept ones get their new score and reasons (their creation time,
     hence "new", is unchanged), and window matches that no longer qualify are removed
-    unless the user rated them.
+    unless the user rated them. The matches of the radar's example papers are removed
+    whatever their day or rating: an example added since is no longer a find.
     """
     window = _window(days)
     # Papers arrive embedded; a window from before that (an install upgraded from when papers
@@ -375,7 +424,8 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     found: list[tuple[Paper, MatchIn]] = []
     for start in range(0, len(window_ids), RESCORE_CHUNK):
         chunk = window_ids[start : start + RESCORE_CHUNK]
-        found += [(paper, match) for paper, match, _cos in _score_papers(radar_in, profile, chunk)]
+        scored, _left_out = _score_papers(radar_in, profile, chunk, radar.examples)
+        found += [(paper, match) for paper, match, _cos in scored]
     keep = {paper.pk for paper, _match in found}
     # Only the owner's ratings steer the radar, and only they keep a match in it.
     rated = Feedback.objects.filter(radar=radar, user_id=radar.owner_id).values_list(
@@ -387,6 +437,11 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
         .exclude(paper_id__in=rated)
         .delete()
     )
+    if radar.examples:
+        examples_removed, _by_model = Match.objects.filter(
+            radar=radar, paper__key__in=radar.examples
+        ).delete()
+        removed += examples_removed
     before = Match.objects.filter(radar=radar).count()
     Match.objects.bulk_create(
         [

@@ -253,9 +253,13 @@ def _preview(form: RadarForm) -> dict[str, Any]:
     found = radar_preview(fields, days=PREVIEW_DAYS, limit=PREVIEW_LIMIT)
     items = [
         PreviewItem(paper_card(paper), match.score, reasons_text(match.reasons))
-        for paper, match in found
+        for paper, match in found.matches
     ]
-    return {"preview_items": items, "preview_days": PREVIEW_DAYS}
+    return {
+        "preview_items": items,
+        "preview_days": PREVIEW_DAYS,
+        "examples_left_out": found.examples_left_out,
+    }
 
 
 def _picked_context(form: RadarForm) -> dict[str, Any]:

@@ -155,7 +155,7 @@ def test_a_description_alone_finds_papers_of_the_expected_fields(corpus: int, na
     # The lowest threshold, so that the top 20 are always there to judge.
     fields = radar_clean({"name": name, "description": case.description, "threshold": 5})
 
-    found = radar_preview(fields, days=0, limit=TOP)
+    found = radar_preview(fields, days=0, limit=TOP).matches
 
     in_field = [paper for paper, _match in found if set(paper.categories) & case.expected]
     on_topic = re.compile(case.on_topic, re.IGNORECASE)
@@ -183,7 +183,7 @@ def test_a_chinese_description_keeps_its_best_papers_at_the_default_threshold(
 ) -> None:
     def best(description: str) -> list[float]:
         fields = radar_clean({"name": "x", "description": description, "threshold": 5})
-        return [match.score for _paper, match in radar_preview(fields, days=0, limit=5)]
+        return [match.score for _paper, match in radar_preview(fields, days=0, limit=5).matches]
 
     english = best(CASES["jailbreaks"].description)
     chinese = best(CASES["jailbreaks-zh"].description)

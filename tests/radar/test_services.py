@@ -131,7 +131,7 @@ def test_preview_ranks_title_hits_first_and_says_why() -> None:
     found = radar_preview(
         radar_clean({"name": "p", "include": '"prompt injection"', "threshold": W_ABSTRACT}),
         days=7,
-    )
+    ).matches
     assert [paper.key for paper, _ in found] == ["a", "b"]
     assert [match.score for _, match in found] == [W_TITLE, W_ABSTRACT]
     assert reasons_text(found[0][1].reasons) == [
@@ -155,8 +155,8 @@ def test_the_preview_reads_the_english_keywords_the_owner_types() -> None:
     definition = {"name": "p", "description": "某种奇怪的东西", "threshold": 5}
     mine = {"text": "", "keywords": ["frobnicator", "zebrafish kinetics"]}
 
-    without = radar_preview(radar_clean(definition), days=7)
-    with_profile = radar_preview(radar_clean({**definition, "understood": mine}), days=7)
+    without = radar_preview(radar_clean(definition), days=7).matches
+    with_profile = radar_preview(radar_clean({**definition, "understood": mine}), days=7).matches
 
     assert "hit" not in [paper.key for paper, _ in without]
     assert [paper.key for paper, _ in with_profile][:1] == ["hit"]
