@@ -58,6 +58,10 @@ MATCH_CHUNK = 200
 # The matching sweep looks at papers stored this recently, and hands on at most this many.
 MATCH_SWEEP_WINDOW = timedelta(days=3)
 MATCH_SWEEP_LIMIT = 5000
+# ... but not at papers stored in the last MATCH_SWEEP_GRACE: their hand-over may still be
+# waiting in the match queue behind a large day, and sending them again every sweep (every
+# ten minutes) would grow the queue while the worker catches up.
+MATCH_SWEEP_GRACE = timedelta(minutes=15)
 
 
 # --- 1. Poll ---------------------------------------------------------------------------------
@@ -154,12 +158,16 @@ def papers_match(paper_ids: list[int]) -> dict[str, int]:
     ignore_result=True,
 )
 def papers_match_sweep() -> int:
-    """Beat: hand on to matching the papers stored lately but never embedded, whose hand-over
-    was lost (Redis away when their poll ended, a database outage between storing and
-    handing on); returns how many."""
+    """Beat: hand on to matching the papers stored lately (not in the last minutes) but never
+    embedded, whose hand-over was lost (Redis away when their poll ended, a database outage
+    between storing and handing on); returns how many. The papers' stored time is indexed
+    (`paper_created_idx`), so a sweep reads the window, not the table."""
     embedded = PaperEmbedding.objects.filter(paper_id=OuterRef("pk"))
+    now = timezone.now()
     ids = list(
-        Paper.objects.filter(created_at__gte=timezone.now() - MATCH_SWEEP_WINDOW)
+        Paper.objects.filter(
+            created_at__gte=now - MATCH_SWEEP_WINDOW, created_at__lt=now - MATCH_SWEEP_GRACE
+        )
         .exclude(Exists(embedded))
         .order_by("id")
         .values_list("id", flat=True)[:MATCH_SWEEP_LIMIT]

@@ -112,6 +112,8 @@ class Paper(models.Model):
             GinIndex(fields=["search_vector"], name="paper_search_gin"),
             GinIndex(fields=["categories"], name="paper_categories_gin"),
             models.Index(fields=["-announced", "id"], name="paper_announced_idx"),
+            # The matching sweep's window (academichub.pipeline.papers_match_sweep).
+            models.Index(fields=["created_at"], name="paper_created_idx"),
         ]
         verbose_name = _("paper")
         verbose_name_plural = _("papers")

@@ -20,7 +20,7 @@ from django.utils import timezone
 from academichub import pipeline
 from academichub.celery import MATCH
 from academichub.celery import app as celery_app
-from academichub.pipeline import MATCH_SWEEP_WINDOW, papers_match_sweep
+from academichub.pipeline import MATCH_SWEEP_GRACE, MATCH_SWEEP_WINDOW, papers_match_sweep
 from feeds.models import Paper, Source
 from radar import matching
 from radar.models import Match, PaperEmbedding, Radar
@@ -60,7 +60,9 @@ def source() -> Source:
 
 
 def lost(source: Source, title: str, **fields: Any) -> Paper:
-    """A paper stored as a poll stores it, whose hand-over to matching never happened."""
+    """A paper stored as a poll stores it (a while ago: past the sweep's grace), whose
+    hand-over to matching never happened."""
+    fields.setdefault("created_at", timezone.now() - MATCH_SWEEP_GRACE - timedelta(minutes=5))
     return make_paper(source, title=title, **fields)
 
 
@@ -168,6 +170,24 @@ def test_papers_stored_before_the_window_are_left_alone(
     assert embedded_ids() == {recent.pk}
     assert old.pk not in matched_ids(radar)
     assert papers_match_sweep() == 0
+
+
+def test_a_paper_stored_moments_ago_is_left_to_its_own_hand_over(
+    sweep_sends_to_broker: Broker, source: Source
+) -> None:
+    # Its hand-over may still wait in the match queue behind a large day: a sweep every ten
+    # minutes sending it again would grow the queue while the worker catches up.
+    broker = sweep_sends_to_broker
+    now = timezone.now()
+    just_stored = lost(source, "Prompt injection in email assistants", created_at=now)
+    assert papers_match_sweep() == 0
+    assert broker.waiting() == 0
+    # Still unembedded once the grace is over: its hand-over was lost, the sweep sends it.
+    Paper.objects.filter(pk=just_stored.pk).update(
+        created_at=now - MATCH_SWEEP_GRACE - timedelta(minutes=1)
+    )
+    assert papers_match_sweep() == 1
+    assert queued_match_batches(broker) == [[just_stored.pk]]
 
 
 def test_a_sweep_hands_on_at_most_its_limit_and_the_next_one_the_rest(
