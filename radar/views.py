@@ -489,6 +489,11 @@ class FeedItem:
         """The score as the card writes it: whole points, a half rounded up (floatformat:0)."""
         return math.floor(self.score + 0.5)
 
+    @property
+    def score_text(self) -> str:
+        """The "why this paper?" box's last line."""
+        return _("Score %(score)s of 100, the sum of the parts above") % {"score": self.points}
+
 
 def _feed_page(
     radar: Radar, user: AbstractBaseUser | AnonymousUser, page: int
@@ -597,6 +602,9 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         "radar": radar,
         "items": items,
         "papers": papers,
+        # Every card's "why" box ends with it: worded once per page.
+        "threshold_text": _("this radar shows papers from %(threshold)s")
+        % {"threshold": math.floor(radar.threshold + 0.5)},
         "next_url": next_url,
         "is_owner": is_owner,
         "page": page,
@@ -614,9 +622,10 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         response = render(request, "radar/feed.html", context)
         if is_owner and radar.feed_token:
             add_never_cache_headers(response)
-    if request.user.is_authenticated and papers:
-        # Shown now: the next visit no longer marks them new.
-        papers_mark_seen(user=request.user, paper_ids=[p.pk for p in papers])
+    unseen = [item.card.paper.pk for item in items if item.is_new]
+    if request.user.is_authenticated and unseen:
+        # Shown now: the next visit no longer marks them new (a page seen before writes nothing).
+        papers_mark_seen(user=request.user, paper_ids=unseen)
     return response
 
 
