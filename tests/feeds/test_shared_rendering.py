@@ -4,6 +4,8 @@ version of a paper or summary that changed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -11,12 +13,27 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import escape
 
+from digests.models import Card
 from radar.models import SavedPaper
 from testkit.fake_llm import valid_card
 from tests.factories import arxiv_paper, card_for, make_radar, make_user, matched, person, signed_in
 from tests.pages import card_titles
 
 pytestmark = pytest.mark.django_db
+
+
+def rewritten_in_place(card: Card) -> dict[str, Any]:
+    """`card` made a done LLM card, the same row updated (as a retry that succeeds does);
+    returns its new text."""
+    content = valid_card()
+    card.status, card.en, card.zh, card.updated_at = (
+        "done",
+        content["en"],
+        content["zh"],
+        timezone.now(),
+    )
+    card.save()
+    return content
 
 
 def test_a_visitor_page_is_shared_but_never_served_to_a_signed_in_reader(client: Client) -> None:
@@ -47,14 +64,7 @@ def test_a_summary_rewritten_in_place_replaces_the_reused_body(client: Client) -
     card = card_for(paper, status="extractive", en={"tldr": "An extractive first sentence."})
     reader = signed_in(make_user("reader@example.org"))
     assert "An extractive first sentence." in reader.get("/").content.decode()
-    content = valid_card()
-    card.status, card.en, card.zh, card.updated_at = (
-        "done",
-        content["en"],
-        content["zh"],
-        timezone.now(),
-    )
-    card.save()
+    content = rewritten_in_place(card)
     page = reader.get("/").content.decode()
     assert escape(content["en"]["tldr"]) in page
     assert "An extractive first sentence." not in page
@@ -105,14 +115,7 @@ def test_a_search_result_keeps_its_highlights_and_reuses_only_a_current_summary(
     found = reader.get("/search/", {"q": "sparse attention"}).content.decode()
     assert "<mark>" in found
     assert "An extractive first sentence." in found
-    content = valid_card()
-    card.status, card.en, card.zh, card.updated_at = (
-        "done",
-        content["en"],
-        content["zh"],
-        timezone.now(),
-    )
-    card.save()
+    content = rewritten_in_place(card)
     found = reader.get("/search/", {"q": "sparse attention"}).content.decode()
     assert escape(content["en"]["tldr"]) in found
     assert "An extractive first sentence." not in found
