@@ -137,14 +137,17 @@ class PaperFilters:
         return papers
 
 
-def display_sightings(prefix: str = "") -> Prefetch[str, QuerySet[PaperSighting], str]:
-    """The prefetch of papers' sightings (at `prefix`, e.g. "paper__") with what cards show
-    of their sources (`feeds.labels`, `feeds.reference`, `feeds.export`): kind and label."""
-    sightings = (
-        PaperSighting.objects.select_related("source")
-        .only("id", "paper_id", "first_seen", "source__id", "source__kind", "source__label")
-        .order_by("first_seen", "id")
-    )
+def display_sightings(
+    prefix: str = "", *, whole: bool = False
+) -> Prefetch[str, QuerySet[PaperSighting], str]:
+    """The prefetch of papers' sightings (at `prefix`, e.g. "paper__"), first seen first,
+    with what cards show of their sources (`feeds.labels`, `feeds.reference`,
+    `feeds.export`): kind and label; `whole` rows for a page that lists the sightings."""
+    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
+    if not whole:
+        sightings = sightings.only(
+            "id", "paper_id", "first_seen", "source__id", "source__kind", "source__label"
+        )
     return Prefetch(f"{prefix}sightings", queryset=sightings)
 
 
@@ -282,9 +285,8 @@ def filter_choices() -> FilterChoices:
 
 def paper_by_key(key: str) -> Paper | None:
     """One paper with its sightings and their sources (whole: the page lists them), or None."""
-    sightings = PaperSighting.objects.select_related("source").order_by("first_seen", "id")
     papers = Paper.objects.filter(key=key).defer("search_vector")
-    return papers.prefetch_related(Prefetch("sightings", queryset=sightings)).first()
+    return papers.prefetch_related(display_sightings(whole=True)).first()
 
 
 def sources_health() -> QuerySet[Source]:

@@ -186,6 +186,11 @@ class RadarPaper:
 MY_RADARS_LIMIT = 50
 
 
+def follower_count(*, radar: Radar) -> int:
+    """How many readers follow the radar (its owner included)."""
+    return Subscription.objects.filter(radar=radar).count()
+
+
 def user_has_radars(*, user: AbstractBaseUser) -> bool:
     """Whether the user owns a radar or follows a topic (an EXISTS query or two)."""
     owned = Radar.objects.filter(owner_id=user.pk)

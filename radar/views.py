@@ -56,6 +56,7 @@ from radar.picker import (
 from radar.reasons import reasons_text
 from radar.search import HybridResult, search_hybrid
 from radar.selectors import (
+    follower_count,
     my_radars_day,
     radar_by_feed_token,
     radar_matches_for_user,
@@ -462,6 +463,11 @@ def atom_feed(request: HttpRequest, token: str) -> HttpResponse:
 # --- a radar's feed (also a topic's page) ---------------------------------------------------
 
 
+def whole_points(points: float) -> int:
+    """Points as a card writes them: whole, a half rounded up (as floatformat:0 did)."""
+    return math.floor(points + 0.5)
+
+
 @dataclass(frozen=True, slots=True)
 class RadarChip:
     """A radar named on a card: its name in the reader's language and its feed (the owner's
@@ -486,8 +492,8 @@ class FeedItem:
 
     @property
     def points(self) -> int:
-        """The score as the card writes it: whole points, a half rounded up (floatformat:0)."""
-        return math.floor(self.score + 0.5)
+        """The score as the card writes it (`whole_points`)."""
+        return whole_points(self.score)
 
     @property
     def score_text(self) -> str:
@@ -584,7 +590,7 @@ def _topic_extras(request: HtmxHttpRequest, radar: Radar) -> dict[str, Any]:
     subscription = subscription_of(user=request.user, radar=radar)
     extras: dict[str, Any] = {"following": subscription is not None}
     if radar.public:
-        extras["subscriber_count"] = Subscription.objects.filter(radar=radar).count()
+        extras["subscriber_count"] = follower_count(radar=radar)
         extras["owner_name"] = owner_display_name(radar.owner)
     return extras
 
@@ -604,7 +610,7 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         "papers": papers,
         # Every card's "why" box ends with it: worded once per page.
         "threshold_text": _("this radar shows papers from %(threshold)s")
-        % {"threshold": math.floor(radar.threshold + 0.5)},
+        % {"threshold": whole_points(radar.threshold)},
         "next_url": next_url,
         "is_owner": is_owner,
         "page": page,
@@ -755,5 +761,5 @@ def follow(request: AuthedRequest, radar_id: int) -> HttpResponse:
     if request.POST.get("followers_shown") == "1":
         # The count beside the button changes with it, out of band (radar/_follow_swap.html).
         context["followers_shown"] = True
-        context["followers"] = Subscription.objects.filter(radar=radar).count()
+        context["followers"] = follower_count(radar=radar)
     return render(request, "radar/_follow_swap.html", context)

@@ -34,16 +34,12 @@ def summary_cards(context: template.Context, papers: Iterable[Paper | int]) -> d
     cards = cards_for_papers(ids, state_only=True)
     fresh = fragments.prefetch(context, shown, cards)
     # Only the cards the page renders anew need their text, and only the source labels it
-    # renders anew their papers' sightings (unless the page loaded them already).
+    # renders anew their papers' sightings (Django skips papers whose page loaded them).
     anew = fresh.summaries | (set(ids) - {p.pk for p in shown})
     wanted = [card for paper_id, card in cards.items() if paper_id in anew]
     if wanted:
         cards.update(cards_with_text(wanted))
-    unlabelled = [
-        p
-        for p in shown
-        if p.pk in fresh.metas and "sightings" not in getattr(p, "_prefetched_objects_cache", {})
-    ]
+    unlabelled = [p for p in shown if p.pk in fresh.metas]
     if unlabelled:
         prefetch_related_objects(unlabelled, display_sightings())
     return cards
