@@ -8,18 +8,26 @@ The two rankings are fused by weighted reciprocal rank fusion (`hybrid_fuse`: ea
 contributes its weight / (RRF_K + rank), the words WORDS_WEIGHT, meaning 1), and each result
 keeps why it came: its words matched, it is close in meaning, or both. `bench/relevance.py`'s
 "hybrid" row measures `hybrid_fuse`.
+
+A query's whole ranking is kept in the cache (`ranking_for`) while no newer paper is stored
+and for at most RANKING_SECONDS: its next page, and the same search asked again, read only
+their page's papers (no full-text search, no embedding, no nearest-neighbour search).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+from django.core.cache import cache
 from numpy.typing import NDArray
 from pgvector.django import CosineDistance
 
+from feeds.front import version
 from feeds.models import Paper
 from feeds.search import (
     SEARCH_PAGE_SIZE,
@@ -60,6 +68,8 @@ RRF_K = 60
 WORDS_WEIGHT = 2.0
 # The share of a Chinese query the glossary must cover for its English terms to be searched.
 ENGLISH_COVERAGE = 0.8
+# How long a query's ranking is kept (a newer paper replaces it at once: see `ranking_for`).
+RANKING_SECONDS = 300
 
 
 @dataclass
@@ -130,16 +140,35 @@ def hybrid_fuse(words: list[int], meaning: list[int]) -> list[int]:
     return rrf(words, meaning, weights=(WORDS_WEIGHT, 1.0))
 
 
-def search_hybrid(
-    *,
-    q: str,
-    author: str = "",
-    filters: PaperFilters | None = None,
-    page: int = 1,
-    page_size: int = SEARCH_PAGE_SIZE,
-) -> HybridResult:
-    """One page of the papers matching `q` by words or by meaning (and `author`, by name)."""
+@dataclass(frozen=True)
+class Ranking:
+    """Everything a query finds, best first: what a page of its results is cut from."""
+
+    ids: list[int]
+    hits: SearchHits
+    # A Chinese query's English terms (the glossary's), and the papers they found.
+    english: list[str]
+    by_english: list[int]
+    # Paper id → cosine to the query, for the papers close in meaning.
+    closeness: dict[int, float]
+
+
+def ranking_for(*, q: str, author: str = "", filters: PaperFilters | None = None) -> Ranking:
+    """The query's ranking (`ranking_search`), from the cache when the same search was made
+    since the newest paper was stored (`feeds.front.version`)."""
     filters = filters or PaperFilters()
+    asked = json.dumps([q, author, sorted(filters.params().items())], ensure_ascii=False)
+    key = f"radar:search:{version()}:{hashlib.sha256(asked.encode()).hexdigest()[:32]}"
+    cached = cache.get(key)
+    if isinstance(cached, Ranking):
+        return cached
+    ranking = ranking_search(q=q, author=author, filters=filters)
+    cache.set(key, ranking, RANKING_SECONDS)
+    return ranking
+
+
+def ranking_search(*, q: str, author: str, filters: PaperFilters) -> Ranking:
+    """The papers matching `q` by words or by meaning (and `author`, by name), fused."""
     hits: SearchHits = search_hits(q=q, author=author, filters=filters)
     closeness: dict[int, float] = {}
     # Only words: an author search keeps to the author's papers.
@@ -158,25 +187,39 @@ def search_hybrid(
         query = " OR ".join(f'"{term}"' for term in english)
         by_english = search_hits(q=query, filters=filters).ids
     words = list(dict.fromkeys([*hits.ids, *by_english]))
-    ranked = hybrid_fuse(words, list(closeness)) if closeness else words
+    ids = hybrid_fuse(words, list(closeness)) if closeness else words
+    return Ranking(ids, hits, english, by_english, closeness)
+
+
+def search_hybrid(
+    *,
+    q: str,
+    author: str = "",
+    filters: PaperFilters | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+) -> HybridResult:
+    """One page of the papers matching `q` by words or by meaning (and `author`, by name)."""
+    ranking = ranking_for(q=q, author=author, filters=filters)
+    hits = ranking.hits
     offset = (max(page, 1) - 1) * page_size
-    chosen = ranked[offset : offset + page_size]
+    chosen = ranking.ids[offset : offset + page_size]
     papers, titles, snippets = search_page(chosen, text=hits.text, fulltext=hits.fulltext)
     return HybridResult(
         papers=papers,
         titles=titles,
         snippets=snippets,
-        has_more=len(ranked) > offset + page_size,
+        has_more=len(ranking.ids) > offset + page_size,
         mode=hits.mode
         if hits.ids
         else "english"
-        if by_english
+        if ranking.by_english
         else "meaning"
-        if closeness
+        if ranking.closeness
         else hits.mode,
         scanned_since=hits.scanned_since,
         by_words=set(hits.ids),
-        english=english_gloss(hits.text) if by_english else "",
-        by_english=set(by_english),
-        closeness=closeness,
+        english=english_gloss(hits.text) if ranking.by_english else "",
+        by_english=set(ranking.by_english),
+        closeness=ranking.closeness,
     )

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from radar.search import hybrid_fuse, rrf
+from tests.factories import PaperFactory
 from tests.pages import card_titles
 
 PLASTIC = "An engineered enzyme embedded into PLA to make self-biodegradable plastic"
@@ -93,6 +95,7 @@ def test_an_author_search_does_not_look_for_meaning(
 
 def test_the_query_count_of_a_search_is_fixed(client: Client, nature_day: dict[str, str]) -> None:
     def count(q: str) -> int:
+        cache.clear()  # each a search never asked before
         with CaptureQueriesContext(connection) as queries:
             results(client, q)
         return len(queries)
@@ -102,6 +105,34 @@ def test_the_query_count_of_a_search_is_fixed(client: Client, nature_day: dict[s
     assert count("塑料") == count("plastic") - 1
     # 大脑 is in the glossary ("brain"): its English terms are one full-text search more.
     assert count("大脑") == count("塑料") + 2
+
+
+def test_a_search_asked_again_reads_only_its_page_until_a_new_paper_arrives(
+    client: Client, nature_day: dict[str, str]
+) -> None:
+    def asked(q: str, **params: str) -> tuple[list[str], list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            titles, _ = results(client, q, **params)
+        return titles, [query["sql"] for query in queries.captured_queries]
+
+    first, first_sql = asked("plastic")
+    again, again_sql = asked("plastic")
+
+    assert again == first and PLASTIC in first
+    # Asked again: neither the full-text search nor the search by meaning runs again.
+    assert any("@@" in sql for sql in first_sql)
+    assert any("<=>" in sql for sql in first_sql)
+    assert not any("@@" in sql or "<=>" in sql for sql in again_sql)
+    assert len(again_sql) < len(first_sql)
+    # Another filter is another search.
+    _, other_sql = asked("plastic", source="nature")
+    assert any("@@" in sql for sql in other_sql)
+
+    # A paper stored since is found at once, not after the cached ranking expires.
+    PaperFactory.create(title="Plastic eaten by a fungus", abstract="Plastic, eaten.")
+    after, after_sql = asked("plastic")
+    assert "Plastic eaten by a fungus" in after
+    assert any("@@" in sql for sql in after_sql)
 
 
 def test_reciprocal_rank_fusion_puts_a_paper_both_lists_rank_high_first() -> None:
