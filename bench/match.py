@@ -6,6 +6,10 @@ narrow cosine band): embedding 5,000 real papers would take ~15 minutes on one c
 Radars get 1–3 include terms drawn from words and phrases of those papers (some quoted
 phrases, some OR / NOT), some follow authors, some filter on categories.
 
+The 10,000 radars are scored a second time as if every owner had rated LIKED papers 👍: the
+liked part of the score (`radar.profiles.likes_learned`) for every radar, the costliest case,
+as a ratio to the same radars before.
+
 Baseline, measured in the same run: a naive loop (for each radar, for each paper: one
 compiled regex search per term, then a dot product) on a subsample, extrapolated per pair.
 Also: peak RSS the matcher adds, and the local embedder's throughput on 30 real papers.
@@ -23,6 +27,7 @@ os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["MKL_NUM_THREADS"] = "1"
 
 import contextlib  # noqa: E402
+import dataclasses  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
@@ -47,6 +52,7 @@ import numpy as np  # noqa: E402
 
 from feeds.sources import arxiv_rss  # noqa: E402
 from radar.embedding import DIM, get_embedder, paper_text  # noqa: E402
+from radar.profiles import likes_learned  # noqa: E402
 from radar.query import normalise, parse  # noqa: E402
 from radar.scoring import PaperIn, RadarIn, radars_score_batch  # noqa: E402
 from radar.words import WordStats, tokens  # noqa: E402
@@ -54,6 +60,8 @@ from radar.words import WordStats, tokens  # noqa: E402
 FIXTURE = ROOT / "tests" / "fixtures" / "feeds" / "arxiv-rss-all-archives-2024-11-28.xml"
 N_PAPERS = 5_000
 RADAR_SIZES = (1_000, 10_000, 100_000)
+# Also measured: the 10,000 radars after each owner liked LIKED papers (`likes_learned`).
+LEARNED_RADARS, LIKED = 10_000, 4
 NAIVE_RADARS, NAIVE_PAPERS = 1_000, 200
 EMBED_PAPERS = 30
 SEED = 20241128
@@ -95,6 +103,7 @@ def papers_build() -> tuple[list[PaperIn], list[tuple[str, str]]]:
             authors=views[i % len(views)][2],
             categories=views[i % len(views)][3],
             sources=frozenset({"arxiv"}),
+            primary_category=raw[i % len(views)].primary_category,
         )
         for i in range(N_PAPERS)
     ]
@@ -179,6 +188,20 @@ def radars_build(
     return radars, profiles
 
 
+def radar_taught(
+    radar: RadarIn, papers: list[PaperIn], stats: WordStats, pick: random.Random
+) -> RadarIn:
+    """The radar after its owner liked LIKED random papers of the batch."""
+    liked = [
+        (papers[i].title_norm, papers[i].abstract_norm, papers[i].primary_category)
+        for i in pick.sample(range(len(papers)), LIKED)
+    ]
+    learned = likes_learned(liked, stats)
+    return dataclasses.replace(
+        radar, liked_categories=learned["categories"], liked_words=learned["words"]
+    )
+
+
 def rss_kb(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -237,9 +260,10 @@ def main() -> None:
         }
     )
 
-    # The words' IDF: the product reads it from a cache (`radar.matching.word_stats`).
+    # The words' IDF: the product reads it from a cache (`radar.profiles.word_stats`).
     stats = WordStats.count(f"{p.title_norm} {p.abstract_norm}" for p in papers)
     timings: dict[int, float] = {}
+    pick = random.Random(SEED)
     for n in RADAR_SIZES:
         radars, profiles = radars_build(n, vocab, rng)
         gc.collect()
@@ -268,6 +292,24 @@ def main() -> None:
                 "vectors": "synthetic (seeded unit rows in e5's cosine band)",
             }
         )
+        if n == LEARNED_RADARS:
+            # The same radars after each owner rated LIKED papers 👍: the liked part of the
+            # score (`radar.profiles.likes_learned`) for every radar, the costliest case.
+            taught = [radar_taught(radar, papers, stats, pick) for radar in radars]
+            start, cpu_start = time.perf_counter(), time.process_time()
+            learned_found = radars_score_batch(papers, taught, vectors, profiles, stats)
+            results.append(
+                {
+                    "papers": N_PAPERS,
+                    "radars": n,
+                    "every radar learned from liked papers": LIKED,
+                    "cpu_seconds": round(time.process_time() - cpu_start, 2),
+                    "wall_seconds": round(time.perf_counter() - start, 2),
+                    "matches": len(learned_found),
+                    "ratio_to_unlearned": round((time.process_time() - cpu_start) / seconds, 2),
+                }
+            )
+            del learned_found, taught
         del found, radars, profiles
 
     texts = [paper_text(title, abstract) for title, abstract in raw[:EMBED_PAPERS]]

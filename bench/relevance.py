@@ -51,7 +51,9 @@ Feedback gain: the corpus is split into two "days" by the last decimal digit of 
 key (even: day 1, odd: day 2). On day 1 the simulated user looks at the first five matches
 of the current radar and rates each 👍 if judged relevant, else 👎; the ratings are folded
 into the profile with the product's arithmetic (`radar.profiles.profile_combine`: Rocchio,
-the band recomputed), and P@10 is measured on day 2 before and after. Interests with
+the band recomputed), and for "current" the radar also learns from the 👍 papers as the
+product does (`radar.profiles.likes_learned`: their primary categories and shared words, the
+liked part of `radars_score_batch`'s score); P@10 is measured on day 2 before and after. Interests with
 at least FEEDBACK_MIN relevant papers on each day take part. The ceiling of that arithmetic
 is printed beside it: P@10 after every day-1 match (not five) is rated by its judgement.
 
@@ -106,6 +108,7 @@ from radar.profiles import (  # noqa: E402
     BAND_SAMPLE,
     description_combine,
     description_texts,
+    likes_learned,
     profile_combine,
 )
 from radar.query import normalise  # noqa: E402
@@ -154,6 +157,7 @@ class Paper:
     abstract: str
     categories: tuple[str, ...]
     authors: tuple[str, ...]
+    primary_category: str = ""
 
     @property
     def day(self) -> int:
@@ -194,6 +198,7 @@ def corpus_load() -> list[Paper]:
                     abstract=clean.abstract,
                     categories=tuple(clean.categories),
                     authors=tuple(clean.authors),
+                    primary_category=clean.primary_category,
                 )
     return list(papers.values())
 
@@ -300,6 +305,7 @@ def paper_views(papers: Sequence[Paper]) -> list[PaperIn]:
             abstract_norm=normalise(p.abstract),
             authors=tuple(normalise(a) for a in p.authors),
             categories=frozenset(p.categories),
+            primary_category=p.primary_category,
         )
         for i, p in enumerate(papers)
     ]
@@ -311,13 +317,24 @@ def current_rank(
     profiles: Vectors,
     words: Sequence[tuple[str, ...]],
     stats: WordStats,
+    learned: Sequence[dict[str, dict[str, float]]] | None = None,
 ) -> list[Ranking]:
-    """Per profile: the matches of a description-only radar, ordered as the product orders."""
+    """Per profile: the matches of a description-only radar (with what it learned from liked
+    papers, `learned`, when given), ordered as the product orders."""
     radars = []
     for r, profile in enumerate(profiles):
         floor, ceil = band(vectors, profile)
+        taught = learned[r] if learned else {}
         radars.append(
-            RadarIn(id=r, threshold=THRESHOLD, sim_floor=floor, sim_ceil=ceil, words=words[r])
+            RadarIn(
+                id=r,
+                threshold=THRESHOLD,
+                sim_floor=floor,
+                sim_ceil=ceil,
+                words=words[r],
+                liked_categories=taught.get("categories", {}),
+                liked_words=taught.get("words", {}),
+            )
         )
     found = radars_score_batch(views, radars, vectors, profiles, stats)
     cosines = vectors @ profiles.T
@@ -377,6 +394,15 @@ def profile_with_votes(description: Vectors, vectors: Vectors, votes: dict[int, 
     return profile
 
 
+def learned_from(
+    papers: list[Paper], members: Sequence[int], votes: dict[int, int], stats: WordStats
+) -> dict[str, dict[str, float]]:
+    """What the radar learns from the 👍 papers among `votes` (positions within `members`),
+    by the product's arithmetic (`radar.profiles.likes_learned`)."""
+    liked = [papers[members[p]] for p, v in votes.items() if v > 0]
+    return likes_learned([(p.title, p.abstract, p.primary_category) for p in liked], stats)
+
+
 def rank_all(
     method: str,
     views: list[PaperIn],
@@ -384,10 +410,12 @@ def rank_all(
     profiles: Vectors,
     words: Sequence[tuple[str, ...]],
     stats: WordStats,
+    learned: Sequence[dict[str, dict[str, float]]] | None = None,
 ) -> list[Ranking]:
-    """One ranking per profile, by plain cosine ("embedding") or as the product does ("current")."""
+    """One ranking per profile, by plain cosine ("embedding") or as the product does ("current",
+    with what the radar `learned` from liked papers when given)."""
     if method == "current":
-        return current_rank(views, vectors, profiles, words, stats)
+        return current_rank(views, vectors, profiles, words, stats, learned)
     return [cosine_rank(vectors, profile) for profile in profiles]
 
 
@@ -427,21 +455,26 @@ def feedback_gain(
         chosen_words = [words[lang][n] for n in chosen]
         shown = current_rank(views[1], vecs[1], before, chosen_words, stats)
         after_rows, ceiling_rows = [], []
+        taught: dict[str, list[dict[str, dict[str, float]]]] = {"after": [], "all": []}
         up = down = 0
         for row, ranking in enumerate(shown):
             votes = {p: 1 if grades[1][row].get(p, 0) > 0 else -1 for p in ranking[:FEEDBACK_RATED]}
             up += sum(v > 0 for v in votes.values())
             down += sum(v < 0 for v in votes.values())
             after_rows.append(profile_with_votes(before[row], vecs[1], votes))
+            taught["after"].append(learned_from(papers, members[1], votes, stats))
             # The ceiling of the same arithmetic: every day-1 match rated, not five.
             every = {p: 1 if grades[1][row].get(p, 0) > 0 else -1 for p in ranking}
             ceiling_rows.append(profile_with_votes(before[row], vecs[1], every))
+            taught["all"].append(learned_from(papers, members[1], every, stats))
         after, ceiling = np.stack(after_rows), np.stack(ceiling_rows)
         figures: dict[str, Any] = {"votes": {"up": up, "down": down}}
         for method in ("embedding", "current"):
             p_at = {}
             for label, profiles in (("before", before), ("after", after), ("all", ceiling)):
-                rankings = rank_all(method, views[2], vecs[2], profiles, chosen_words, stats)
+                rankings = rank_all(
+                    method, views[2], vecs[2], profiles, chosen_words, stats, taught.get(label)
+                )
                 p_at[label] = float(
                     np.mean([precision_at(r, g) for r, g in zip(rankings, grades[2], strict=True)])
                 )

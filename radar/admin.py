@@ -73,7 +73,7 @@ class RadarAdmin(admin.ModelAdmin[Radar]):
     exclude = ["profile"]
     readonly_fields = [
         "feed_token", "sim_floor", "sim_ceil", "profile_updated_at", "understood",
-        "understood_error", "understood_attempts", "created_at", "updated_at",
+        "understood_error", "understood_attempts", "learned", "created_at", "updated_at",
     ]  # fmt: skip
     actions = ["rescore"]
 

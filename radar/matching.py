@@ -10,7 +10,6 @@ never resurfaces a paper. A radar's own example papers are never its matches
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,16 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.cache import cache
 from django.db.models import Max, Prefetch, QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
-from redis.exceptions import RedisError
 
 from feeds.models import Paper, PaperSighting
 from radar.embedding import DIM
 from radar.models import Feedback, Match, PaperEmbedding, Radar
-from radar.profiles import band_for, paper_vectors, papers_embed, profile_for, radar_profile_update
+from radar.profiles import (
+    band_for,
+    paper_vectors,
+    papers_embed,
+    profile_for,
+    radar_profile_update,
+    word_stats,
+)
 from radar.query import Query, QueryError, exclude_query, normalise, parse
 from radar.scoring import (
     DEFAULT_THRESHOLD,
@@ -39,7 +43,7 @@ from radar.scoring import (
     radars_score_batch,
 )
 from radar.understanding import understood_for
-from radar.words import WordStats, description_words
+from radar.words import description_words
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -69,31 +73,9 @@ def _radar_in(radar: Radar) -> RadarIn:
         sim_floor=radar.sim_floor if radar.sim_floor is not None else SIM_FLOOR,
         sim_ceil=radar.sim_ceil if radar.sim_ceil is not None else SIM_CEIL,
         words=description_words(radar.description, understood.keywords if understood else ()),
+        liked_categories=dict(radar.learned.get("categories", {})),
+        liked_words=dict(radar.learned.get("words", {})),
     )
-
-
-# How many of the newest papers the words' IDF is counted over, and for how long it is kept.
-WORD_STATS_PAPERS = 2000
-WORD_STATS_SECONDS = 6 * 3600
-
-
-def word_stats() -> WordStats:
-    """How common each word is among the newest papers (cached: a day's matching reads it
-    once per batch and every preview reads it)."""
-    newest = Paper.objects.aggregate(last=Max("id"))["last"] or 0
-    # A new key every WORD_STATS_PAPERS // 4 papers: an ingest refreshes the counts.
-    key = f"radar:word-stats:v1:{newest // (WORD_STATS_PAPERS // 4)}"
-    try:
-        stats = cache.get(key)
-    except RedisError:
-        stats = None
-    if isinstance(stats, WordStats):
-        return stats
-    rows = Paper.objects.order_by("-id").values_list("title", "abstract")[:WORD_STATS_PAPERS]
-    stats = WordStats.count(f"{normalise(title)} {normalise(abstract)}" for title, abstract in rows)
-    with contextlib.suppress(RedisError):  # without Redis, counted again next time
-        cache.set(key, stats, WORD_STATS_SECONDS)
-    return stats
 
 
 def _parse_or_none(text: str) -> Query | None:
@@ -113,6 +95,7 @@ def _paper_in(paper: Paper) -> PaperIn:
         authors=tuple(normalise(a) for a in paper.authors),
         categories=frozenset(paper.categories),
         sources=frozenset(s.source.slug for s in paper.sightings.all()),
+        primary_category=paper.primary_category,
     )
 
 

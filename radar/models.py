@@ -113,6 +113,9 @@ class Radar(models.Model):
     # English paraphrase, "keywords": English phrases, "by": "llm" | "you", "for": sha256 of
     # the description it was made from, "model": the LLM's name or ""}; {} until made.
     understood = models.JSONField(_("English search profile"), default=dict, blank=True)
+    # What the liked papers taught (`radar.profiles.likes_learned`): {"categories": {category:
+    # share}, "words": {word: weight}}; {} before any 👍 or example.
+    learned = models.JSONField(_("learned from liked papers"), default=dict, blank=True)
     # Why the last LLM attempt for the current description failed, and how many have failed
     # (both cleared when one succeeds or the description changes).
     understood_error = models.TextField(_("English search profile error"), blank=True)

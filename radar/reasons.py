@@ -27,6 +27,8 @@ def reason_text(kind: str, value: str | float, points: float | None = None) -> s
         text = _("has your words: %(words)s") % {"words": value}
     elif kind == "meaning":
         text = _("close in meaning to this radar")
+    elif kind == "liked":
+        text = _("like the papers you liked")
     elif kind == "similar":
         text = _("close to your description (%(score).2f)") % {"score": float(value)}
     else:

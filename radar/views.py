@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -54,6 +54,7 @@ from radar.picker import (
     picked_papers,
 )
 from radar.reasons import reasons_text
+from radar.scoring import LIKED_CATEGORY, LIKED_WORDS_MAX
 from radar.search import HybridResult, search_hybrid
 from radar.selectors import (
     follower_count,
@@ -621,7 +622,7 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
     else:
         context.update(_topic_extras(request, radar), as_topic=as_topic)
         if is_owner:
-            context.update(_feed_token_context(request, radar))
+            context.update(_feed_token_context(request, radar), learned=_learned(radar))
         context["first_page_url"] = request.path if page > 1 else ""
         # Saved (or edited) a moment ago and not yet matched: the page asks again by itself.
         context["matching_now"] = is_owner and page == 1 and not items and _matching_now(radar)
@@ -633,6 +634,35 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
         # Shown now: the next visit no longer marks them new (a page seen before writes nothing).
         papers_mark_seen(user=request.user, paper_ids=unseen)
     return response
+
+
+# What the radar's page shows of what it learned from the liked papers.
+LEARNED_CATEGORIES_SHOWN = 3
+LEARNED_WORDS_SHOWN = 8
+
+
+class Learned(NamedTuple):
+    """What a radar's page shows of what the liked papers taught it."""
+
+    categories: list[str]  # "cs.CR 75 %", largest share first
+    words: list[str]  # the words they share most, largest first
+    points: int  # the most the liked part adds to a score
+
+
+def _learned(radar: Radar) -> Learned:
+    """What the liked papers taught the radar (`radar.profiles.likes_learned`), for its owner
+    to see; empty lists before any 👍 or example."""
+    categories = radar.learned.get("categories", {})
+    words = radar.learned.get("words", {})
+    top = sorted(categories.items(), key=lambda item: (-item[1], item[0]))
+    return Learned(
+        categories=[
+            f"{category} {round(share * 100)} %"
+            for category, share in top[:LEARNED_CATEGORIES_SHOWN]
+        ],
+        words=sorted(words, key=lambda word: (-words[word], word))[:LEARNED_WORDS_SHOWN],
+        points=whole_points(LIKED_CATEGORY + LIKED_WORDS_MAX),
+    )
 
 
 # How long a saved radar's empty feed keeps asking for its first matches (the rescore of a

@@ -4,7 +4,7 @@ hybrid matching (the other half is closeness in meaning, `radar.profiles`).
 Pure: no Django, no database. A paper's words are its normalised title and abstract
 (`radar.query.normalise`) cut into tokens: stop words left out, a plural "s" taken off.
 How rare a word is (its IDF) comes from `WordStats`, counted over a reference set of papers
-(the newest few thousand, `radar.matching.word_stats`), so a batch of three papers scores
+(the newest few thousand, `radar.profiles.word_stats`), so a batch of three papers scores
 the same as a day of five thousand.
 
 BM25 grows without bound with more matched words; `saturate` maps it to 0..1 (half way at
@@ -34,6 +34,8 @@ __all__ = [
     "description_words",
     "runs",
     "saturate",
+    "tfidf_index",
+    "tfidf_mean",
     "tokens",
 ]
 
@@ -162,12 +164,19 @@ def runs(
     return owner, np.arange(len(owner)) + (first - run_starts)[owner]
 
 
-def bm25_index(texts: Sequence[str], words: Iterable[str], stats: WordStats) -> Postings:
-    """The BM25 postings of `words` over `texts`: one pass over the batch serves every radar
-    (a radar's BM25 score on a text is the sum of its words' shares there)."""
+def bm25_index(
+    texts: Sequence[str],
+    words: Iterable[str],
+    stats: WordStats,
+    *,
+    tokenised: Sequence[list[str]] | None = None,
+) -> Postings:
+    """The BM25 postings of `words` over `texts` (their `tokens`, when already cut): one pass
+    over the batch serves every radar (a radar's BM25 score on a text is the sum of its words'
+    shares there)."""
     rows = {word: row for row, word in enumerate(set(words))}
     n = len(texts)
-    per_text = [tokens(text) for text in texts]
+    per_text = tokenised if tokenised is not None else [tokens(text) for text in texts]
     lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
     flat = list(chain.from_iterable(per_text))
     row = np.fromiter(map(rows.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
@@ -196,6 +205,68 @@ def bm25_postings(
         if first < last:
             found[word] = (index.positions[first:last], index.shares[first:last])
     return found
+
+
+def _tfidf_rows(texts: Sequence[str], stats: WordStats) -> list[dict[str, float]]:
+    """Each text as a unit tf-idf vector: (1 + log tf) x IDF per token, over all its tokens."""
+    rows = []
+    for text in texts:
+        counts = Counter(tokens(text))
+        row = {word: (1 + math.log(tf)) * stats.idf(word) for word, tf in counts.items()}
+        norm = math.sqrt(sum(v * v for v in row.values()))
+        rows.append({word: v / norm for word, v in row.items()} if norm else {})
+    return rows
+
+
+def tfidf_mean(texts: Sequence[str], stats: WordStats, keep: int) -> dict[str, float]:
+    """The mean of these texts' unit tf-idf vectors, its `keep` largest words only: what a
+    set of papers has in common in words (the rest of the mean is each paper's own noise)."""
+    total: Counter[str] = Counter()
+    for row in _tfidf_rows(texts, stats):
+        total.update(row)
+    top = sorted(total.items(), key=lambda item: (-item[1], item[0]))[:keep]
+    return {word: value / len(texts) for word, value in top}
+
+
+def tfidf_index(
+    texts: Sequence[str],
+    words: Iterable[str],
+    stats: WordStats,
+    *,
+    tokenised: Sequence[list[str]] | None = None,
+) -> Postings:
+    """The postings of `words` over `texts` (their `tokens`, when already cut) with each
+    text's unit tf-idf weight as the share: a text's cosine to a `tfidf_mean` is the sum of the
+    mean's values times these shares. (`_tfidf_rows` for a whole batch at once: every text's
+    norm needs all of its words.)"""
+    rows = {word: row for row, word in enumerate(set(words))}
+    n = len(texts)
+    per_text = tokenised if tokenised is not None else [tokens(text) for text in texts]
+    lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
+    ids: dict[str, int] = {}
+    flat = np.fromiter(
+        (ids.setdefault(word, len(ids)) for word in chain.from_iterable(per_text)),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    text = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    # (text, word) pairs with how often the word is in the text, and their tf-idf weights.
+    keys, tf = np.unique(text * len(ids) + flat, return_counts=True)
+    at_text, word = np.divmod(keys, max(len(ids), 1))
+    idf = np.array([stats.idf(w) for w in ids], dtype=np.float64)
+    weight = (1 + np.log(tf)) * idf[word]
+    norm = np.sqrt(np.bincount(at_text, weights=weight**2, minlength=n))
+    # The wanted words only, ordered by row (then text), as `bm25_index` orders them.
+    row_of_id = np.full(len(ids), -1, dtype=np.int64)
+    for w, i in ids.items():
+        if w in rows:
+            row_of_id[i] = rows[w]
+    row_at = row_of_id[word]
+    wanted = np.flatnonzero(row_at >= 0)
+    order = wanted[np.lexsort((at_text[wanted], row_at[wanted]))]
+    shares = weight[order] / norm[at_text[order]]
+    starts = np.searchsorted(row_at[order], np.arange(len(rows) + 1)).astype(np.int64)
+    return Postings(rows, n, starts, at_text[order], shares)
 
 
 def saturate(score: NDArray[np.float64]) -> NDArray[np.float64]:
