@@ -396,6 +396,13 @@ def category_name(code: str) -> str:
     return str(name) if name is not None else ""
 
 
+def category_label(code: str) -> str:
+    """ "cs.CL" for English readers, "cs.CL 计算与语言" for Chinese ones (the code alone when its
+    name is unknown)."""
+    name = category_name(code) if _shows_names() else ""
+    return f"{code} {name}" if name else code
+
+
 def subject_name(subject: str) -> str:
     """A bioRxiv/medRxiv subject in the current language, else title-cased as stored."""
     key = " ".join(subject.split()).lower()

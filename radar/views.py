@@ -41,6 +41,7 @@ from feeds import citations, front
 from feeds import selectors as feeds_selectors
 from feeds.labels import PaperCard, display_text, paper_card
 from feeds.models import Paper
+from feeds.names import category_label
 from feeds.search import SEARCH_PAGE_SIZE
 from radar import feeds as atom
 from radar.forms import RadarForm
@@ -644,7 +645,7 @@ LEARNED_WORDS_SHOWN = 8
 class Learned(NamedTuple):
     """What a radar's page shows of what the liked papers taught it."""
 
-    categories: list[str]  # "cs.CR 75 %", largest share first
+    categories: list[str]  # "cs.CR 75 %" ("cs.CR 密码学与安全 75 %"), largest share first
     words: list[str]  # the words they share most, largest first
     points: int  # the most the liked part adds to a score
 
@@ -657,7 +658,7 @@ def _learned(radar: Radar) -> Learned:
     top = sorted(categories.items(), key=lambda item: (-item[1], item[0]))
     return Learned(
         categories=[
-            f"{category} {round(share * 100)} %"
+            f"{category_label(category)} {round(share * 100)} %"
             for category, share in top[:LEARNED_CATEGORIES_SHOWN]
         ],
         words=sorted(words, key=lambda word: (-words[word], word))[:LEARNED_WORDS_SHOWN],

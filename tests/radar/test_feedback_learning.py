@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from accounts.models import Profile
 from radar.models import Feedback
 from radar.profiles import likes_learned, radar_profile_update
 from radar.query import normalise
@@ -110,13 +111,31 @@ def test_the_profile_update_stores_what_the_owner_s_likes_taught() -> None:
 
 
 @pytest.mark.django_db
-def test_the_owner_sees_what_the_radar_learned_and_others_do_not() -> None:
+@pytest.mark.parametrize(
+    ("language", "start", "end"),
+    [
+        (
+            "en",
+            "Learned from the papers you liked: cs.CR 100 % · ",
+            f"(papers like these get up to {LIKED_CATEGORY + LIKED_WORDS_MAX:.0f} more points)",
+        ),
+        (
+            "zh-hans",
+            "从你点赞的论文中学到： cs.CR 密码学与安全 100 % · ",
+            f"(与之相似的论文最多加 {LIKED_CATEGORY + LIKED_WORDS_MAX:.0f} 分)",
+        ),
+    ],
+)
+def test_the_owner_sees_what_the_radar_learned_and_others_do_not(
+    language: str, start: str, end: str
+) -> None:
     radar = RadarFactory.create(description="LLM jailbreaks", public=True)
+    Profile.objects.update_or_create(user=radar.owner, defaults={"language": language})
     liked = PaperFactory.create(
         title=JAILBREAK[0], abstract=JAILBREAK[1], primary_category="cs.CR", categories=["cs.CR"]
     )
     page = reverse("radar:radar_feed", args=[radar.id])
-    assert "Learned from the papers you liked" not in signed_in(radar.owner).get(page).text
+    assert 'id="learned"' not in signed_in(radar.owner).get(page).text
 
     Feedback.objects.create(user=radar.owner, radar=radar, paper=liked, value=1)
     radar_profile_update(radar)
@@ -124,11 +143,9 @@ def test_the_owner_sees_what_the_radar_learned_and_others_do_not() -> None:
     learned = re.search(r'<p class="learned helptext" id="learned">(.*?)</p>', html, re.S)
     assert learned, html
     text = " ".join(learned.group(1).split())
-    assert text.startswith("Learned from the papers you liked: cs.CR 100 % · ")
+    assert text.startswith(start), text
     assert "jailbreak" in text
-    assert text.endswith(
-        f"(papers like these get up to {LIKED_CATEGORY + LIKED_WORDS_MAX:.0f} more points)"
-    )
+    assert text.endswith(end), text
     # A follower of the public topic sees its papers, not what its owner's ratings taught it.
     stranger = signed_in(make_user("stranger@example.org"))
-    assert "Learned from the papers you liked" not in stranger.get(page).text
+    assert 'id="learned"' not in stranger.get(page).text
