@@ -14,7 +14,7 @@ from django.urls import reverse
 from digests.models import Briefing
 from feeds.labels import PaperCard, display_text, paper_card, source_label
 from feeds.models import Paper, PaperSighting
-from feeds.names import discipline_name
+from feeds.names import arxiv_discipline, discipline_name
 
 
 @dataclass(slots=True)
@@ -93,8 +93,12 @@ class BriefingView:
 
 
 def paper_field(paper: Paper) -> str:
-    """A paper's field in the current language: its first source's discipline, else the
-    source label (sightings prefetched with their sources)."""
+    """A paper's field in the current language: an arXiv paper's by its primary category
+    (a feed of every archive, or a category's cross-lists, would say otherwise), else its
+    first source's discipline, else the source label (sightings prefetched with sources)."""
+    discipline = arxiv_discipline(paper.primary_category) if paper.arxiv_id else ""
+    if discipline:
+        return discipline_name(discipline)
     sightings = sorted(paper.sightings.all(), key=lambda s: (s.first_seen, s.pk))
     if sightings and sightings[0].source.discipline:
         return discipline_name(display_text(sightings[0].source.discipline))

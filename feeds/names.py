@@ -403,6 +403,32 @@ def category_label(code: str) -> str:
     return f"{code} {name}" if name else code
 
 
+# The discipline (a DISCIPLINES key) of each arXiv archive, a category's part before the dot.
+ARXIV_ARCHIVE_DISCIPLINES = {
+    "cs": "Computer Science",
+    "stat": "Statistics",
+    "math": "Mathematics",
+    "q-bio": "Quantitative Biology",
+    "q-fin": "Quantitative Finance",
+    "econ": "Economics",
+    "eess": "Electrical Engineering",
+    "astro-ph": "Astronomy",
+    **dict.fromkeys(
+        [
+            "physics", "quant-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th",
+            "nucl-ex", "nucl-th", "math-ph", "nlin",
+        ],
+        "Physics",
+    ),
+}  # fmt: skip
+
+
+def arxiv_discipline(category: str) -> str:
+    """The discipline of an arXiv category ("cs.CL": "Computer Science"), in English as
+    stored (`discipline_name` names it); "" for a code arXiv does not have."""
+    return ARXIV_ARCHIVE_DISCIPLINES.get(category.strip().split(".")[0], "")
+
+
 def subject_name(subject: str) -> str:
     """A bioRxiv/medRxiv subject in the current language, else title-cased as stored."""
     key = " ".join(subject.split()).lower()

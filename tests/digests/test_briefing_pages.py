@@ -103,6 +103,38 @@ def test_the_owner_reads_the_briefing_with_its_themes_links_and_papers_as_cards(
         assert f'href="/papers/{item.key}/"' in page
 
 
+@pytest.mark.parametrize(
+    ("language", "fields"),
+    [
+        ("en", ["Computer Science · 2", "Physics · 1"]),
+        ("zh-hans", ["计算机科学 · 2", "物理学 · 1"]),
+    ],
+)
+def test_the_fields_of_arxiv_papers_from_a_feed_of_every_archive_are_their_own(
+    alice: User, briefing_llm: FakeLLM, radar: Radar, language: str, fields: list[str]
+) -> None:
+    # The bundled sample feed holds every archive; its source is of no one discipline.
+    every = Source.objects.create(
+        slug="sample-arxiv", kind=Source.Kind.ARXIV_RSS, label="arXiv",
+        discipline="Multidisciplinary",
+    )  # fmt: skip
+    made = [
+        paper(every, "Sparse attention for long documents"),
+        paper(every, "Sparse attention for code", primary_category="cs.SE"),
+        paper(every, "Sparse attention in quantum circuits", primary_category="quant-ph"),
+    ]
+    matched(radar, made, at=NOW - timedelta(hours=10))
+    Profile.objects.update_or_create(user=alice, defaults={"language": language})
+    briefing = build(radar)
+
+    page = signed_in(alice).get(f"/briefings/{briefing.pk}/").content.decode()
+
+    listed = page[page.index('<ul class="brief-fields">') :]
+    listed = listed[: listed.index("</ul>")]
+    assert [item.split(">")[-1] for item in listed.split("</li>")[:-1]] == fields
+    assert "Multidisciplinary" not in listed and "多学科" not in listed
+
+
 def test_a_subscriber_of_a_public_topic_reads_its_briefing(
     bob: User, radar: Radar, briefing: Briefing
 ) -> None:
