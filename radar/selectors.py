@@ -183,7 +183,8 @@ class RadarPaper:
     reasons: list[Any]
 
 
-MY_RADARS_LIMIT = 50
+# Papers per page of "My radars" (as a radar's feed; "Load more" brings the next).
+MY_RADARS_PAGE = 25
 
 
 def follower_count(*, radar: Radar) -> int:
@@ -199,10 +200,15 @@ def user_has_radars(*, user: AbstractBaseUser) -> bool:
 
 
 def my_radars_day(
-    *, user: AbstractBaseUser, days: Collection[date], limit: int = MY_RADARS_LIMIT
+    *,
+    user: AbstractBaseUser,
+    days: Collection[date],
+    limit: int = MY_RADARS_PAGE,
+    offset: int = 0,
 ) -> tuple[list[RadarPaper], int]:
-    """The best `limit` papers of `days` (one day, or each source family's latest) from the
-    user's radars and followed topics, each once, best first; and how many they caught."""
+    """The papers of `days` (one day, or each source family's latest) from the user's radars
+    and followed topics, each once, best first, `limit` of them after the first `offset`; and
+    how many they caught."""
     # The ids first, so the (radar, day) index serves each radar instead of the whole day.
     owned = Radar.objects.filter(owner_id=user.pk).values_list("id", flat=True)
     followed = Subscription.objects.filter(user_id=user.pk).values_list("radar_id", flat=True)
@@ -212,9 +218,12 @@ def my_radars_day(
         of_day.values("paper_id")
         .annotate(best=Max("score"))
         .order_by("-best", "paper_id")
-        .values_list("paper_id", flat=True)[:limit]
+        .values_list("paper_id", flat=True)[offset : offset + limit]
     )
-    total = len(best) if len(best) < limit else of_day.values("paper_id").distinct().count()
+    if offset == 0 and len(best) < limit:
+        total = len(best)
+    else:
+        total = of_day.values("paper_id").distinct().count()
     matches = _with_paper_display(of_day.filter(paper_id__in=best)).order_by("-score", "id")
     radars = Radar.objects.defer("profile").in_bulk(radar_ids)
     by_paper: dict[int, RadarPaper] = {}

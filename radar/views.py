@@ -58,6 +58,7 @@ from radar.reasons import reasons_text
 from radar.scoring import LIKED_CATEGORY, LIKED_WORDS_MAX
 from radar.search import HybridResult, search_hybrid
 from radar.selectors import (
+    MY_RADARS_PAGE,
     follower_count,
     my_radars_day,
     radar_by_feed_token,
@@ -551,7 +552,19 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
     context["day"] = day
     items: list[FeedItem] = []
     if day is not None:
-        found, context["radar_paper_total"] = my_radars_day(user=user, days=days)
+        page = _page_param(request)
+        offset = (page - 1) * MY_RADARS_PAGE
+        found, total = my_radars_day(user=user, days=days, offset=offset)
+        context["radar_paper_total"] = total
+        if total > offset + len(found):
+            context["next_url"] = url_with(
+                "today",
+                {
+                    "view": "radars",
+                    "date": asked_day.isoformat() if asked_day else "",
+                    "page": page + 1,
+                },
+            )
         chips: dict[int, RadarChip] = {}
         for radar in {radar.pk: radar for row in found for radar in row.radars}.values():
             own = radar.owner_id == user.pk
@@ -559,7 +572,7 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
             chips[radar.pk] = RadarChip(radar.display_name, url)
         items = [
             FeedItem(
-                card=paper_card(row.paper, i + 1),
+                card=paper_card(row.paper, offset + i + 1),
                 score=row.score,
                 reasons=reasons_text(row.reasons),
                 radars=[chips[radar.pk] for radar in row.radars],
@@ -585,6 +598,8 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
         # Nothing caught: say why when it is that the reader has no radar or topic yet.
         no_radars=not items and not user_has_radars(user=user),
     )
+    if wants_partial(request) and _page_param(request) > 1:
+        return render(request, "feeds/today.html#my-radars-items", context)
     return render(request, "feeds/today.html", context)
 
 

@@ -139,3 +139,28 @@ def test_a_reader_without_radars_is_told_how_to_make_one(alice: User) -> None:
     html = client.get("/?view=radars").content.decode()
     assert "You have no radars yet." not in text_of(html)
     assert "None of your radars or followed topics caught a paper" in text_of(html)
+
+
+def test_more_caught_papers_than_a_page_load_page_by_page(alice: User) -> None:
+    agents = make_radar(alice, name="Agents", include="x")
+    safety = make_radar(alice, name="Safety", include="x")
+    for n in range(30):
+        paper = arxiv_paper(title=f"Caught paper {n:02d}")
+        Match.objects.create(radar=agents, paper=paper, score=90 - n)
+        if n % 2:
+            Match.objects.create(radar=safety, paper=paper, score=50 - n)
+    client = signed_in(alice)
+
+    first = client.get("/?view=radars").content.decode()
+
+    assert card_titles(first) == [f"Caught paper {n:02d}" for n in range(25)]
+    assert "30 papers caught by your radars and followed topics" in text_of(first)
+    load_more = re.search(r'<a class="button button--quiet" href="([^"]+)" hx-get', first)
+    assert load_more and load_more.group(1) == "/?view=radars&amp;page=2"
+    rest = client.get("/?view=radars&page=2", headers={"HX-Request": "true"}).content.decode()
+    # Only the cards, numbered on, each paper once, and no further page.
+    assert "<html" not in rest and "Load more" not in rest
+    assert card_titles(rest) == [f"Caught paper {n:02d}" for n in range(25, 30)]
+    assert re.findall(r'class="paper-card__number">(\d+)\.', rest) == [
+        str(n) for n in range(26, 31)
+    ]
