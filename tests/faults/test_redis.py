@@ -44,11 +44,15 @@ def test_with_redis_killed_pages_answer_from_the_database_and_healthz_names_redi
     with caplog.at_level(logging.WARNING, logger="academichub.cache"):
         started = time.monotonic()
         pages = [client.get("/") for _ in range(5)]
+        # A search keeps its ranking in the cache: without it, it is worked out each time.
+        pages += [client.get("/search/", {"q": "attention"}) for _ in range(2)]
         elapsed = time.monotonic() - started
         health = client.get("/healthz")
 
-    assert [p.status_code for p in pages] == [200] * 5
-    assert all(b"Cache-free attention" in p.content for p in pages)
+    assert [p.status_code for p in pages] == [200] * 7
+    # (the search's title has its word highlighted: "Cache-free <mark>attention</mark>")
+    assert all(b"Cache-free " in p.content for p in pages)
+    assert all(b"<mark>attention</mark>" in p.content for p in pages[5:])
     assert elapsed < 5, elapsed
     assert health.status_code == 503
     assert health.json() == {"status": "down", "down": ["redis"], "database": "ok", "redis": "down"}
