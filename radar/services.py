@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,7 +144,7 @@ def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any
                 fail(field, exc.messages[0])
     if "examples" in out:
         # Paper keys are arXiv ids without version or lower-cased DOIs.
-        out["examples"] = list(dict.fromkeys(example_key(item) for item in out["examples"]))
+        out["examples"] = examples_as_keys([example_key(item) for item in out["examples"]])
     if "threshold" in data:
         try:
             threshold = float(data["threshold"])
@@ -177,21 +178,46 @@ def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any
     return out
 
 
+# arXiv's own DOIs (DataCite): 10.48550/arXiv.2411.01234.
+ARXIV_DOI = "10.48550/arxiv."
+
+
 def example_key(text: str) -> str:
-    """The paper key an example is written as: an arXiv id without version, a lower-case DOI."""
+    """The paper key an example is written as: an arXiv id without version (also for arXiv's
+    own DOI, 10.48550/arXiv.<id>), a lower-case DOI."""
     text = text.strip()
     for prefix in ("https://arxiv.org/abs/", "http://arxiv.org/abs/", "arxiv:", "arXiv:"):
         if text.startswith(prefix):
             text = text[len(prefix) :]
     for prefix in ("https://doi.org/", "http://doi.org/", "doi:"):
         if text.lower().startswith(prefix):
-            return text[len(prefix) :].lower()
-    if text.startswith("10."):
+            text = text[len(prefix) :]
+            break
+    if text.lower().startswith(ARXIV_DOI):
+        text = text[len(ARXIV_DOI) :]
+    elif text.startswith("10."):
         return text.lower()
     head, _v, version = text.rpartition("v")
     if head and version.isdigit() and head[-1:].isdigit():
         return head  # 2411.01234v2 → 2411.01234
     return text
+
+
+def examples_as_keys(keys: list[str]) -> list[str]:
+    """Each example as the key of the paper it names, when it is another name of one (an
+    arXiv paper's DOI or journal DOI, a paper's arXiv id): the profile, the matches left out
+    and what the radar learns read examples by key. Each once, in order; unknown ones as
+    written (their paper may arrive later)."""
+    aliases: dict[str, str] = {}
+    named = Paper.objects.filter(
+        Q(arxiv_id__in=keys) | Q(doi__in=keys) | Q(journal_doi__in=keys)
+    ).values_list("key", "arxiv_id", "doi", "journal_doi")
+    for key, *names in named:
+        for name in names:
+            if name and name != key:
+                aliases.setdefault(name, key)
+    known = set(Paper.objects.filter(key__in=keys).values_list("key", flat=True))
+    return list(dict.fromkeys(key if key in known else aliases.get(key, key) for key in keys))
 
 
 def understood_clean(value: Any) -> dict[str, Any]:

@@ -185,3 +185,29 @@ def test_an_example_added_later_loses_its_match_at_the_rescore(alice: User) -> N
     # Matching the same papers again (a replacement arrives) does not bring them back.
     papers_match([recent.pk, liked.pk, older.pk])
     assert not Match.objects.filter(radar=radar, paper__in=[liked, older]).exists()
+
+
+def test_an_example_written_as_another_name_of_a_paper_is_stored_as_its_key(alice: User) -> None:
+    published = PaperFactory.create(
+        title="Jailbreak prompts in the wild", journal_doi="10.1145/3658644.3670388"
+    )
+    preprint = PaperFactory.create(title="A jailbreak benchmark")
+    fields = radar_clean(
+        {
+            "name": "Jailbreaks",
+            "include": "jailbreak",
+            "examples": [
+                "https://doi.org/10.1145/3658644.3670388",  # its journal's DOI
+                f"doi:10.48550/arXiv.{preprint.key}v2",  # arXiv's own DOI for it
+                "10.1234/not-here-yet",
+            ],
+        }
+    )
+
+    assert fields["examples"] == [published.key, preprint.key, "10.1234/not-here-yet"]
+    radar = radar_create(owner=alice, fields=fields)
+    radar_rescore(radar)
+    # Both are examples, not finds, though the query would match them.
+    assert not Match.objects.filter(radar=radar).exists()
+    radar.refresh_from_db()
+    assert "jailbreak" in radar.learned["words"]
