@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -149,6 +150,24 @@ def display_sightings(
             "id", "paper_id", "first_seen", "source__id", "source__kind", "source__label"
         )
     return Prefetch(f"{prefix}sightings", queryset=sightings)
+
+
+def papers_by_name(names: Iterable[str], papers: QuerySet[Paper]) -> dict[str, Paper]:
+    """The papers of `papers` these names name, by the name asked: a paper's key, its arXiv
+    id or a DOI it carries (an arXiv paper's journal DOI finds it too); a paper's own key wins
+    over another paper carrying it as an alias."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
+    found = papers.filter(
+        Q(key__in=names) | Q(arxiv_id__in=names) | Q(doi__in=names) | Q(journal_doi__in=names)
+    )
+    by_name: dict[str, Paper] = {}
+    for paper in found:
+        for name in (paper.key, paper.arxiv_id, paper.doi.lower(), paper.journal_doi.lower()):
+            if name in names and (name not in by_name or paper.key == name):
+                by_name[name] = paper
+    return by_name
 
 
 def papers_for_display(papers: QuerySet[Paper]) -> QuerySet[Paper]:

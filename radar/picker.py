@@ -12,12 +12,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
 from feeds.labels import PaperCard, display_text, paper_card
 from feeds.models import Paper
 from feeds.search import parse_search, search_hits
-from feeds.selectors import papers_for_display
+from feeds.selectors import papers_by_name, papers_for_display
 from radar.search import search_hybrid
 from radar.services import example_key, list_items
 
@@ -83,22 +81,8 @@ def authors_with(text: str, name: str) -> str:
 
 
 def papers_by_keys(keys: Iterable[str]) -> dict[str, Paper]:
-    """The papers these keys name, by the key asked: a paper's key, its arXiv id or a DOI it
-    carries (an arXiv paper's journal DOI finds it too), ready for display."""
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        return {}
-    found = papers_for_display(
-        Paper.objects.filter(
-            Q(key__in=keys) | Q(arxiv_id__in=keys) | Q(doi__in=keys) | Q(journal_doi__in=keys)
-        )
-    )
-    by_key: dict[str, Paper] = {}
-    for paper in found:
-        for name in (paper.key, paper.arxiv_id, paper.doi.lower(), paper.journal_doi.lower()):
-            if name in keys and (name not in by_key or paper.key == name):
-                by_key[name] = paper
-    return by_key
+    """The papers these keys name (`feeds.selectors.papers_by_name`), ready for display."""
+    return papers_by_name(keys, papers_for_display(Paper.objects.all()))
 
 
 @dataclass

@@ -10,13 +10,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from academichub.enqueue import enqueue_on_commit
 from accounts.models import Profile
 from feeds.models import Paper
+from feeds.selectors import papers_by_name
 from radar.models import Feedback, Radar, SavedPaper, SeenPaper, Subscription
 from radar.query import QueryError, parse
 from radar.signals import radar_described
@@ -208,16 +208,8 @@ def examples_as_keys(keys: list[str]) -> list[str]:
     arXiv paper's DOI or journal DOI, a paper's arXiv id): the profile, the matches left out
     and what the radar learns read examples by key. Each once, in order; unknown ones as
     written (their paper may arrive later)."""
-    aliases: dict[str, str] = {}
-    named = Paper.objects.filter(
-        Q(arxiv_id__in=keys) | Q(doi__in=keys) | Q(journal_doi__in=keys)
-    ).values_list("key", "arxiv_id", "doi", "journal_doi")
-    for key, *names in named:
-        for name in names:
-            if name and name != key:
-                aliases.setdefault(name, key)
-    known = set(Paper.objects.filter(key__in=keys).values_list("key", flat=True))
-    return list(dict.fromkeys(key if key in known else aliases.get(key, key) for key in keys))
+    named = papers_by_name(keys, Paper.objects.only("key", "arxiv_id", "doi", "journal_doi"))
+    return list(dict.fromkeys(named[key].key if key in named else key for key in keys))
 
 
 def understood_clean(value: Any) -> dict[str, Any]:

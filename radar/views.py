@@ -541,6 +541,7 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
     """The "My radars" view: papers caught by the user's radars and topics, once each, best
     first; every source family's latest day at once (as the front page), or one asked day."""
     asked_day = date_param(request, "date")
+    page = _page_param(request)
     context: dict[str, Any] = {"my_radars": True, "asked_day": asked_day}
     if asked_day:
         days = [asked_day]
@@ -552,7 +553,6 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
     context["day"] = day
     items: list[FeedItem] = []
     if day is not None:
-        page = _page_param(request)
         offset = (page - 1) * MY_RADARS_PAGE
         found, total = my_radars_day(user=user, days=days, offset=offset)
         context["radar_paper_total"] = total
@@ -598,7 +598,7 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
         # Nothing caught: say why when it is that the reader has no radar or topic yet.
         no_radars=not items and not user_has_radars(user=user),
     )
-    if wants_partial(request) and _page_param(request) > 1:
+    if page > 1 and wants_partial(request):
         return render(request, "feeds/today.html#my-radars-items", context)
     return render(request, "feeds/today.html", context)
 

@@ -207,25 +207,17 @@ def bm25_postings(
     return found
 
 
-def _tfidf_rows(texts: Sequence[str], stats: WordStats) -> list[dict[str, float]]:
-    """Each text as a unit tf-idf vector: (1 + log tf) x IDF per token, over all its tokens."""
-    rows = []
-    for text in texts:
-        counts = Counter(tokens(text))
-        row = {word: (1 + math.log(tf)) * stats.idf(word) for word, tf in counts.items()}
-        norm = math.sqrt(sum(v * v for v in row.values()))
-        rows.append({word: v / norm for word, v in row.items()} if norm else {})
-    return rows
-
-
 def tfidf_mean(texts: Sequence[str], stats: WordStats, keep: int) -> dict[str, float]:
-    """The mean of these texts' unit tf-idf vectors, its `keep` largest words only: what a
-    set of papers has in common in words (the rest of the mean is each paper's own noise)."""
-    total: Counter[str] = Counter()
-    for row in _tfidf_rows(texts, stats):
-        total.update(row)
-    top = sorted(total.items(), key=lambda item: (-item[1], item[0]))[:keep]
-    return {word: value / len(texts) for word, value in top}
+    """The mean of these texts' unit tf-idf vectors (`tfidf_index` over all their words), its
+    `keep` largest words only: what a set of papers has in common in words (the rest of the
+    mean is each paper's own noise)."""
+    tokenised = [tokens(text) for text in texts]
+    index = tfidf_index(texts, set(chain.from_iterable(tokenised)), stats, tokenised=tokenised)
+    words = list(index.rows)  # in row order
+    row_of = np.repeat(np.arange(len(words)), np.diff(index.starts))
+    total = np.bincount(row_of, weights=index.shares, minlength=len(words)) / max(len(texts), 1)
+    top = sorted(zip(words, total.tolist(), strict=True), key=lambda item: (-item[1], item[0]))
+    return dict(top[:keep])
 
 
 def tfidf_index(
@@ -237,8 +229,8 @@ def tfidf_index(
 ) -> Postings:
     """The postings of `words` over `texts` (their `tokens`, when already cut) with each
     text's unit tf-idf weight as the share: a text's cosine to a `tfidf_mean` is the sum of the
-    mean's values times these shares. (`_tfidf_rows` for a whole batch at once: every text's
-    norm needs all of its words.)"""
+    mean's values times these shares. A weight is (1 + log tf) x IDF, made unit over all of
+    the text's words (not only `words`)."""
     rows = {word: row for row, word in enumerate(set(words))}
     n = len(texts)
     per_text = tokenised if tokenised is not None else [tokens(text) for text in texts]
