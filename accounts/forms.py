@@ -97,7 +97,8 @@ class ProfileForm(forms.ModelForm[Profile]):
             field.choices = [*timezone_choices(), (stored, stored.replace("_", " "))]
         if not llm_configured():
             self.fields["card_language"].help_text = _(
-                "Show AI summaries in Chinese, English or both. This site has no language "
+                "The language of the AI summaries on paper cards and of your briefing email; "
+                "“Both” shows Chinese and English side by side. This site has no language "
                 "model set up yet, so its summaries are sentences taken from each abstract, in "
                 "the abstract's language; Chinese ones come once its operator sets one up."
             )
@@ -106,7 +107,7 @@ class ProfileForm(forms.ModelForm[Profile]):
         model = Profile
         fields = list(PROFILE_FIELDS)
         labels = {
-            "card_language": _("Summary language on paper cards"),
+            "card_language": _("Summary and briefing language"),
             "digest_frequency": _("Briefing email"),
             "delivery_weekday": _("Day for the weekly briefing"),
         }
@@ -115,6 +116,9 @@ class ProfileForm(forms.ModelForm[Profile]):
             "digest_frequency": forms.RadioSelect,
         }
         help_texts = {
-            "card_language": _("Show AI summaries in Chinese, English or both."),
+            "card_language": _(
+                "The language of the AI summaries on paper cards and of your briefing email; "
+                "“Both” shows Chinese and English side by side."
+            ),
             "delivery_weekday": _("Used only when the briefing email is weekly."),
         }

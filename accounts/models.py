@@ -52,8 +52,10 @@ class Profile(models.Model):
     timezone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
     )
+    # A new profile's is set from the interface language it starts with (`profile_for`);
+    # "both" is only ever the reader's own choice.
     card_language = models.CharField(
-        _("summary language"), max_length=4, choices=CardLanguage.choices, default="both"
+        _("summary language"), max_length=4, choices=CardLanguage.choices, default="en"
     )
     digest_frequency = models.CharField(
         _("briefing email"), max_length=8, choices=Frequency.choices, default="daily"
@@ -71,6 +73,14 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of user {self.user_id}"
+
+
+def card_language_for(language: str | None) -> str:
+    """The summary language (of cards and the briefing email) of a reader who has not chosen
+    one: Chinese for the Chinese interface, else English (`language`: Django's code)."""
+    if (language or "").lower().startswith("zh"):
+        return Profile.CardLanguage.ZH
+    return Profile.CardLanguage.EN
 
 
 class SuppressedAddress(models.Model):

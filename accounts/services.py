@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
-from accounts.models import Profile, SuppressedAddress
+from accounts.models import Profile, SuppressedAddress, card_language_for
 from accounts.signals import briefing_preferences_changed
 
 PROFILE_FIELDS = (
@@ -33,12 +33,15 @@ def profile_for(
 
     `language` seeds a new profile (the language the visitor was browsing in when they
     signed up), so signing up in Chinese does not switch the interface back to English;
-    it also picks the time zone (Asia/Shanghai for Chinese, UTC otherwise) unless
-    `timezone` is given. An existing profile is returned unchanged.
+    it also picks the summary language of cards and the briefing email (Chinese for
+    Chinese, English otherwise: "both" is a reader's own choice) and the time zone
+    (Asia/Shanghai for Chinese, UTC otherwise) unless `timezone` is given. An existing
+    profile is returned unchanged.
     """
     defaults: dict[str, Any] = {}
     if language in dict(settings.LANGUAGES):
         defaults["language"] = language
+        defaults["card_language"] = card_language_for(language)
         defaults["timezone"] = DEFAULT_TIMEZONES.get(language or "", "UTC")
     if timezone:
         defaults["timezone"] = timezone

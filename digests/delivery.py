@@ -47,8 +47,10 @@ from digests.models import Briefing, Delivery
 from digests.schedule import (
     LANGUAGES,
     Due,
+    period_due,
     readers_current,
     readers_due,
+    summary_language,
     without_deliveries,
     zone_named,
 )
@@ -285,7 +287,7 @@ def radar_briefings_now(
     if current:
         return _now_for(current, send=send, now=now)
     profile = Profile.objects.filter(user_id=radar.owner_id).first()
-    language = profile.card_language if profile else Profile.CardLanguage.BOTH
+    language = summary_language(*_languages(profile))
     today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
     keys = {(radar.pk, Briefing.Cadence.DAY, today, lang) for lang in LANGUAGES[language]}
     return list(_briefings_for(keys, now).values()), Counter()
@@ -614,10 +616,12 @@ def dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
 def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -> str:
     """ "Send me a test briefing now": the reader's email built at once from every radar
     they own or follow, in their summary language, mailed and marked as a test; outside the
-    once-per-period rule. Each radar's part is today's shared briefing when it has papers
-    (made now if the period has not closed), else a test briefing of the radar's matches of
-    the last day up to now (`briefing_test_ensure`): a shared briefing cut before the
-    matches arrived never leaves the test empty. Returns sent, deferred, failed, unknown,
+    once-per-period rule. Each radar's part is today's shared briefing when it has papers and
+    either exists already or the reader's day is due (as the dispatcher would make it now),
+    else a test briefing of the radar's matches of the last day up to now
+    (`briefing_test_ensure`): a test asked before the delivery hour never cuts the shared
+    briefing of that day early, and a shared briefing cut before the matches arrived never
+    leaves the test empty. Returns sent, deferred, failed, unknown,
     recent or nothing (no radar has a match in the last day: no email, no Delivery row)."""
     now = now or timezone.now()
     if Delivery.objects.filter(
@@ -626,19 +630,23 @@ def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -
         return "recent"
     radar_ids = radars_for_test(int(user.pk))
     profile = Profile.objects.filter(user_id=user.pk).first()
-    language = profile.card_language if profile else Profile.CardLanguage.BOTH
-    language = language if language in LANGUAGES else Profile.CardLanguage.BOTH
+    language = summary_language(*_languages(profile))
     today = now.astimezone(zone_named(profile.timezone if profile else "UTC")).date()
-    keys = {
+    keys: set[Key] = {
         (rid, Briefing.Cadence.DAY, today, lang)
         for rid in radar_ids
         for lang in LANGUAGES[language]
     }
-    built = _briefings_for(keys, now)
+    # Today's shared briefings are used when they exist or the reader's day is due (the
+    # dispatcher would cut them now); made for a test before that, they would be cut early
+    # for every reader of the radar, and the regular email would leave out the papers
+    # caught until the delivery hour.
+    shared = keys if _day_due(profile, now, today) else keys & _shared_existing(keys)
+    built = _briefings_for(shared, now)
     chosen = []
     for key in sorted(keys):
-        briefing: Briefing | None = built[key]
-        if briefing is not None and not briefing.readable:
+        briefing: Briefing | None = built.get(key)
+        if briefing is None or not briefing.readable:
             briefing = briefing_test_ensure(
                 radar_id=key[0], period_start=today, language=key[3], now=now
             )
@@ -660,6 +668,40 @@ def briefing_test_send(user: AbstractBaseUser, *, now: datetime | None = None) -
     )
     counts = deliveries_send([delivery.pk], now=now)
     return next((outcome for outcome, n in counts.items() if n), "skipped")
+
+
+def _languages(profile: Profile | None) -> tuple[str | None, str | None]:
+    """(summary language, interface language) of a reader's profile, if any."""
+    return (profile.card_language, profile.language) if profile else (None, None)
+
+
+def _day_due(profile: Profile | None, now: datetime, today: date) -> bool:
+    """Whether the reader gets a daily email whose period `today` is due by `now` (their
+    local delivery hour has passed). No profile yet: the defaults (daily at 07:00 UTC)."""
+    if profile is not None and profile.digest_frequency != Profile.Frequency.DAILY:
+        return False
+    start, _at = period_due(
+        cadence=Briefing.Cadence.DAY,
+        zone=zone_named(profile.timezone if profile else "UTC"),
+        hour=profile.delivery_hour if profile else 7,
+        weekday=0,
+        now=now,
+    )
+    return start == today
+
+
+def _shared_existing(keys: set[Key]) -> set[Key]:
+    """Those of these shared briefings that exist already (one query)."""
+    if not keys:
+        return set()
+    rows = Briefing.objects.filter(
+        radar_id__in={k[0] for k in keys},
+        cadence__in={k[1] for k in keys},
+        period_start__in={k[2] for k in keys},
+        language__in={k[3] for k in keys},
+        is_test=False,
+    ).values_list("radar_id", "cadence", "period_start", "language")
+    return set(rows) & keys
 
 
 def radars_for_test(user_id: int) -> list[int]:

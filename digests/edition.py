@@ -45,6 +45,10 @@ class Words:
         """The first language's text."""
         return self.parts[0][1] if self.parts else ""
 
+    def text_in(self, lang: str) -> str:
+        """The text in the HTML language `lang` if the item has it, else the first one."""
+        return next((text for part_lang, text in self.parts if part_lang == lang), self.text)
+
     @property
     def pair(self) -> bool:
         """Whether two languages are shown side by side."""
@@ -138,15 +142,19 @@ class Edition:
     quiet: list[str]
     picks: list[Pick]
     paper_count: int
+    # The reader's interface language (Django's code): the subject's language.
+    interface: str = ""
 
     @property
     def top_theme(self) -> str:
-        """The first theme's title (or headline) in the email's first language."""
+        """The first theme's title (or headline), for the subject: in the reader's interface
+        language when the email has it (a "both" reader's), else in its first language."""
+        lang = HTML_LANG["zh"] if self.interface.startswith("zh") else HTML_LANG["en"]
         for section in self.sections:
             if section.themes and section.themes[0].title:
-                return section.themes[0].title.text
+                return section.themes[0].title.text_in(lang)
             if section.headline:
-                return section.headline.text
+                return section.headline.text_in(lang)
         return ""
 
     @property
@@ -257,9 +265,11 @@ def edition_build(
     views: dict[int, BriefingView],
     cards: dict[int, Card],
     per_theme: int = PAPERS_PER_THEME,
+    interface: str = "",
 ) -> Edition:
     """The edition of these briefings (of `radars`, in that order) for a reader of
-    `language` (en, zh or both); `views` by briefing id, `cards` by paper id."""
+    `language` (en, zh or both) whose interface is in `interface` (Django's language code);
+    `views` by briefing id, `cards` by paper id."""
     languages: tuple[str, ...] = ("zh", "en") if language == "both" else (language,)
     by_radar: dict[int, dict[str, Briefing]] = {}
     for briefing in briefings:
@@ -313,6 +323,7 @@ def edition_build(
         quiet=quiet,
         picks=picks,
         paper_count=len({pid for m in mains for pid in m[1].briefing.paper_ids}),
+        interface=interface,
     )
 
 

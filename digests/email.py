@@ -185,6 +185,7 @@ def edition_render(delivery: Delivery, cache: MailCache | None = None) -> Render
                 language=delivery.language, cadence=delivery.cadence,
                 period_start=delivery.period_start, is_test=delivery.is_test, radars=radars,
                 briefings=briefings, views=views, cards=cache.cards, per_theme=per_theme,
+                interface=ui,
             )  # fmt: skip
             ctx = {"edition": edition, "site_url": settings.SITE_URL.rstrip("/")}
             html = render_to_string("digests/email/_content.html", ctx)

@@ -19,7 +19,7 @@ from functools import cache
 from itertools import batched
 from typing import Any
 
-from accounts.models import Profile
+from accounts.models import Profile, card_language_for
 from accounts.selectors import suppressed_addresses
 from digests.models import Briefing, Delivery
 from radar.models import Subscription
@@ -61,6 +61,12 @@ class Due:
     def languages(self) -> tuple[str, ...]:
         """The briefing languages the email wants."""
         return LANGUAGES[self.language]
+
+
+def summary_language(chosen: str | None, interface: str | None) -> str:
+    """The language of a reader's email: the summary language they have (en, zh or both),
+    else that of their interface language (never "both" unless chosen)."""
+    return chosen if chosen in LANGUAGES else card_language_for(interface)
 
 
 @cache
@@ -119,17 +125,19 @@ def _readers(*, user_ids: set[int] | None = None, radar_id: int | None = None) -
         "user_id", "radar_id", "radar__name", "created_at", "user__email",
         "user__profile__timezone", "user__profile__delivery_hour",
         "user__profile__delivery_weekday", "user__profile__digest_frequency",
-        "user__profile__card_language",
+        "user__profile__card_language", "user__profile__language",
     ).order_by("user_id", "radar__name", "radar_id")  # fmt: skip
     readers: dict[int, dict[str, Any]] = {}
     radars: defaultdict[int, list[int]] = defaultdict(list)
-    for user_id, rid, _name, created, email, zone, hour, weekday, frequency, language in rows:
+    for (
+        user_id, rid, _name, created, email, zone, hour, weekday, frequency, language, interface,
+    ) in rows:  # fmt: skip
         radars[user_id].append(rid)
         reader = readers.setdefault(
             user_id,
             {"user_id": user_id, "email": email, "zone": zone, "hour": hour,
              "weekday": weekday, "frequency": frequency, "language": language,
-             "since": created},
+             "interface": interface, "since": created},
         )  # fmt: skip
         reader["since"] = min(reader["since"], created)
     bounced = suppressed_addresses([r["email"] for r in readers.values()])
@@ -142,7 +150,7 @@ def _readers(*, user_ids: set[int] | None = None, radar_id: int | None = None) -
 
 def _due(row: dict[str, Any], now: datetime, *, any_hour: bool) -> Due:
     zone = zone_named(row["zone"] or "UTC")
-    # No profile yet: the defaults (daily at 07:00 UTC, both languages).
+    # No profile yet: the defaults (daily at 07:00 UTC, in the reader's language: English).
     cadence = CADENCE.get(row["frequency"], Briefing.Cadence.DAY)
     hour, weekday = row["hour"], row["weekday"]
     start, at = period_due(
@@ -153,7 +161,7 @@ def _due(row: dict[str, Any], now: datetime, *, any_hour: bool) -> Due:
         weekday=0 if any_hour else (0 if weekday is None else weekday),
         now=now,
     )
-    language = row["language"] if row["language"] in LANGUAGES else Profile.CardLanguage.BOTH
+    language = summary_language(row["language"], row["interface"])
     return Due(
         user_id=row["user_id"],
         cadence=cadence,

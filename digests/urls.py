@@ -1,5 +1,6 @@
 """URLs of the digests app: a paper's summary card (htmx polling and the language toggle),
-briefings, the reader's briefing emails, one-click unsubscribe and the staff view of deliveries."""
+briefings, the reader's briefing emails, one-click unsubscribe, the staff view of deliveries and
+the mail provider's bounce reports."""
 
 from __future__ import annotations
 
@@ -19,5 +20,7 @@ urlpatterns = [
     path("briefings/<int:briefing_id>/", views.briefing_detail, name="briefing"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("ops/deliveries/", views.deliveries_staff, name="deliveries_staff"),
-    path("webhooks/mailgun/tracking/", views.mail_events, name="mail_events"),
+    path("mail/events/<slug:provider>/", views.mail_events, name="mail_events"),
+    # Where Mailgun's webhook was set up before other providers were served.
+    path("webhooks/mailgun/tracking/", views.mail_events, {"provider": "mailgun"}),
 ]

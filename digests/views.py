@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from anymail.webhooks.mailgun import MailgunTrackingWebhookView
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
@@ -28,6 +26,7 @@ from academichub.enqueue import enqueue
 from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile, SuppressedAddress
 from accounts.services import profile_for, request_profile
+from digests.bounces import webhook_view
 from digests.briefings import READY, matches_for_test
 from digests.delivery import radars_for_test
 from digests.display import briefing_view
@@ -327,17 +326,18 @@ def _followed(user_id: int, radar_id: int | None) -> list[Subscription]:
     )
 
 
-# The mail provider's bounce and complaint reports (Mailgun's tracking webhook): anymail's
-# view checks the HMAC signature (ANYMAIL MAILGUN_WEBHOOK_SIGNING_KEY) and rejects a bad one
-# with 400; without a key configured the URL does not exist. digests.bounces acts on them.
+# The mail provider's bounce and complaint reports (its tracking webhook): anymail's view
+# checks the request's signature or basic auth and rejects a bad one with 400; a provider with
+# nothing set to authenticate it has no URL (404). digests.bounces acts on them. (HEAD: some
+# providers check the URL with one when it is set up.)
 @csrf_exempt
-@require_POST
-def mail_events(request: HttpRequest) -> HttpResponse:
-    """Receive the mail provider's delivery events (bounces and complaints)."""
-    if not settings.ANYMAIL.get("MAILGUN_WEBHOOK_SIGNING_KEY"):
+@require_http_methods(["POST", "HEAD"])
+def mail_events(request: HttpRequest, provider: str) -> HttpResponse:
+    """Receive a mail provider's delivery events (bounces and complaints)."""
+    view = webhook_view(provider)
+    if view is None:
         raise Http404
-    response: HttpResponse = MailgunTrackingWebhookView.as_view()(request)
-    return response
+    return view(request)
 
 
 @require_GET

@@ -174,3 +174,35 @@ def test_an_empty_briefings_list_in_chinese_with_the_email_off(no_llm: Settings)
     page = signed_in(reader).get("/briefings/").content.decode()
     assert "关闭了简报邮件" in page
     assert "测试简报" in page
+
+
+def test_a_test_before_the_delivery_hour_leaves_that_days_shared_briefing_whole(
+    no_llm: Settings, mail: Settings, smtp_sink: Sink, src: dict[str, Source]
+) -> None:
+    day = datetime(2026, 1, 12, tzinfo=UTC)
+    reader, other = person("alice", hour=7), person("bob", hour=7)
+    radar = Radar.objects.create(owner=reader, name="Long documents", created_at=day)
+    for user in (reader, other):
+        follow(user, radar, since=day - timedelta(days=2))
+    [night] = _catch(radar, src, day + timedelta(hours=1), n=1)
+
+    # 03:00, before the 07:00 delivery hour: the test is built from a briefing of its own.
+    assert _send(reader, day + timedelta(hours=3)) == "sent"
+    assert night.title in _text(smtp_sink.messages[0])
+    assert not Briefing.objects.filter(is_test=False).exists()
+
+    # A paper caught at 05:00 is in both readers' regular emails at 07:00.
+    dawn = paper(src["cs"], "Sparse attention caught at dawn")
+    matched(radar, [dawn], at=day + timedelta(hours=5))
+    morning = day + timedelta(hours=7)
+    with time_machine.travel(morning, tick=False):
+        dispatch_due(now=morning)
+
+    regular = smtp_sink.messages[1:]
+    assert sorted(m["To"] for m in regular) == sorted([reader.email, other.email])
+    for message in regular:
+        assert not message["Subject"].startswith("[Test]")
+        text = _text(message)
+        assert dawn.title in text and night.title in text
+    shared = Briefing.objects.get(radar=radar, is_test=False, period_start=day.date())
+    assert set(shared.paper_ids) == {night.pk, dawn.pk}

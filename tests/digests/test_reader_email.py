@@ -41,7 +41,7 @@ KEY = "key-test-signing"
         (r"$O(n^2)$ attention", "O(n²) attention"),
         (r"$\mathrm{H}_2\mathrm{O}$ ice", "H₂O ice"),
         (r"$z \sim 0.5$, $T \lesssim 10$ K", "z ∼ 0.5, T ≲ 10 K"),
-        (r"$T_{\rm eff}$", "T_{eff}"),  # no subscript "f": the source without "$"
+        (r"$T_{\rm eff}$", "T_eff"),  # no subscript "f": written out, without braces
         (r"$\frac{a}{b}$", "a/b"),
         (r"$\Lambda$CDM", "ΛCDM"),
         ("costs $5 and $6", "costs $5 and $6"),  # a lone dollar is no math
