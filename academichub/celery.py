@@ -65,6 +65,9 @@ TASK_ROUTES: dict[str, str] = {
     "radar.tasks.papers_match": MATCH,
     "radar.tasks.radar_rescore": MATCH,
     "radar.tasks.radar_profile_refresh": MATCH,
+    # Extractive stand-in cards of new papers while an LLM is configured (CPU, milliseconds
+    # a card): ahead of their matching, not behind the LLM's calls.
+    "digests.tasks.cards_stand_in": MATCH,
     # Their sweeps: hand-overs lost while Redis was away (academichub/enqueue.py).
     "academichub.pipeline.papers_match_sweep": MATCH,
     "radar.tasks.radars_rescore_sweep": MATCH,
@@ -91,6 +94,9 @@ def _configure(sender: Celery, **kwargs: object) -> None:
 
     sender.conf.update(
         broker_connection_retry_on_startup=True,
+        # A worker whose broker went away (Redis restarted, failed over) keeps trying to
+        # reconnect, never exits after Celery's default 100 tries; its queued work resumes.
+        broker_connection_max_retries=None,
         broker_transport_options={"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT},
         task_acks_late=True,
         task_reject_on_worker_lost=True,

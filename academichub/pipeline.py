@@ -7,7 +7,7 @@
    every enabled, unpaused source whose `next_check_at` has come. `feeds.pipeline.poll`
    fetches, parses, sanitises and upserts the source and returns the ids of the papers that
    are new or changed; those go on to matching, in chunks, once the poll's transaction
-   commits (`papers_ingested_on_commit`; without an LLM, to their extractive cards first).
+   commits, and the latest days' ones to their cards at once (`papers_ingested_on_commit`).
 2. **Embed, then match.** `papers_match` (`radar.matching.papers_match`) embeds every new
    paper once (title and the start of the abstract), whether or not radars exist yet, so a
    first radar's live preview finds papers at once; then scores the batch against every
@@ -16,11 +16,15 @@
 3. **Cards.** The papers that get a card now get a pending summary card and a
    `digests.tasks.cards_generate` task (`digests.tasks.cards_generate_on_commit`): the ones
    `LLM_SUMMARIZE` wants (matched ones by default) and, without an LLM, every paper of its
-   source's latest days (extractive cards). A radar that was saved is rescored
-   (`radar.tasks.radar_rescore`, which sends `radar_rescored`); its matches are handed to
-   the cards at once (`radar_rescored_to_cards`). Beat's `digests.tasks.cards_sweep` retries
-   the cards that are due and, as the budget allows, gives the latest days' other papers
-   theirs (`digests.cards.cards_due`).
+   source's latest days (extractive cards). With an LLM, an ingest's latest-day papers get
+   extractive stand-ins at once (`digests.tasks.cards_stand_in`) and their LLM cards as half
+   the daily budget allows (`digests.tasks.cards_fill_on_commit`), the front page's first
+   papers first; an LLM card, once made, is shown instead of the stand-in. A radar that was
+   saved is rescored (`radar.tasks.radar_rescore`, which sends `radar_rescored`); its matches
+   are handed to the cards at once (`radar_rescored_to_cards`). Beat's
+   `digests.tasks.cards_sweep` retries the cards that are due, makes the stand-ins a lost
+   hand-over missed and, as the budget allows, gives the latest days' other papers theirs
+   (`digests.cards.cards_due`).
 4. **Briefings and mail.** Beat's `digests.tasks.digests_dispatch_due` (every 15 minutes)
    builds each radar's briefing of the period from the matches created in it and mails the
    subscribers whose local delivery hour has come (`digests.schedule`, `digests.delivery`).
@@ -44,7 +48,12 @@ from django.utils import timezone
 
 from academichub.enqueue import enqueue_on_commit
 from digests.llm import llm_configured
-from digests.tasks import cards_generate_on_commit, radar_cards_on_commit
+from digests.tasks import (
+    cards_fill_on_commit,
+    cards_generate_on_commit,
+    radar_cards_on_commit,
+    stand_ins_enqueue,
+)
 from feeds.models import Paper, Source
 from feeds.pipeline import poll
 from feeds.pipeline.poll import IngestSummary
@@ -115,13 +124,23 @@ def source_poll(self: Task[Any, Any], source_id: int) -> None:
 
 
 def papers_ingested_on_commit(paper_ids: Sequence[int]) -> None:
-    """Hand new or changed papers on once the transaction commits: to matching and, when no
-    LLM is configured, also to their extractive cards, which need no match (so a fresh
-    install shows cards while the worker is still embedding the samples). Matching first:
-    it needs no database here, and it asks for the cards too, so a database that goes away
-    while the cards are requested loses nothing."""
-    papers_match_on_commit(paper_ids)
-    if settings.LLM_SUMMARIZE != "off" and not llm_configured():
+    """Hand new or changed papers on once the transaction commits: to matching, and the latest
+    days' papers to their cards, which need no match, so the front page shows summaries
+    while the worker is still embedding them. Without an LLM, extractive cards (the llm
+    queue has nothing else to do). With one, extractive stand-ins at once, in the match
+    queue ahead of the papers' matching (behind the LLM's calls they could wait for hours);
+    then their LLM cards as the budget's fill allows, in the front page's order, instead of
+    at the next sweep. The hand-overs that need no database go first, so a database that
+    goes away while the cards are requested loses nothing (matching asks for the matched
+    papers' cards too; the sweep for the rest)."""
+    if settings.LLM_SUMMARIZE == "off":
+        papers_match_on_commit(paper_ids)
+    elif llm_configured():
+        stand_ins_enqueue(paper_ids)
+        papers_match_on_commit(paper_ids)
+        cards_fill_on_commit(paper_ids)
+    else:
+        papers_match_on_commit(paper_ids)
         cards_generate_on_commit(paper_ids)
 
 

@@ -10,21 +10,28 @@ prompt and model).
 The paper reaches the model as JSON inside a delimited block the system prompt calls
 untrusted data (with `<` and `>` escaped, so the text cannot close the block). The answer is
 checked by code: the schema (pydantic), Chinese fields in Chinese and English fields in
-English; URLs, images, HTML, Markdown and role tags are stripped, a field over its length cap
-is trimmed at a sentence or word boundary, an over-long keyword is dropped (all flagged, for
-staff). Only a missing, empty or wrong-language field fails an answer (or one that ran away,
-far past its cap). A bad answer gets one repair call naming the problem; a second bad answer
-makes the card `failed` with the reason, retried later with capped exponential backoff.
+English (by script, so terse or headline-style English passes; a Chinese title may be the
+title itself when that is only a name); URLs, images, HTML, Markdown and role tags are
+stripped, a field over its length cap is trimmed at a sentence or word boundary, an
+over-long keyword is dropped (all flagged, for staff). Only a missing, empty or
+wrong-language field fails an answer (or one that ran away, far past its cap). A bad answer
+gets one repair call naming the problem; a second bad answer makes the card `failed` with
+the reason, retried later with capped exponential backoff.
 Nothing a model wrote is ever shown unless it passed.
 
 Which papers get cards is counted back from the newest data, not from today: each source's
 newest announced day (`window`), so the bundled samples and a backfilled day get theirs.
-Without an LLM every paper of the latest days gets an extractive card (cheap and local); with
-one, matched papers come first, then the latest days' other papers as the budget allows.
+Every paper of the latest days gets an extractive card at its ingest (cheap and local): the
+card itself without an LLM, a stand-in with one (`stand_ins_due`), which the LLM's card
+outranks once made (`digests.selectors.cards_for_papers`). With an LLM, matched papers come
+first, then the latest days' other papers as the budget allows (`fill_allowance`), asked for
+at their ingest (`cards_fill`) and by the sweep (`cards_due`), in the front page's order
+(`in_front_order`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -37,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
@@ -52,7 +60,9 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.utils import timezone, translation
 from pydantic import BaseModel, ConfigDict
 
@@ -60,7 +70,7 @@ from digests import llm
 from digests.models import SECTIONS, Card
 from feeds.labels import display_text, source_label, whole_words
 from feeds.models import Paper, PaperSighting
-from feeds.selectors import news_horizon
+from feeds.selectors import ANNOUNCE_RANK, news_horizon
 from radar.models import Match
 
 logger = logging.getLogger(__name__)
@@ -96,8 +106,8 @@ CLAIM = timedelta(minutes=5)
 # Which papers get cards, in days counted back from each source's newest announced day
 # (`window`): matched papers (every paper when LLM_SUMMARIZE is "all") of the last
 # DUE_WINDOW_DAYS; every paper of the last LATEST_DAYS (the front page's), extractive at
-# once without an LLM, and with one after the matched papers while the fill may spend
-# (FILL_SHARE of the daily budget, the rest kept for matched papers and briefings).
+# once (with an LLM as a stand-in), and with an LLM after the matched papers while the fill
+# may spend (FILL_SHARE of the daily budget, the rest kept for matched papers and briefings).
 DUE_WINDOW_DAYS = 30
 LATEST_DAYS = 3
 FILL_SHARE = 0.5
@@ -262,12 +272,12 @@ class CardContent:
 
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Han, kana and Hangul: a character of these carries about as much as a short Latin word.
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+WIDE_WEIGHT = 3
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_EN_COMMON = frozenset(
-    ["the", "a", "an", "of", "and", "to", "in", "is", "are", "was", "were", "we", "our", "for",
-     "with", "on", "by", "this", "that", "from", "as", "be", "which", "it", "its", "at", "or",
-     "not", "can", "using", "than"]
-)  # fmt: skip
+# What separates the words of a title (`name_only`).
+_TITLE_BREAK = re.compile(r"[\s\-\u2010-\u2015/:;,.!?()\[\]{}\"'“”‘’]+")
 # What a card may never carry, and the flag recorded when it was removed.
 _STRIP_ANYWHERE: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"!\[[^\]]*\]\([^)]*\)"), "", "image"),
@@ -327,14 +337,46 @@ def is_chinese(text: str, *, minimum: int = 4) -> bool:
     return cjk >= minimum and cjk >= 0.5 * len(words)
 
 
+def _letters(text: str) -> tuple[int, int]:
+    """(Latin letters, other letters) of `text` outside TeX. Other letters are weighted: a
+    Han, kana or Hangul character as WIDE_WEIGHT letters, about a short word's worth. Greek
+    letters count as neither: science writes them as symbols (α-helix, β decay)."""
+    latin = other = 0
+    for char in _MATH.sub(" ", text):
+        if not char.isalpha():
+            continue
+        if char <= "\u024f" or "\u1e00" <= char <= "\u1eff":  # Latin, accented ones too
+            latin += 1
+        elif not "\u0370" <= char <= "\u03ff":
+            other += WIDE_WEIGHT if _WIDE.match(char) else 1
+    return latin, other
+
+
 def is_english(text: str) -> bool:
-    """Latin-script English: no run of Chinese, and some common English words in prose."""
-    cjk, words = _counts(text)
-    if cjk > max(2, sum(len(w) for w in words) // 50):
-        return False
-    if len(words) < 6:
-        return len(words) > 0
-    return any(w.lower() in _EN_COMMON for w in words)
+    """Written in English rather than in another script: Latin letters, not outweighed by
+    Chinese (or Cyrillic, Japanese …). Terse or headline-style English ("SnapMem: snapshot
+    memory boosts embodied exploration") is English; so is a Chinese term inside English
+    prose. Latin-script languages other than English are not told apart."""
+    latin, other = _letters(text)
+    return latin > 0 and other < latin
+
+
+def name_only(title: str) -> bool:
+    """Whether a title has nothing to translate: one word ("Mamba"), or names, acronyms and
+    numbers only ("AlphaFold 3", "GPT-4o", "BERT"), each word with a digit or a capital
+    after its first letter. Its Chinese title may then be the title itself."""
+    words = [w for w in _TITLE_BREAK.split(_MATH.sub(" ", display_text(title))) if w]
+    if len(words) == 1:
+        return True
+    return bool(words) and all(_name_like(word) for word in words)
+
+
+def _name_like(word: str) -> bool:
+    return (
+        any(c.isdigit() for c in word)
+        or any(c.isupper() for c in word[1:])
+        or not any(c.isalpha() for c in word)
+    )
 
 
 def trim(text: str, cap: int, *, chinese: bool) -> str:
@@ -366,11 +408,15 @@ def trim(text: str, cap: int, *, chinese: bool) -> str:
     return head.rstrip(" ,;:，；、：-–—") + "…"
 
 
-def card_parse(completion: llm.Completion) -> CardContent:
-    """The validated card in a completion; raises LLMBadOutput naming the first problems.
+def card_parse(completion: llm.Completion, *, title: str = "") -> CardContent:
+    """The validated card in a completion for a paper titled `title`; raises LLMBadOutput
+    naming the first problems.
 
     Cosmetic excess is repaired, not failed: a field over its cap is trimmed, keywords over
-    their cap or count are dropped, and each is recorded in the card's flags."""
+    their cap or count are dropped, and each is recorded in the card's flags. Only a missing,
+    empty or wrong-language field fails: English fields in another script, Chinese fields
+    without Chinese (the Chinese title may be the title itself when that is only a name:
+    `name_only`)."""
     parsed = llm.answer_parse(completion, _CardOut, "card")
     flags: set[str] = set()
     problems: list[str] = []
@@ -388,10 +434,13 @@ def card_parse(completion: llm.Completion) -> CardContent:
     title_zh = fit("title_zh", _clean(parsed.title_zh, flags), TITLE_ZH_CAP, chinese=True)
     if not title_zh:
         problems.append("title_zh is empty")
-    elif not is_chinese(title_zh, minimum=2):
+    elif not is_chinese(title_zh, minimum=2) and not (
+        name_only(title) and _letters(title_zh)[1] == 0
+    ):
         problems.append("title_zh is not in Chinese")
     parts: dict[str, dict[str, str]] = {}
-    for language, caps, check in (("en", EN_CAPS, is_english), ("zh", ZH_CAPS, is_chinese)):
+    in_chinese = functools.partial(is_chinese, minimum=2)
+    for language, caps, check in (("en", EN_CAPS, is_english), ("zh", ZH_CAPS, in_chinese)):
         parts[language] = {}
         for name in SECTIONS:
             where = f"{language}.{name}"
@@ -418,7 +467,7 @@ def card_parse(completion: llm.Completion) -> CardContent:
     )
 
 
-# --- Extractive cards (no LLM configured) ----------------------------------------------------
+# --- Extractive cards (no LLM configured, or standing in for the LLM's) ------------------------
 
 _EN_CUES = {
     "tldr": r"\b(we (propose|present|introduce|develop|show|find|report|study)|this (paper|work|study)|here we|in this (paper|work))\b",
@@ -498,7 +547,7 @@ def _ask(paper: Paper, usage: llm.Usage) -> CardContent:
     """The card of a paper from the LLM: one call, and one repair call if needed."""
     return llm.ask_validated(
         card_messages(paper),
-        parse=card_parse,
+        parse=functools.partial(card_parse, title=paper.title),
         prompt_version=PROMPT_VERSION,
         echo_chars=REPAIR_ECHO_CHARS,
         usage=usage,
@@ -584,9 +633,13 @@ def _tokens(usage: llm.Usage) -> dict[str, Any]:
     }
 
 
-def cards_ensure(papers: Iterable[Paper]) -> dict[int, Card]:
-    """The current-key card of each paper (with an abstract), created pending if missing."""
-    prompt_version, model = current_key()
+EXTRACTIVE_KEY = (EXTRACTIVE_VERSION, EXTRACTIVE_MODEL)
+
+
+def cards_ensure(papers: Iterable[Paper], *, key: tuple[str, str] | None = None) -> dict[int, Card]:
+    """The card of each paper (with an abstract) of `key` (prompt version, model; the
+    current one by default), created pending if missing."""
+    prompt_version, model = key or current_key()
     wanted = {p.pk: text_hash(p.title, p.abstract) for p in papers if p.abstract.strip()}
     if not wanted:
         return {}
@@ -614,19 +667,26 @@ def _papers(paper_ids: Iterable[int]) -> list[Paper]:
     )
 
 
-def cards_generate(paper_ids: Iterable[int], *, concurrency: int = 1) -> dict[str, int]:
-    """Make the current cards of these papers (due ones only; done ones are left alone).
+def cards_generate(
+    paper_ids: Iterable[int], *, concurrency: int = 1, extractive: bool = False
+) -> dict[str, int]:
+    """Make the current cards of these papers (due ones only; done ones are left alone), in
+    the order given; with `extractive`, their extractive cards whatever the LLM.
 
     With `concurrency` > 1 the LLM calls run in that many threads. When the budget runs out
     the remaining cards wait for the next UTC day. Returns counts by outcome.
     """
-    papers = {p.pk: p for p in _papers(paper_ids)}
-    cards = cards_ensure(papers.values())
+    order = {pid: n for n, pid in enumerate(dict.fromkeys(paper_ids))}
+    papers = {p.pk: p for p in _papers(order)}
+    cards = cards_ensure(papers.values(), key=EXTRACTIVE_KEY if extractive else None)
     counts = dict.fromkeys(
         ("papers", "done", "extractive", "failed", "pending", "skipped", "deferred"), 0
     )
     counts["papers"] = len(papers)
-    todo = [c for c in cards.values() if c.status in (Card.Status.PENDING, Card.Status.FAILED)]
+    todo = sorted(
+        (c for c in cards.values() if c.status in (Card.Status.PENDING, Card.Status.FAILED)),
+        key=lambda c: order[c.paper_id],
+    )
     counts["skipped"] = len(cards) - len(todo)
     out_of_budget = threading.Event()
     resets_at: list[datetime] = []
@@ -708,14 +768,46 @@ def window(days: int, newest: dict[int | None, date]) -> Q:
     return condition
 
 
-def _matched() -> Exists:
-    return Exists(Match.objects.filter(paper_id=OuterRef("pk"), radar__active=True))
+def _matched(paper: str = "pk") -> Exists:
+    """Whether an active radar matched the paper (`paper`: the outer query's paper id)."""
+    return Exists(Match.objects.filter(paper_id=OuterRef(paper), radar__active=True))
+
+
+def _announce_rank(prefix: str = "") -> Case:
+    """New papers, then cross-lists, then replacements (`feeds.selectors.ANNOUNCE_RANK`)."""
+    return Case(
+        *(
+            When(**{f"{prefix}announce_type": kind}, then=Value(rank))
+            for kind, rank in ANNOUNCE_RANK.items()
+        ),
+        default=Value(len(ANNOUNCE_RANK)),
+        output_field=IntegerField(),
+    )
+
+
+def in_front_order(papers: QuerySet[Paper]) -> QuerySet[Paper]:
+    """`papers` in the order the front page reads them (`feeds.front`): the newest day first;
+    new papers, then cross-lists, then replacements; and among those each category's first
+    paper in turn, then each one's second, and so on, as the page shows the first papers of
+    every section. Card work taken in this order reaches the page's first cards first."""
+    turn = Window(
+        RowNumber(),
+        partition_by=[F("announced"), _announce_rank(), F("primary_category")],
+        order_by=F("id").asc(),
+    )
+    return papers.annotate(turn=turn).order_by("-announced", _announce_rank(), "turn", "id")
+
+
+def _ids(papers: QuerySet[Paper], limit: int | None = None) -> list[int]:
+    """The ids of `papers` in the front page's order, at most `limit` of them."""
+    return list(in_front_order(papers).values_list("id", flat=True)[:limit])
 
 
 def _wanted(papers: QuerySet[Paper]) -> QuerySet[Paper]:
     """Of `papers`, those that get a card now: by LLM_SUMMARIZE, matched ones (all with "all")
     of the last DUE_WINDOW_DAYS and, without an LLM, every paper of the latest days (an
-    extractive card costs nothing but a moment of CPU)."""
+    extractive card costs nothing but a moment of CPU; with an LLM they get extractive
+    stand-ins, `stand_ins_due`, and LLM cards as the budget allows, `cards_fill`)."""
     mode = settings.LLM_SUMMARIZE
     if mode == "off":
         return papers.none()
@@ -730,68 +822,43 @@ def _wanted(papers: QuerySet[Paper]) -> QuerySet[Paper]:
 
 
 def papers_wanting_cards(paper_ids: Iterable[int]) -> list[int]:
-    """Of these papers, those that get a card now (see `_wanted`)."""
+    """Of these papers, those that get a card now (see `_wanted`), in the front page's order."""
     ids = sorted(set(paper_ids))
     if not ids:
         return []
-    papers = _wanted(Paper.objects.filter(id__in=ids))
-    return list(papers.order_by("id").values_list("id", flat=True))
+    return _ids(_wanted(Paper.objects.filter(id__in=ids)))
 
 
 def radar_papers_wanting_cards(radar_id: int) -> list[int]:
     """The papers a radar matches that get a card now (after it was saved and rescored)."""
     matches = Match.objects.filter(paper_id=OuterRef("pk"), radar_id=radar_id)
-    papers = _wanted(Paper.objects.filter(Exists(matches)))
-    return list(papers.order_by("id").values_list("id", flat=True))
+    return _ids(_wanted(Paper.objects.filter(Exists(matches))))
 
 
-def cards_request(paper_ids: Iterable[int]) -> list[int]:
-    """Create pending cards for the papers that should get one; returns the ids of those
-    whose card is still to make (a done or extractive card is not asked for again)."""
-    ids = papers_wanting_cards(paper_ids)
+def cards_ask(paper_ids: Iterable[int]) -> list[int]:
+    """Pending cards of the current prompt and model for these papers; returns, in the order
+    given, the ids of those whose card is still to make (a done or extractive one is not
+    asked for again). A pending card counts as asked for (`fill_allowance`)."""
+    ids = list(dict.fromkeys(paper_ids))
     if not ids:
         return []
     found = cards_ensure(Paper.objects.filter(id__in=ids).only("id", "title", "abstract"))
     due = (Card.Status.PENDING, Card.Status.FAILED)
-    return sorted(pid for pid, card in found.items() if card.status in due)
+    return [pid for pid in ids if pid in found and found[pid].status in due]
 
 
-def fill_allowance() -> int | None:
-    """How many cards of unmatched papers may be asked for now: None when nothing limits it
-    (extractive cards, or no daily budget), else what FILL_SHARE of today's budget has left,
-    in planned cards."""
-    cap = int(settings.LLM_DAILY_TOKEN_BUDGET)
-    if not llm.llm_configured() or cap <= 0:
-        return None
-    return max(0, (int(cap * FILL_SHARE) - llm.budget_spent()) // CARD_TOKENS_PLANNED)
+def cards_request(paper_ids: Iterable[int]) -> list[int]:
+    """Create pending cards for the papers that should get one (`papers_wanting_cards`);
+    returns the ids of those whose card is still to make, in the front page's order."""
+    return cards_ask(papers_wanting_cards(paper_ids))
 
 
-# New papers before cross-lists before replacements, as the front page lists them.
-_NEW_FIRST = Case(
-    When(announce_type=Paper.AnnounceType.NEW, then=0),
-    When(announce_type=Paper.AnnounceType.CROSS, then=1),
-    default=Value(2),
-    output_field=IntegerField(),
-)
-
-
-def cards_due(
-    *, limit: int = 200, days: int = DUE_WINDOW_DAYS, outdated: bool = False
-) -> list[int]:
-    """Ids of papers whose current card is due, in this order: retries whose time has come;
-    papers LLM_SUMMARIZE wants (matched ones of the last `days` days) without a card of the
-    current prompt and model for their text (new matches after a rescore, extractive cards
-    once an LLM is configured); then the other papers of the latest days (all of them for
-    extractive cards; with an LLM as many as `fill_allowance` says), newest and new first.
-
-    A paper with a done card of another prompt version or model is due only when `outdated`
-    is asked for: a new prompt or model regenerates on demand, not by itself."""
-    mode = settings.LLM_SUMMARIZE
-    if mode == "off" or limit <= 0:
-        return []
+def _retries(now: datetime) -> QuerySet[Card]:
+    """Cards of the current prompt and model asked for and not made yet, due now: new ones
+    (waiting in the queue, or whose hand-over was lost) and failures whose time has come,
+    unclaimed, of their paper's current text."""
     prompt_version, model = current_key()
-    now = timezone.now()
-    retries = list(
+    return (
         Card.objects.filter(
             prompt_version=prompt_version,
             model=model,
@@ -802,55 +869,141 @@ def cards_due(
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .annotate(current=PaperTextHash("paper__"))
         .filter(text_hash=F("current"))
-        .order_by(F("next_attempt_at").asc(nulls_first=True), "id")
+    )
+
+
+def fill_allowance() -> int | None:
+    """How many more cards of unmatched papers may be asked for now: None when nothing limits
+    it (extractive cards, or no daily budget), else what FILL_SHARE of today's budget has
+    left, in planned cards, less the unmatched papers' cards already asked for and not made
+    yet (queued at an ingest or by the last sweep: their tokens are not spent yet)."""
+    cap = int(settings.LLM_DAILY_TOKEN_BUDGET)
+    if not llm.llm_configured() or cap <= 0:
+        return None
+    try:
+        spent = llm.budget_spent()
+    except redis.RedisError:
+        # Nobody knows what was spent: nothing more now (an ingest's hand-over goes on
+        # without it); the sweep asks once the counter is back.
+        return 0
+    left = (int(cap * FILL_SHARE) - spent) // CARD_TOKENS_PLANNED
+    if left <= 0:
+        return 0
+    asked = _retries(timezone.now()).exclude(_matched("paper_id")).count()
+    return max(0, left - asked)
+
+
+def _missing(*, outdated: bool = False) -> QuerySet[Paper]:
+    """Papers with an abstract and no card of the current prompt and model for their text
+    (nor, unless `outdated`, a done card of another prompt or model)."""
+    prompt_version, model = current_key()
+    cards = Card.objects.filter(paper_id=OuterRef("pk"), text_hash=OuterRef("current"))
+    missing = (
+        Paper.objects.exclude(abstract="")
+        .annotate(current=PaperTextHash())
+        .exclude(Exists(cards.filter(prompt_version=prompt_version, model=model)))
+    )
+    if not outdated:
+        missing = missing.exclude(Exists(cards.filter(status=Card.Status.DONE)))
+    return missing
+
+
+def _fill(missing: QuerySet[Paper], newest: dict[int | None, date], limit: int | None) -> list[int]:
+    """Of `missing`, the unmatched papers of the latest days, at most `limit`, in the front
+    page's order."""
+    return _ids(missing.filter(window(LATEST_DAYS, newest)).exclude(_matched()), limit)
+
+
+def cards_due(
+    *, limit: int = 200, days: int = DUE_WINDOW_DAYS, outdated: bool = False
+) -> list[int]:
+    """Ids of papers whose current card is due, in this order: retries whose time has come
+    (never tried ones first, matched ones first, as the front page reads them); papers LLM_SUMMARIZE wants
+    (matched ones of the last `days` days) without a card of the current prompt and model
+    for their text (new matches after a rescore, extractive cards once an LLM is configured);
+    then the other papers of the latest days (all of them for extractive cards; with an LLM
+    as many as `fill_allowance` says). Papers in the front page's order (`in_front_order`):
+    newest day first, new papers before cross-lists before replacements.
+
+    A paper with a done card of another prompt version or model is due only when `outdated`
+    is asked for: a new prompt or model regenerates on demand, not by itself."""
+    mode = settings.LLM_SUMMARIZE
+    if mode == "off" or limit <= 0:
+        return []
+    retries = list(
+        _retries(timezone.now())
+        .order_by(
+            F("next_attempt_at").asc(nulls_first=True),
+            _matched("paper_id").desc(),
+            "-paper__announced",
+            _announce_rank("paper__"),
+            "paper_id",
+        )
         .values_list("paper_id", flat=True)[:limit]
     )
     rest = limit - len(retries)
     if rest <= 0:
         return retries
-    missing: QuerySet[Paper] = (
-        Paper.objects.exclude(abstract="")
-        .exclude(id__in=retries)
-        .annotate(current=PaperTextHash())
-        .exclude(
-            Exists(
-                Card.objects.filter(
-                    paper_id=OuterRef("pk"),
-                    text_hash=OuterRef("current"),
-                    prompt_version=prompt_version,
-                    model=model,
-                )
-            )
-        )
-    )
-    if not outdated:
-        missing = missing.exclude(
-            Exists(
-                Card.objects.filter(
-                    paper_id=OuterRef("pk"), text_hash=OuterRef("current"), status=Card.Status.DONE
-                )
-            )
-        )
+    missing = _missing(outdated=outdated).exclude(id__in=retries)
     newest = sources_newest()
     wanted = window(days, newest)
     if mode != "all":
         wanted &= Q(_matched())
-    more = list(
-        missing.filter(wanted).order_by("-announced", "-id").values_list("id", flat=True)[:rest]
-    )
+    more = _ids(missing.filter(wanted), rest)
     fill = rest - len(more)
-    allowance = fill_allowance()
-    if mode != "all" and allowance is not None:
-        fill = min(fill, allowance)
     if mode == "all" or fill <= 0:
         return retries + more
-    latest = (
-        missing.filter(window(LATEST_DAYS, newest))
-        .exclude(_matched())
-        .order_by("-announced", _NEW_FIRST, "id")
-        .values_list("id", flat=True)[:fill]
+    allowance = fill_allowance()
+    if allowance is not None:
+        fill = min(fill, allowance)
+    if fill <= 0:
+        return retries + more
+    return retries + more + _fill(missing, newest, fill)
+
+
+def cards_fill(paper_ids: Iterable[int]) -> list[int]:
+    """After an ingest, with an LLM and LLM_SUMMARIZE "matched": the LLM cards of the latest
+    days' papers among these, asked for at once rather than at the next sweep, as many as
+    `fill_allowance` allows, in the front page's order (matching asks for the matched ones).
+    Creates their pending cards; returns their ids in that order."""
+    ids = set(paper_ids)
+    if settings.LLM_SUMMARIZE != "matched" or not llm.llm_configured() or not ids:
+        return []
+    allowance = fill_allowance()
+    if allowance == 0:
+        return []
+    return cards_ask(_fill(_missing().filter(id__in=ids), sources_newest(), allowance))
+
+
+def stand_ins_due(paper_ids: Iterable[int] | None = None, *, limit: int | None = None) -> list[int]:
+    """Papers of the latest days (of `paper_ids`, or all) with an abstract and no card to read
+    for their text (neither an LLM's nor an extractive one), in the front page's order.
+
+    They get an extractive card at once, whether or not an LLM is configured, so the front
+    page shows summaries from the first minute; an LLM's card, once made, is shown instead
+    (`digests.selectors.cards_for_papers` ranks it first)."""
+    if settings.LLM_SUMMARIZE == "off":
+        return []
+    papers = Paper.objects.exclude(abstract="")
+    if paper_ids is not None:
+        papers = papers.filter(id__in=set(paper_ids))
+    readable = Card.objects.filter(
+        paper_id=OuterRef("pk"),
+        text_hash=OuterRef("current"),
+        status__in=[Card.Status.DONE, Card.Status.EXTRACTIVE],
     )
-    return retries + more + list(latest)
+    unread = (
+        papers.annotate(current=PaperTextHash())
+        .exclude(Exists(readable))
+        .filter(window(LATEST_DAYS, sources_newest()))
+    )
+    return _ids(unread, limit)
+
+
+def cards_stand_in(paper_ids: Iterable[int]) -> dict[str, int]:
+    """Extractive cards for those of these papers `stand_ins_due` names (a few milliseconds
+    each); returns counts by outcome."""
+    return cards_generate(stand_ins_due(paper_ids), extractive=True)
 
 
 def cards_retry_now(card_ids: Iterable[int]) -> list[int]:

@@ -8,7 +8,7 @@ from django import template
 from django.db.models import prefetch_related_objects
 from django.utils.safestring import SafeString
 
-from digests import fragments
+from digests import fragments, llm
 from digests.models import Card
 from digests.selectors import card_for_paper, cards_for_papers, cards_with_text
 from feeds.labels import PaperCard
@@ -16,6 +16,13 @@ from feeds.models import Paper
 from feeds.selectors import display_sightings
 
 register = template.Library()
+
+
+@register.simple_tag
+def llm_configured() -> bool:
+    """`{% llm_configured as llm_on %}`: whether cards are written by a language model (an
+    extractive card then stands in until the model's is made)."""
+    return llm.llm_configured()
 
 
 @register.simple_tag

@@ -1,7 +1,8 @@
 """Cards are never lost over a cosmetic limit: a slightly long field is trimmed at a sentence
 or word boundary, extra or over-long keywords are dropped, all recorded for staff; only a
-missing, empty or wrong-language essential fails the card (and it is retried later). The
-schema sent to the model states the limits the validator trims to."""
+missing, empty or wrong-language essential fails the card (and it is retried later), never a
+terse style or a title that is only a name. The schema sent to the model states the limits
+the validator trims to."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from digests.cards import (
     ZH_CAPS,
     cards_due,
     cards_generate,
+    is_english,
+    name_only,
     trim,
 )
 from digests.models import Card
@@ -225,3 +228,103 @@ def test_a_fine_tuned_model_gets_the_schema_without_max_items(
     schema = fake_llm.card_requests[0].body["response_format"]["json_schema"]["schema"]
     assert "maxItems" not in schema["properties"]["keywords"]
     assert "at most 10 English keywords" in schema["properties"]["keywords"]["description"]
+
+
+# --- Only the wrong language fails, not a terse style ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        pytest.param("SnapMem: snapshot-based 3D scene memory boosts embodied exploration, reasoning.", True, id="headline"),
+        pytest.param("Sparse attention; linear memory; long documents.", True, id="fragments"),
+        pytest.param("Linear-time $O(n)$ attention matches full attention.", True, id="tex"),
+        pytest.param("Trained on the 悟道 corpus, the model beats larger baselines.", True, id="a-chinese-term"),
+        pytest.param("Naïve Bayes for α-helix détection", True, id="accents-and-greek"),
+        pytest.param("AlphaFold 3", True, id="a-name"),
+        pytest.param("本文提出 SparseFormer，在 ImageNet 上提升了准确率。", False, id="chinese-with-terms"),
+        pytest.param("本文提出一种稀疏注意力方法。", False, id="chinese"),
+        pytest.param("Мы предлагаем новый метод разреженного внимания.", False, id="cyrillic"),
+        pytest.param("スパース注意機構を提案する。", False, id="japanese"),
+        pytest.param("42% · 3×", False, id="no-words"),
+    ],
+)  # fmt: skip
+def test_english_fields_fail_only_in_another_script(text: str, english: bool) -> None:
+    assert is_english(text) is english
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        pytest.param("AlphaFold 3", True, id="name-and-number"),
+        pytest.param("GPT-4o", True, id="name"),
+        pytest.param("BERT", True, id="acronym"),
+        pytest.param("Mamba", True, id="one-word"),
+        pytest.param("Attention Is All You Need", False, id="title-case"),
+        pytest.param("DNA Repair in Yeast", False, id="acronym-and-words"),
+        pytest.param("SnapMem: snapshot-based 3D scene memory", False, id="name-and-words"),
+    ],
+)  # fmt: skip
+def test_a_title_of_names_only_has_nothing_to_translate(title: str, expected: bool) -> None:
+    assert name_only(title) is expected
+
+
+def terse_card(title: str) -> dict[str, object]:
+    """A valid card in headline style, as schema-obeying models write them: no "the", "a",
+    "of" in the English fields, short Chinese ones, and the title kept when it is a name."""
+    return {
+        "title_zh": title if name_only(title) else "面向具身探索的快照式三维场景记忆",
+        "en": {
+            "tldr": f"{title}: snapshot-based 3D scene memory boosts embodied exploration, reasoning.",
+            "motivation": "Embodied agents forget scenes; long-horizon tasks suffer.",
+            "method": "Snapshot memory; object-centric retrieval; frontier-based exploration.",
+            "result": "State-of-the-art success rates on two embodied QA benchmarks.",
+            "conclusion": "Compact scene memory: practical default for embodied agents.",
+        },
+        "zh": {
+            "tldr": "快照式三维场景记忆提升具身探索与推理。",
+            "motivation": "具身智能体易遗忘场景。",
+            "method": "快照记忆与以物体为中心的检索。",
+            "result": "两个基准上成功率领先。",
+            "conclusion": "简洁有效。",
+        },
+        "keywords": ["scene memory", "embodied AI"],
+    }
+
+
+def test_with_a_schema_obeying_model_every_paper_of_a_batch_gets_a_card(
+    llm_settings: Settings, fake_llm: FakeLLM, arxiv_source: Source, alice: User
+) -> None:
+    titles = [
+        "SnapMem: Snapshot-based 3D Scene Memory for Embodied Exploration and Reasoning",
+        "AlphaFold 3",
+        "GPT-4o",
+        "Sparse attention for long documents",
+        "Mamba",
+        "Scaling laws for neural language models",
+    ]
+    papers = [make_paper(arxiv_source, title=title) for title in titles]
+    fake_llm.default = lambda captured: card_reply(terse_card(captured.paper["title"]))
+
+    counts = cards_generate([p.pk for p in papers])
+
+    assert counts["done"] == len(papers) and counts["failed"] == counts["pending"] == 0
+    assert len(fake_llm.card_requests) == len(papers)  # never a repair
+    cards = {c.paper_id: c for c in Card.objects.all()}
+    assert {c.status for c in cards.values()} == {Card.Status.DONE}
+    assert cards[papers[1].pk].title_zh == "AlphaFold 3"
+    assert cards[papers[0].pk].en["result"].startswith("State-of-the-art")
+
+
+def test_a_chinese_title_is_still_required_when_the_title_has_words_to_translate(
+    llm_settings: Settings, fake_llm: FakeLLM, paper: Paper
+) -> None:
+    untranslated = valid_card()
+    untranslated["title_zh"] = paper.title
+    fake_llm.script(card_reply(untranslated), card_reply(untranslated))
+
+    cards_generate([paper.pk])
+
+    card = Card.objects.get(paper=paper)
+    assert card.status == Card.Status.FAILED
+    assert "title_zh is not in Chinese" in card.last_error

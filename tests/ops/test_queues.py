@@ -130,9 +130,10 @@ def test_polling_finishes_while_the_llm_worker_is_stuck_on_a_model_that_never_an
         took = time.monotonic() - started
         assert PaperSighting.objects.filter(source=source).count() == 2
         assert took < 10, f"the poll took {took:.1f} s"
-        # …while the LLM queue was still stuck.
+        # …while the LLM queue was still stuck (the second card's task still waits; the poll's
+        # hand-over may have queued its new papers' cards behind it).
         assert len(hanging_llm.requests) == 1
-        assert own_broker.queued()["llm"] == 1
+        assert own_broker.queued()["llm"] >= 1
         assert not Card.objects.filter(paper__in=waiting).exclude(status="pending").exists()
     finally:
         for worker in workers:
