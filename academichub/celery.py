@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from celery import Celery, Task
 from celery.schedules import crontab
-from celery.signals import task_postrun, task_prerun
+from celery.signals import beat_init, task_postrun, task_prerun
 from django.db import InterfaceError, OperationalError, connections
 from kombu import Exchange, Queue
 
@@ -147,3 +147,10 @@ def _close_stale_connections(**kwargs: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@beat_init.connect
+def _first_heartbeat(**kwargs: object) -> None:
+    # The schedule's first heartbeat comes a minute after the beat starts; send one at once so
+    # a fresh deployment's /healthz (BEAT_HEARTBEAT_MAX_AGE) is ready as soon as a worker is.
+    app.send_task("academichub.health.beat_heartbeat")

@@ -1,7 +1,9 @@
-"""Project-wide web helpers every app's views share: request types and query parameters."""
+"""Project-wide web helpers every app's views share: request types, query parameters and what
+input text may hold."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -11,6 +13,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
+
+# Characters no stored text may hold: PostgreSQL refuses NUL, XML 1.0 the other C0 controls
+# but tab, LF and CR, and U+FFFE/U+FFFF. Input holding one is refused at the edge (the API's
+# schemas, forms, keys and tokens in URLs) rather than failing in the database.
+UNSTORABLE_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+UNSTORABLE = re.compile(f"[{UNSTORABLE_CHARS}]")
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -6,6 +6,7 @@ import logging
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
@@ -82,6 +83,12 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """500 in JSON like every other API answer; the traceback goes to the error log."""
     logger.error("API error on %s %s", request.method, request.path, exc_info=exc)
     return api.create_response(request, {"detail": "Internal server error."}, status=500)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE, which Django refuses to read."""
+    return api.create_response(request, {"detail": "Request body too large."}, status=413)
 
 
 @api.exception_handler(Throttled)

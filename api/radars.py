@@ -48,11 +48,12 @@ radars = Router(tags=["radars"])
 topics = Router(tags=["topics"])
 
 # Every route answers these besides its own; 422 for parameters or a body that break the
-# schema, 400 for a body that is not JSON at all.
+# schema; a route that reads a body, 400 for one that is not JSON at all and 413 for one over
+# the upload limit (DATA_UPLOAD_MAX_MEMORY_SIZE).
 COMMON: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
 INVALID: dict[int, Any] = {**COMMON, 422: ValidationErrorOut}
 NOT_FOUND: dict[int, Any] = {**INVALID, 404: ErrorOut}
-WITH_BODY: dict[int, Any] = {400: ErrorOut}
+WITH_BODY: dict[int, Any] = {400: ErrorOut, 413: ErrorOut}
 
 
 def _own_radar(request: HttpRequest, radar_id: int) -> Radar:

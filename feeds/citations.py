@@ -43,34 +43,68 @@ def _clean(value: str) -> str:
 def _balance(value: str) -> str:
     """Drop unmatched braces so a stray `}` in a feed cannot end the BibTeX field early.
 
-    BibTeX counts every brace, even after a backslash, so escapes are not exempt.
+    BibTeX counts every brace, even after a backslash; `_braces_unescaped` has already
+    rewritten `\\{` and `\\}`, so every brace here is one both BibTeX and bibtexparser count.
     """
     out: list[str] = []
-    depth = 0
+    opened: list[int] = []  # where each brace still open was put in `out`
     for char in value:
         if char == "{":
-            depth += 1
+            opened.append(len(out))
         elif char == "}":
-            if depth == 0:
+            if not opened:
                 continue
-            depth -= 1
+            opened.pop()
         out.append(char)
-    # Surplus opening braces: drop the last ones.
-    while depth > 0:
-        idx = len(out) - 1 - out[::-1].index("{")
+    # Surplus opening braces are those never closed: drop exactly them, so `^{N}` after an
+    # unclosed `{` keeps its own pair.
+    for idx in reversed(opened):
         del out[idx]
-        depth -= 1
     # A trailing backslash would escape the closing brace of the field.
     return "".join(out).rstrip("\\")
 
 
+# A TeX token: a control word, a control symbol, or one character.
+_TEX_TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|.", re.DOTALL)
+
+
+def _braces_unescaped(value: str, *, math: bool) -> str:
+    """`\\{` and `\\}` as commands without a brace, and a line break `\\\\` kept off a
+    brace that follows it.
+
+    BibTeX counts an escaped brace as a brace while bibtexparser skips any brace after a
+    backslash, so the two would end the field in different places (`\\left\\{` opened with
+    `\\right.`). In math `\\lbrace`/`\\rbrace` typeset the same delimiter (`\\left\\lbrace`
+    too); in text `\\textbraceleft{}` does.
+    """
+    if "\\" not in value:
+        return value
+    left, right = (r"\lbrace", r"\rbrace") if math else (r"\textbraceleft{}", r"\textbraceright{}")
+    out: list[str] = []
+    tokens = _TEX_TOKEN.findall(value)
+    for i, token in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token in ("\\{", "\\}"):
+            token = left if token == "\\{" else right
+            if math and after[:1].isalpha():  # `\{x` is `\lbrace x`, not `\lbracex`
+                token += " "
+        elif token == "\\\\" and after in ("{", "}"):
+            token = "\\\\ "
+        out.append(token)
+    return "".join(out)
+
+
 def _escape_tex_kept(value: str) -> str:
-    """Escape `& % # _` outside math, keeping TeX math and commands (arXiv titles, abstracts)."""
+    """Escape `& % # _` outside math, keeping TeX math and commands (arXiv titles, abstracts);
+    escaped braces rewritten so BibTeX and bibtexparser end the field at the same brace."""
     text = outside_math(
         _clean(value),
-        lambda part: re.sub(r"(?<!\\)([&%#_])", lambda m: _TEXT_SPECIALS[m.group(1)], part),
+        lambda part: _braces_unescaped(
+            re.sub(r"(?<!\\)([&%#_])", lambda m: _TEXT_SPECIALS[m.group(1)], part), math=False
+        ),
     )
-    return _balance(text)
+    # The text's escaped braces are gone; those left are in math.
+    return _balance(_braces_unescaped(text, math=True))
 
 
 def _escape_all(value: str) -> str:

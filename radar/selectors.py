@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from academichub.web import UNSTORABLE
 from feeds.models import Paper
 from feeds.selectors import display_sightings
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper, Subscription
@@ -130,8 +131,10 @@ def radar_readable(*, user: AbstractBaseUser | AnonymousUser, radar_id: int) -> 
 
 
 def radar_by_feed_token(token: str) -> Radar | None:
-    """The radar whose Atom feed URL carries this secret, if its feed is on."""
-    if not token:
+    """The radar whose Atom feed URL carries this secret, if its feed is on (a token that
+    could not be stored, or is longer than the column, never reaches the database)."""
+    max_length = Radar._meta.get_field("feed_token").max_length or 0
+    if not token or len(token) > max_length or UNSTORABLE.search(token):
         return None
     return Radar.objects.filter(feed_token=token).first()
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from academichub.enqueue import enqueue_on_commit
+from academichub.web import UNSTORABLE
 from accounts.models import Profile
 from feeds.models import Paper
 from feeds.selectors import papers_by_name
@@ -105,12 +106,34 @@ def _clean_list(value: Any, field: str) -> list[str]:
     return list(dict.fromkeys(items))  # drop repeats, keep order
 
 
+def _holds_unstorable(value: Any) -> bool:
+    """Whether a string in `value` (a string, or a list or dict of them) has a character no
+    stored text may hold (the API's schemas refuse them too)."""
+    if isinstance(value, str):
+        return UNSTORABLE.search(value) is not None
+    if isinstance(value, list | tuple):
+        return any(_holds_unstorable(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_unstorable(item) for item in value.values())
+    return False
+
+
 def radar_clean(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """The radar fields in `data`, validated and normalised; raises ValidationError by field."""
     unknown = set(data) - {*RADAR_FIELDS, UNDERSTOOD}
     if unknown:
         raise ValidationError(
             _("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))}
+        )
+    unstorable = [field for field, value in data.items() if _holds_unstorable(value)]
+    if unstorable:
+        # Refused before any other rule reads them: their other messages would be about a
+        # character the reader cannot see.
+        raise ValidationError(
+            {
+                field: _("This contains a control character that cannot be saved; remove it.")
+                for field in unstorable
+            }
         )
     out: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}

@@ -1,7 +1,8 @@
 """Sanitising: the last step before storage. Everything from a feed is untrusted.
 
 Titles and abstracts leave as plain text without stray markup or TeX text macros
-(`feeds.pipeline.text`); only journal abstracts keep HTML, through nh3's allow-list.
+(`feeds.pipeline.text`); only journal abstracts keep HTML, through nh3's allow-list. Author
+names and affiliations leave with their TeX accents as Unicode, for every source kind.
 
 `safe_url` is also the rule for showing a link (feeds.labels, feeds.views): one rule for
 what may be stored and what may be linked."""
@@ -16,6 +17,7 @@ import nh3
 
 from feeds.pipeline.text import clean_abstract, clean_abstract_html, clean_title
 from feeds.sources.base import PaperIn
+from feeds.sources.common import tex_to_unicode
 
 # Caps, applied before nh3 (which is quadratic on deep nesting).
 MAX_TITLE = 1_000
@@ -84,8 +86,12 @@ def paper_sanitise(paper: PaperIn, *, fetched: date) -> PaperIn | None:
     title = clean_title(clean_text(paper.title, MAX_TITLE))
     if not key or not title:
         return None
-    authors = [clean_text(a, MAX_NAME) for a in paper.authors[:MAX_AUTHORS]]
-    affiliations = [clean_text(a, MAX_NAME) for a in paper.affiliations[:MAX_AUTHORS]]
+    # TeX accents in names (`Gu{\dh}mundur`, `M{\"u}ller`) as Unicode, whichever adapter
+    # read them: pages, RIS, meta tags and emails then agree on the stored name.
+    authors = [tex_to_unicode(clean_text(a, MAX_NAME)) for a in paper.authors[:MAX_AUTHORS]]
+    affiliations = [
+        tex_to_unicode(clean_text(a, MAX_NAME)) for a in paper.affiliations[:MAX_AUTHORS]
+    ]
     affiliations += [""] * (len(authors) - len(affiliations))
     kept = [(a, f) for a, f in zip(authors, affiliations, strict=False) if a]
     categories = [c for c in (clean_text(c, 80) for c in paper.categories[:MAX_CATEGORIES]) if c]

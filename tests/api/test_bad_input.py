@@ -7,12 +7,16 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.services import profile_for, profile_update
 from radar.models import Radar
-from tests.factories import PaperFactory, make_radar
+from tests.factories import PaperFactory, make_radar, signed_in
+from tests.pages import text_of
 
 pytestmark = pytest.mark.django_db
 
 RADAR = {"name": "Agents", "description": "LLM agents that use tools"}
+# What the radar page's form posts.
+FORM = {"name": "Agents", "description": "LLM agents that use tools", "threshold": "30"}
 
 
 def _error_fields(response: Any) -> set[str]:
@@ -128,3 +132,75 @@ def test_a_patch_that_leaves_nothing_to_look_for_is_a_409(api_client: Client, al
 )
 def test_a_paper_page_with_an_unstorable_key_is_a_404(client: Client, url: str) -> None:
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("token", ["%00", "a%00b", "%01", "x" * 65, "%EF%BF%BF"])
+def test_an_atom_feed_token_that_cannot_be_stored_is_a_404(
+    client: Client, alice: Any, token: str
+) -> None:
+    """A NUL reached PostgreSQL (psycopg.DataError, a 500); too long a token cannot match."""
+    radar = make_radar(alice, feed_token="t" * 32)
+    assert client.get(f"/radars/feed/{token}.atom").status_code == 404
+    assert client.get(f"/radars/feed/{radar.feed_token}.atom").status_code == 200
+
+
+def test_a_body_over_the_upload_limit_is_a_json_413(
+    api_client: Client, settings: Any, alice: Any
+) -> None:
+    """Django's RequestDataTooBig was answered as a JSON 500."""
+    body = {**RADAR, "description": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
+    radar = make_radar(alice)
+    for method, url in (
+        ("post", "/api/v1/radars"),
+        ("post", "/api/v1/radars/preview"),
+        ("patch", f"/api/v1/radars/{radar.pk}"),
+        ("post", f"/api/v1/radars/{radar.pk}/feedback"),
+    ):
+        response = getattr(api_client, method)(url, body, "application/json")
+        assert response.status_code == 413, (url, response.content[:200])
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        assert response.json() == {"detail": "Request body too large."}
+    assert Radar.objects.count() == 1
+
+
+def test_the_schema_declares_413_wherever_a_body_is_read(client: Client) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            has_body = "requestBody" in operation
+            assert ("413" in operation["responses"]) == has_body, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Quantum\x0bdots"),
+        ("description", "Spin \x01qubits"),
+        ("include", "qubit\x1fdecoherence"),
+        ("exclude", "survey\nre\x0bview"),
+        ("authors", "Ada\x01Lovelace"),
+        ("categories", "quant\x08-ph"),
+        ("understood_text", "Quantum\x0bdots"),
+    ],
+)
+def test_the_radar_form_refuses_what_the_api_refuses_in_both_languages(
+    alice: Any, field: str, value: str
+) -> None:
+    """The form saved \\x0b and \\x01 that the API answers 422 for."""
+    page = signed_in(alice)
+    data = {**FORM, field: value}
+    for language, message in (
+        ("en", "This contains a control character that cannot be saved; remove it."),
+        ("zh-hans", "此处含有无法保存的控制字符，请删除。"),
+    ):
+        profile_update(profile=profile_for(alice), language=language)
+        page.cookies["lang"] = language
+        response = page.post("/radars/new/", data)
+        assert response.status_code == 200, language
+        assert message in text_of(response.content.decode()), language
+    assert not Radar.objects.exists()
+    radar = make_radar(alice, name="Kept")
+    response = page.post(f"/radars/{radar.pk}/edit/", {**data, "name": data["name"]})
+    assert response.status_code == 200
+    radar.refresh_from_db()
+    assert radar.name == "Kept" and radar.description == ""

@@ -1,11 +1,13 @@
 """Redis away while a page queues work: saving a radar still saves it (a redirect, not a 500),
 the lost enqueue is logged once for the outage, and once Redis is back the beat's sweep sends
 the rescore, which a real worker runs. Celery's broker is a throwaway redis-server, killed
-with SIGKILL."""
+with SIGKILL. A running worker reconnects to it by itself once it is back."""
 
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -95,3 +97,44 @@ def test_a_radar_saved_with_redis_away_is_saved_and_rescored_by_the_sweep_when_i
     radar.refresh_from_db()
     assert radar.profile_updated_at is not None
     assert radars_rescore_sweep() == 0
+
+
+def test_a_running_worker_reconnects_after_redis_restarts_and_runs_the_work_sent_then(
+    celery_on_throwaway_redis: ThrowawayBroker,
+    throwaway_redis: ThrowawayRedis,
+    tmp_path: Path,
+) -> None:
+    """Redis (the broker) killed under a running worker and started again, empty: the same
+    worker process reconnects by itself and runs what a page sends afterwards."""
+    # Without this Celery gives up after 100 tries and the worker exits.
+    assert celery_app.conf.broker_connection_max_retries is None
+    source = SourceFactory.create(slug="arxiv-restart")
+    before = make_paper(source, title="Sparse attention before the restart")
+    after = make_paper(source, title="Mixture of experts after the restart")
+    client = signed_in(UserFactory.create(name="radar-owner"))
+    worker = Worker(tmp_path / "worker.log", celery_on_throwaway_redis, {})  # type: ignore[arg-type]
+    try:
+        worker.start(timeout=60)
+
+        def matched(name: str) -> set[int]:
+            radar = Radar.objects.filter(name=name).first()
+            return set(Match.objects.filter(radar=radar).values_list("paper_id", flat=True))
+
+        form = {"name": "Sparse", "include": '"sparse attention"', "threshold": "5"}
+        assert client.post("/radars/new/", form).status_code == 302
+        assert before.pk in wait_until(lambda: matched("Sparse"), 60), worker.log()[-3000:]
+
+        throwaway_redis.kill()
+        worker.wait_for_log(re.compile(r"Connection to broker lost"), 30)
+        throwaway_redis.start()  # empty: --save "" and no append-only file
+        restarted = time.monotonic()
+        form = {"name": "Experts", "include": '"mixture of experts"', "threshold": "5"}
+        assert client.post("/radars/new/", form).status_code == 302
+        done = wait_until(lambda: after.pk in matched("Experts"), 60)
+        took = time.monotonic() - restarted
+        assert done, worker.log()[-3000:]
+        assert worker.process is not None and worker.process.poll() is None  # never restarted
+        assert celery_on_throwaway_redis.client.llen("match") == 0
+    finally:
+        worker.stop()
+    print(f"\nwork sent after the Redis restart done in {took:.1f} s by the same worker")

@@ -5,6 +5,7 @@ journal only when there is one, and agree with the paper page's Highwire tags.""
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from typing import Any
 
@@ -118,10 +119,49 @@ def test_journal_references_from_arxiv_are_taken_apart(
         "(ISSTA 2020), pages 14-26. ACM, 2020",
         "IEEE, 10.23919 (2024)",
         "Vol. 1 No. 1 (2024): AI-Linguistica",
+        # A paper's state and conferences known by their acronyms, not journals.
+        "Accepted at NeurIPS 2024",
+        "Accepted to CVPR 2024",
+        "Camera-ready version for ACL 2024",
+        "ICLR 2025",
+        "To appear in ICML 2024",
+        "Submitted to Phys. Rev. D (2024)",
+        "Under review at TMLR 2024",
+        "Findings of EMNLP 2024",
+        "AAAI-25",
+        "KDD '24, August 25-29, 2024",
+        "Proceedings of the 41st International Conference on Machine Learning, 2024",
+        "NeurIPS 2024 Workshop on Foundation Models (2024)",
     ],
 )
 def test_conference_talks_and_unreadable_references_name_no_journal(text: str) -> None:
     assert parse_journal_ref(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "journal"),
+    [
+        ("Published in Transactions on Machine Learning Research (2024)",
+         "Transactions on Machine Learning Research"),
+        ("Oral Oncology 150, 106712 (2024)", "Oral Oncology"),
+        ("Proc. Natl. Acad. Sci. 121, e2400001 (2024)", "Proc. Natl. Acad. Sci."),
+        ("Proceedings Royal Society A, 480:20230941, 2024", "Proceedings Royal Society A"),
+    ],
+)  # fmt: skip
+def test_journals_whose_names_sound_like_a_talk_are_still_journals(text: str, journal: str) -> None:
+    ref = parse_journal_ref(text)
+    assert ref is not None and ref.journal == journal
+
+
+def test_a_paper_accepted_at_a_conference_is_cited_as_its_preprint() -> None:
+    paper = arxiv_paper(
+        key="2411.00003", arxiv_id="2411.00003", journal_ref="Accepted at NeurIPS 2024"
+    )
+    entry = bib_entry(paper)
+    assert entry["ENTRYTYPE"] == "misc" and "journal" not in entry
+    assert (entry["eprint"], entry["year"]) == ("2411.00003", "2024")
+    record = ris_record(paper)
+    assert record["type_of_reference"] == "UNPB" and "journal_name" not in record
 
 
 # --- the recorded papers -------------------------------------------------------------------
@@ -249,6 +289,50 @@ def test_tex_braces_ampersands_and_percent_signs_survive_the_round_trip() -> Non
     assert {r["title"] for r in records} >= {
         "Design & Optimization of the HV divider for JUNO 20-inch PMT"
     }
+
+
+def test_every_paper_of_a_whole_arxiv_feed_reads_back_from_bibtex() -> None:
+    """`\\left\\{` closed by `\\right.` (2405.14568, 2411.17730): BibTeX counts the escaped
+    brace and bibtexparser does not, so it is written `\\lbrace`, and the math's own pairs
+    (`^{N}`) are kept."""
+    adapter = get_adapter("arxiv_rss")
+    parsed = [adapter.normalise(raw) for raw in adapter.parse(fixture_bytes(ARXIV_FEED)).entries]
+    clean = [p for p in (paper_sanitise(p, fetched=timezone.localdate()) for p in parsed) if p]
+    papers_upsert(SourceFactory.create(kind="arxiv_rss"), clean)
+    papers = list(Paper.objects.order_by("key"))
+    assert len(papers) == len({p.key for p in clean}) > 1000
+    started = time.monotonic()
+    text = bibtex(papers)
+    took = time.monotonic() - started
+    # Splitting into entries is where a brace miscounted fails; decoding the TeX as well
+    # (LatexDecodingMiddleware) would take 17 s here and split the same way.
+    library = parse_string(text)
+    assert library.failed_blocks == []
+    assert len(library.entries) == len(papers)
+    raw = {e.fields_dict["eprint"].value: e for e in library.entries}
+    game = raw["2405.14568"].fields_dict["abstract"].value
+    assert r"\left\lbrace \begin{array}{ll} \Delta_{p}^{N}u=0" in game
+    assert r"where $\Delta_{p}^{N}$ is the normalized $p$-Laplacian" in game
+    schrodinger = raw["2411.17730"].fields_dict["abstract"].value
+    assert r"\left\lbrace\begin{array}{l} i \partial_t u" in schrodinger
+    assert r"$V(x):\mathbb{R}^4\rightarrow \mathbb{R}$ satisfies" in schrodinger
+    print(f"\n{len(papers)} papers as BibTeX in {took:.2f} s, every entry read back")
+
+
+def test_escaped_braces_and_a_stray_brace_leave_the_math_whole() -> None:
+    paper = arxiv_paper(
+        key="2411.00002",
+        arxiv_id="2411.00002",
+        title=r"Sets $\{x\}$ and {unclosed $\Delta_{p}^{N}$ with \{braces\} in text",
+    )
+    text = bibtex([paper])
+    library = parse_string(text)
+    assert library.failed_blocks == [] and len(library.entries) == 1, text
+    title = library.entries[0].fields_dict["title"].value
+    assert title == (
+        r"{Sets $\lbrace x\rbrace$ and unclosed $\Delta_{p}^{N}$ with "
+        r"\textbraceleft{}braces\textbraceright{} in text}"
+    )
 
 
 def test_a_biorxiv_preprint_is_cited_from_its_first_posting() -> None:

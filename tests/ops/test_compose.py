@@ -11,16 +11,19 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from celery.beat import PersistentScheduler
 from django.conf import settings
 
 from academichub.celery import QUEUES, TASK_ROUTES
 from academichub.celery import app as celery_app
+from academichub.health import HEARTBEAT_KEY, beat_heartbeat
 from academichub.pipeline import sources_poll_due
 from digests.tasks import deliveries_send, radars_understand_sweep
 from radar.tasks import radar_profile_refresh
@@ -49,6 +52,8 @@ APP_SERVICES = (
     "worker-mail",
     "beat",
 )
+HEARTBEAT = beat_heartbeat.name
+
 WORKERS = ("worker-poll", "worker-match", "worker-llm", "worker-mail")
 
 
@@ -223,6 +228,13 @@ def test_the_web_service_serves_pages_static_files_and_passes_its_health_check(
             run = subprocess.run(probe, cwd=REPO, env=env, capture_output=True, timeout=15)
             return run.returncode == 0
 
+        # The service requires the beat's heartbeat (BEAT_HEARTBEAT_MAX_AGE): none yet, so
+        # the check fails until the task the beat sends every minute has run.
+        redis.Redis.from_url(settings.REDIS_URL).delete(HEARTBEAT_KEY)
+        status, _, body = get(port, "/healthz")
+        assert (status, json.loads(body)["down"]) == (503, ["beat"])
+        assert not healthy()
+        beat_heartbeat()
         web.wait(healthy, 30, "a passing health check")
         # Behind the TLS proxy: the page, with its static files under their hashed names.
         status, _, body = get(port, "/", **{"X-Forwarded-Proto": "https"})
@@ -299,10 +311,25 @@ def test_the_beat_service_sends_every_scheduled_task_to_its_queue(
     scheduler.close()
     entries = celery_app.conf.beat_schedule.values()
     expected = {q: sum(TASK_ROUTES[e["task"]] == q for e in entries) for q in QUEUES}
+    # …and, as it starts, one heartbeat of its own (the first scheduled one is a minute away).
+    expected[TASK_ROUTES[HEARTBEAT]] += 1
     env = service_env("beat", OPERATOR_SHELL, database=settings.DATABASES["default"]["NAME"])
     command = service_command("beat", **{"/tmp/celerybeat-schedule": str(schedule)})
     with Process(command, env, tmp_path / "beat.log") as beat:
         beat.wait(lambda: own_broker.queued() == expected, 20, f"queues {expected}")
         sent = re.findall(r"Sending due task \S+ \((\S+)\)", beat.log())
     assert sorted(sent) == sorted(e["task"] for e in entries)
-    assert sorted(own_broker.waiting_tasks()) == sorted(e["task"] for e in entries)
+    assert sorted(own_broker.waiting_tasks()) == sorted([*(e["task"] for e in entries), HEARTBEAT])
+
+
+@pytest.mark.django_db
+def test_a_new_beat_sends_a_heartbeat_at_once(own_broker: Broker, tmp_path: Path) -> None:
+    # A fresh deployment: no schedule file, so every scheduled entry is a period away; the
+    # heartbeat /healthz waits for (BEAT_HEARTBEAT_MAX_AGE) is sent as the beat starts.
+    env = service_env("beat", OPERATOR_SHELL, database=settings.DATABASES["default"]["NAME"])
+    schedule = tmp_path / "celerybeat-schedule"
+    command = service_command("beat", **{"/tmp/celerybeat-schedule": str(schedule)})
+    with Process(command, env, tmp_path / "beat.log") as beat:
+        beat.wait(lambda: HEARTBEAT in own_broker.waiting_tasks(), 20, "a heartbeat")
+        time.sleep(1)  # anything else would be sent at the same moment
+    assert own_broker.waiting_tasks() == [HEARTBEAT]
