@@ -298,7 +298,11 @@ def overview(rows: list[Row]) -> Overview:
         takes[n] = take
         budget -= take
     picks = {n: [row.id for row in sections[n].rows[: takes[n]]] for n in sorted(takes)}
-    replaced = [row for row in rows if row.announce_type in _REPLACED]
+    # Replacements in a stable order by category (cs.AI, cs.CL, …, then id), as a reader
+    # scans a list of titles for their fields, whatever order the rows came in.
+    replaced = sorted(
+        (row for row in rows if row.announce_type in _REPLACED), key=lambda r: (r.category, r.id)
+    )
     updated = Section(label="", params={"announce_type": "replace"}, rows=replaced)
     shown_updated = [row.id for row in replaced[:UPDATED_SHOWN]]
     papers = _papers([pid for ids in picks.values() for pid in ids] + shown_updated)

@@ -41,15 +41,45 @@ def display_text(value: str) -> str:
 # letters only (an abstract ending in a URL, a number or a formula is left whole).
 _CUT_WORD = re.compile(r"\s+[^\W\d_][\w-]*$")
 _ENDS_WHOLE = re.compile(r"""[.!?。！？)\]}"'”’»$…:;]\s*$""")
+# "…", "...", "[…]", "[...]" where a feed says it stopped.
+_ELLIPSIS = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*$")
+# bioRxiv's and medRxiv's answers in the sample data (and the fixture recorded from them) stop
+# at 200 characters, mid-word. A whole abstract is longer, or ends on its full stop.
+PREPRINT_CUT_LENGTH = 200
 
 
-def whole_words(text: str) -> str:
-    """`text` ending at its last whole word with "…" when a feed cut it mid-word (bioRxiv's
-    and some journals' feeds cut abstracts at a fixed length); unchanged otherwise."""
-    if not text or _ENDS_WHOLE.search(text):
+def feed_cut(text: str, *, from_preprint_server: bool | None = None) -> bool:
+    """Whether a feed cut `text` short: it ends in an ellipsis, or it stops mid-sentence on a
+    word at no more than the length bioRxiv/medRxiv answers are cut at (and, when the caller
+    knows the source, comes from one of them). A whole abstract that merely lacks its final
+    full stop ("…for quantum contextuality") is not cut."""
+    if not text:
+        return False
+    if _ELLIPSIS.search(text):
+        return True
+    return (
+        from_preprint_server is not False
+        and len(text) <= PREPRINT_CUT_LENGTH
+        and not _ENDS_WHOLE.search(text)
+        and _CUT_WORD.search(text) is not None
+    )
+
+
+def whole_words(text: str, *, cut: bool | None = None) -> str:
+    """`text` ending at its last whole word with "…" when a feed cut it (`cut`, else decided
+    by `feed_cut` from the text alone); unchanged otherwise."""
+    if cut is None:
+        cut = feed_cut(text)
+    if not text or not cut:
         return text
-    cut = _CUT_WORD.sub("", text)
-    return cut.rstrip(" ,;-") + "…" if cut != text else text
+    body = _ELLIPSIS.sub("", text)
+    if body != text and _ENDS_WHOLE.search(body):
+        return body + " …"  # the feed stopped after a whole sentence
+    # Without a space before the feed's ellipsis, or without an ellipsis at all, the last word
+    # may be a piece of one: it goes. After a space it is whole.
+    if body == text or not text[len(body) : len(body) + 1].isspace():
+        body = _CUT_WORD.sub("", body) if _CUT_WORD.search(body) else body
+    return body.rstrip(" ,;:-–—") + "…"
 
 
 def doi_url(doi: str) -> str:
@@ -172,7 +202,17 @@ class PaperCard:
 
     @cached_property
     def abstract(self) -> str:
-        return whole_words(clean_abstract(display_text(self.paper.abstract), title=self.title))
+        text = clean_abstract(display_text(self.paper.abstract), title=self.title)
+        cut = feed_cut(text, from_preprint_server=self._from_preprint_server)
+        return whole_words(text, cut=cut)
+
+    @property
+    def _from_preprint_server(self) -> bool:
+        # From the paper's own link, not its sightings: the radar pages' cards have none loaded.
+        abs_link = str((self.paper.links or {}).get("abs", ""))
+        return not self.paper.arxiv_id and (
+            "biorxiv.org/" in abs_link or "medrxiv.org/" in abs_link
+        )
 
     @cached_property
     def abstract_html(self) -> str:

@@ -403,6 +403,18 @@ def category_label(code: str) -> str:
     return f"{code} {name}" if name else code
 
 
+def paper_category_label(code: str) -> str:
+    """One of a paper's stored categories for readers: an arXiv category as `category_label`
+    shows it ("math.CO", "math.CO 组合数学"), a bioRxiv/medRxiv subject by its name
+    ("Microbiology", "微生物学"); anything else as stored."""
+    code = code.strip()
+    if code in ARXIV_CATEGORIES:
+        return category_label(code)
+    if " ".join(code.split()).lower() in PREPRINT_SUBJECTS:
+        return subject_name(code)
+    return code
+
+
 # The discipline (a DISCIPLINES key) of each arXiv archive, a category's part before the dot.
 ARXIV_ARCHIVE_DISCIPLINES = {
     "cs": "Computer Science",

@@ -119,23 +119,47 @@ _SHAPES = [
         rf"{_NAME}\s*\(?{_YEAR}\)?",
     )
 ]
-# Conference talks and chapters are not journal articles.
+# Conference talks and chapters are not journal articles, and nor is a paper's state
+# ("Accepted at NeurIPS 2024", "Camera-ready version for ACL 2024", "Submitted to …"): such
+# a reference names no journal, rather than a wrong one.
 _NOT_A_JOURNAL = re.compile(
-    r"^in\b|\b(?:conference|symposium|workshop|meeting|track|proceedings of)\b", re.IGNORECASE
+    r"^in\b|\b(?:conference|symposium|workshop|meeting|track|proceedings of|colloquium"
+    r"|accepted|to appear|camera[- ]ready|submitted|under review|in submission|preprint"
+    r"|findings of|main track|oral presentation|poster|spotlight)\b",
+    re.IGNORECASE,
 )
+# "Published in Physical Review D 110 (2024)": the journal is what follows.
+_PUBLISHED_IN = re.compile(r"^(?:published|appeared|appears)\s+in\s+(?:the\s+)?", re.IGNORECASE)
+# Conferences known by their acronyms alone ("ICLR 2025"), as written: case matters, so the
+# words "chi" or "acl" in a journal's name do not count.
+_CONFERENCE = re.compile(
+    r"\b(?:NeurIPS|NIPS|ICML|ICLR|COLT|AISTATS|UAI|CVPR|ICCV|ECCV|WACV|BMVC|ACCV|3DV|MICCAI"
+    r"|ACL|EMNLP|NAACL|EACL|AACL|COLING|LREC|CoNLL|INTERSPEECH|Interspeech|ICASSP|AAAI|IJCAI"
+    r"|ECAI|KDD|SIGKDD|SIGIR|WWW|WSDM|CIKM|RecSys|ICDM|SDM|ECML|PKDD|SIGMOD|ICDE|ICRA|IROS"
+    r"|CoRL|HRI|SIGGRAPH|CHI|UIST|CSCW|ICSE|FSE|ASE|ISSTA|PLDI|POPL|OOPSLA|SOSP|OSDI|NSDI"
+    r"|SIGCOMM|INFOCOM|MobiCom|STOC|FOCS|SODA|ICALP|LICS|CAV|TACAS|DAC|ISCA|MICRO|HPCA"
+    r"|ASPLOS|CCS|USENIX|NDSS|ACM MM)(?:['\u2019]?\d{2}|\b)"
+)
+
+
+def not_a_journal(text: str) -> bool:
+    """Whether a reference speaks of a conference, a workshop, a chapter or a paper's state
+    (accepted, to appear, submitted) rather than of a journal article."""
+    return bool(_NOT_A_JOURNAL.search(text) or _CONFERENCE.search(text))
 
 
 def parse_journal_ref(text: str) -> JournalRef | None:
     """The journal, volume, number, pages and year of a journal reference, or None when it
     does not read as a journal article."""
     value = clean_title(text).replace("\u2013", "-").replace("\u2014", "-").rstrip(" .")
+    value = _PUBLISHED_IN.sub("", value)
     for shape in _SHAPES:
         match = shape.fullmatch(value)
         if match is None:
             continue
         parts = match.groupdict()
         journal = parts["journal"].strip(" ,")
-        if _NOT_A_JOURNAL.search(journal) or sum(c.isalpha() for c in journal) < 2:
+        if not_a_journal(value) or sum(c.isalpha() for c in journal) < 2:
             return None
         return JournalRef(
             journal=journal,

@@ -21,7 +21,7 @@ from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wa
 from feeds import citations, front, selectors
 from feeds.labels import announce_text, display_text, paper_card
 from feeds.models import Paper
-from feeds.names import source_name
+from feeds.names import paper_category_label, source_name
 from feeds.pipeline.sanitise import safe_url
 from feeds.pipeline.text import clean_title
 from feeds.reference import PartialDate, paper_reference
@@ -231,7 +231,7 @@ def paper_detail(request: HttpRequest, key: str) -> HttpResponse:
             "announced": _date_shown(PartialDate.of(paper.announced)),
             "published": _date_shown(ref.published),
         },
-        "categories": [display_text(c) for c in paper.categories],
+        "categories": [paper_category_label(display_text(c)) for c in paper.categories],
         "journal_ref": clean_title(display_text(paper.journal_ref)),
     }
     return render(request, "feeds/paper.html", context)

@@ -190,8 +190,9 @@ class Feedback(models.Model):
     """A user's 👍 (+1) or 👎 (-1) on a paper within one radar; it moves the radar's profile."""
 
     class Value(models.IntegerChoices):
-        UP = 1, "👍"
-        DOWN = -1, "👎"
+        # Words, not emoji: the admin shows these, and emoji are boxes without an emoji font.
+        UP = 1, pgettext_lazy("feedback", "Up")
+        DOWN = -1, pgettext_lazy("feedback", "Down")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 from feeds.sources.common import tex_to_unicode
 
@@ -28,11 +29,14 @@ _OTHER_COMMAND = re.compile(r"\\(?![cvHurk]\b)[A-Za-z]+\*?(?:\s*\{[^{}]*\})+")
 # Entities with their semicolon only: "AT&T" and "R&D" stay as they are.
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Tags a title or plain abstract may carry by mistake (journal titles arrive with `<i>`,
-# `<sub>`, or escaped as `&lt;i&gt;`; JATS's `<italic>`). Only these names, so text such as
-# `x<s` or `1 < 2` is never taken for a tag.
+# `<sub>`, or escaped as `&lt;i&gt;`; JATS's `<italic>`, Wiley's small caps `<scp>`) and any
+# namespaced tag (`<mml:mi>`, `<jats:title>`): dropped, their words kept. Only these names,
+# so text such as `x<s` or `1 < 2` is never taken for a tag.
 _INLINE_TAGS = (
-    "i|b|em|strong|sub|sup|u|s|small|big|tt|span|font|sc|italic|bold|underline|mark|abbr|"
-    "a|inline-formula|named-content"
+    "i|b|em|strong|sub|sup|u|s|small|big|tt|span|font|sc|scp|italic|bold|underline|mark|abbr|"
+    "a|inline-formula|named-content|styled-content|monospace|roman|sans-serif|strike|overline|"
+    "ext-link|uri|email|xref|inline-graphic|tex-math|"
+    r"[A-Za-z][\w.-]*:[A-Za-z][\w.-]*"
 )
 _BLOCK_TAGS = "p|br|div|li|ul|ol|h[1-6]|blockquote"
 _INLINE_TAG = re.compile(rf"</?(?:{_INLINE_TAGS})(?:\s[^<>]*)?/?>", re.IGNORECASE)
@@ -77,8 +81,12 @@ _GREEK_COMMAND = re.compile(
 
 # "Nature, Published online: 18 July 2024; doi:10.1038/…" opening a journal item's text (Nature
 # and its sister journals put it before the standfirst), as text and as the HTML paragraph.
+# The DOI ends at a space, or where a capitalised word was glued straight to it by a feed
+# that dropped the paragraph break ("…-02356-yEnzymes are"): that word is the text's first.
+# (Nature's DOIs are lower-case, so a capital letter after a lower-case one is not theirs.)
 _BOILERPLATE = re.compile(
-    r"^[ \t]*(?:[A-Z][^,;\n]{0,80},\s*)?Published online:\s*[^;\n]{1,40};\s*doi:\s*10\.\d{4,9}/\S+\s*",
+    r"^[ \t]*(?:[A-Z][^,;\n]{0,80},\s*)?Published online:\s*[^;\n]{1,40};\s*"
+    r"doi:\s*10\.\d{4,9}/\S+?(?=\s|$|(?<=[a-z\d])[A-Z][a-z])[ \t]*",
     re.MULTILINE,
 )
 _BOILERPLATE_HTML = re.compile(
@@ -150,9 +158,155 @@ def _plain(value: str) -> str:
     return value
 
 
+# Formulas in journal titles and abstracts: MathML (`<mml:math>`, Wiley and Elsevier) and
+# JATS `<tex-math>`, raw or escaped once more (`&lt;mml:math …&gt;`). Found as tags in one
+# pass and paired up, so text full of unclosed openings costs no more than any other.
+_FORMULA_TAG = re.compile(
+    r"(?:<|&lt;)(?P<close>/?)(?P<name>(?:[A-Za-z][\w.-]*:)?(?:tex-)?math)\b"
+    r"(?:[^<>&]|&(?!gt;|lt;))*?(?:>|&gt;)",
+    re.IGNORECASE,
+)
+_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
+_TEX_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.DOTALL)
+_TEX_DELIMITED = re.compile(r"^(?:\$\$(.*)\$\$|\$(.*)\$|\\\((.*)\\\)|\\\[(.*)\\\])$", re.DOTALL)
+# Scripts as Unicode where every character has one (x², x₁); otherwise `^` or plain, as `<sub>`.
+_SUPERSCRIPTS = str.maketrans("0123456789+-−=()nix", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱˣ")
+_SUBSCRIPTS = str.maketrans(
+    "0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"
+)
+# Nesting deeper than this is flattened to its words (real formulas nest a few levels).
+_MAX_MATH_DEPTH = 40
+
+
+class _MathNode:
+    """One MathML element: its local name and children (elements or text)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.children: list[_MathNode | str] = []
+
+
+class _MathTree(HTMLParser):
+    """A forgiving MathML reader: prefixes dropped, unclosed elements closed at the end."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _MathNode("math")
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = _MathNode(tag.rpartition(":")[2])
+        self.stack[-1].children.append(node)
+        self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(_MathNode(tag.rpartition(":")[2]))
+
+    def handle_endtag(self, tag: str) -> None:
+        name = tag.rpartition(":")[2]
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].name == name:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def _math_words(node: _MathNode | str) -> str:
+    """A subtree's text in order (without annotations), however deep it nests."""
+    out: list[str] = []
+    pending: list[_MathNode | str] = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item.strip())
+        elif not item.name.startswith("annotation"):
+            pending.extend(reversed(item.children))
+    return "".join(out)
+
+
+def _script(text: str, table: dict[int, int], mark: str) -> str:
+    """`text` as Unicode super/subscript when each character has one, else after `mark`."""
+    if text and all(ord(c) in table for c in text):
+        return text.translate(table)
+    return mark + (text if len(text) <= 1 else f"({text})") if mark else text
+
+
+def _math_text(node: _MathNode | str, depth: int = 0) -> str:
+    """MathML read aloud as plain text: tokens in order, scripts as x² / x₁, fractions a/b."""
+    if isinstance(node, str):
+        return node.strip()
+    if depth > _MAX_MATH_DEPTH:
+        return _math_words(node)
+    name = node.name
+    if name.startswith("annotation"):
+        return ""  # the same formula again, in TeX or another markup
+    if name in ("mtext", "ms"):
+        return "".join(c if isinstance(c, str) else _math_text(c, depth + 1) for c in node.children)
+    if name == "mspace":
+        return " "
+    if not node.children or all(isinstance(c, str) for c in node.children):
+        return _math_words(node)  # a token: <mi>, <mn>, <mo>
+    texts = [_math_text(c, depth + 1) for c in node.children]
+    parts = [t for c, t in zip(node.children, texts, strict=True) if not isinstance(c, str)]
+    if name in ("msub", "msup", "msubsup") and len(parts) >= 2:
+        base, rest = parts[0], parts[1:]
+        sub = _script(rest[0], _SUBSCRIPTS, "") if name != "msup" else ""
+        sup = rest[-1] if name != "msub" and (name == "msup" or len(rest) > 1) else ""
+        return base + sub + (_script(sup, _SUPERSCRIPTS, "^") if sup else "")
+    if name == "mfrac" and len(parts) == 2:
+        return "/".join(p if len(p) <= 1 or p.isalnum() else f"({p})" for p in parts)
+    if name in ("msqrt", "mroot") and parts:
+        radicand = parts[0] if name == "mroot" or len(parts) == 1 else "".join(parts)
+        index = _script(parts[1], _SUPERSCRIPTS, "") if name == "mroot" and len(parts) > 1 else ""
+        return index + "√" + (radicand if len(radicand) <= 1 else f"({radicand})")
+    return "".join(texts)
+
+
+def _formula_text(island: str, name: str) -> str:
+    """A formula element as text: MathML flattened, `<tex-math>` as TeX math for KaTeX."""
+    if island.startswith("&"):
+        island = html.unescape(island)
+    if name.lower().endswith("tex-math"):
+        inner = island[island.find(">") + 1 : island.rfind("<")]
+        inner = _CDATA.sub(r"\1", inner)
+        document = _TEX_DOCUMENT.search(inner)
+        tex = html.unescape((document.group(1) if document else inner).strip())
+        # Inline in a sentence, whichever delimiters the formula came with.
+        tex = _TEX_DELIMITED.sub(lambda m: next(g for g in m.groups() if g is not None), tex)
+        return f"${tex.strip()}$" if tex.strip() else ""
+    tree = _MathTree()
+    tree.feed(island)
+    tree.close()
+    return " ".join(_math_text(tree.root).split())
+
+
+def _formulas_to_text(value: str) -> str:
+    """`value` with each MathML or `<tex-math>` formula as text (see `_formula_text`)."""
+    if ("<" not in value and "&lt;" not in value) or "math" not in value.lower():
+        return value
+    out: list[str] = []
+    start = 0
+    opened: re.Match[str] | None = None
+    for tag in _FORMULA_TAG.finditer(value):
+        if opened is None:
+            if not tag["close"]:
+                opened = tag
+            continue
+        if tag["close"] and tag["name"].lower() == opened["name"].lower():
+            out.append(value[start : opened.start()])
+            text = _formula_text(value[opened.start() : tag.end()], opened["name"])
+            out.append(text)
+            start, opened = tag.end(), None
+    out.append(value[start:])
+    return "".join(out)
+
+
 def clean_title(value: str) -> str:
     """A title as plain text on one line: no markup, TeX text macros resolved, math kept."""
-    return _ALL_SPACE.sub(" ", outside_math(value or "", _plain)).strip()
+    value = _formulas_to_text(value or "")
+    return _ALL_SPACE.sub(" ", outside_math(value, _plain)).strip()
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -169,7 +323,7 @@ def clean_abstract(value: str, *, title: str = "") -> str:
     """A plain-text abstract: as `clean_title` (paragraph breaks kept), without journal
     boilerplate; "" when nothing but the (cleaned) `title` is left, as Nature's feed sends
     for some items."""
-    text = outside_math(value or "", _plain)
+    text = outside_math(_formulas_to_text(value or ""), _plain)
     if "Published online:" in text:
         text = _BOILERPLATE.sub("", text)
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines()).strip()

@@ -65,6 +65,63 @@ def test_markup_in_journal_titles_becomes_plain_text(title: str, plain: str) -> 
     assert clean_title(title) == plain
 
 
+MATHML = 'xmlns:mml="http://www.w3.org/1998/Math/MathML"'
+
+
+@pytest.mark.parametrize(
+    ("title", "plain"),
+    [
+        # Wiley's small caps, JATS's namespaced and inline elements: the words stay.
+        ("Hypoxia Drives <scp>HIF</scp>‐1α Signalling in <scp>COPD</scp>",
+         "Hypoxia Drives HIF‐1α Signalling in COPD"),
+        ("<jats:italic>Drosophila</jats:italic> <jats:sc>Dpp</jats:sc> gradients",
+         "Drosophila Dpp gradients"),
+        ('A <styled-content style="x">styled</styled-content> <inline-graphic xlink:href="a.gif"/>'
+         "and <monospace>code</monospace> title", "A styled and code title"),
+        # MathML: its text in order, scripts and fractions flattened so they read right.
+        (f"Bounds on <mml:math {MATHML}><mml:msub><mml:mi>L</mml:mi><mml:mn>2</mml:mn>"
+         "</mml:msub></mml:math> norms", "Bounds on L₂ norms"),
+        (f"<mml:math {MATHML} altimg=\"x.gif\"><mml:mrow><mml:msup><mml:mi>E</mml:mi>"
+         "<mml:mn>2</mml:mn></mml:msup><mml:mo>=</mml:mo><mml:mfrac><mml:mi>a</mml:mi>"
+         "<mml:mi>b</mml:mi></mml:mfrac></mml:mrow></mml:math> exactly", "E²=a/b exactly"),
+        (f"At <mml:math {MATHML}><mml:msqrt><mml:mi>s</mml:mi></mml:msqrt><mml:mo>=</mml:mo>"
+         "<mml:mn>13</mml:mn><mml:mspace width=\"0.2em\"/><mml:mtext>TeV</mml:mtext></mml:math>",
+         "At √s=13 TeV"),
+        (f"<mml:math {MATHML}><mml:semantics><mml:msubsup><mml:mi>x</mml:mi><mml:mi>i</mml:mi>"
+         "<mml:mi>ab</mml:mi></mml:msubsup><mml:annotation encoding=\"application/x-tex\">"
+         "x_i^{ab}</mml:annotation></mml:semantics></mml:math> terms", "xᵢ^(ab) terms"),
+        # Escaped once more, entities inside included.
+        ("Phase &lt;mml:math&gt;&lt;mml:mi&gt;α&lt;/mml:mi&gt;&lt;mml:mo&gt;&amp;lt;"
+         "&lt;/mml:mo&gt;&lt;mml:mn&gt;1&lt;/mml:mn&gt;&lt;/mml:math&gt; only", "Phase α<1 only"),
+        # JATS TeX becomes math for KaTeX, inline whatever its delimiters or preamble.
+        (r"A <tex-math id='m1'><![CDATA[\documentclass[12pt]{minimal}\usepackage{amsmath}"
+         r"\begin{document}$$\alpha_1$$\end{document}]]></tex-math> bound",
+         r"A $\alpha_1$ bound"),
+        (r"Rates &lt;tex-math&gt;\beta &amp;lt; 1&lt;/tex-math&gt; and more", r"Rates $\beta < 1$ and more"),
+        # An unclosed formula loses its tags, not its words.
+        ("Plain <mml:math><mml:mi>x</mml:mi> end", "Plain x end"),
+    ],
+)  # fmt: skip
+def test_namespaced_tags_mathml_and_tex_math_in_journal_titles_become_text(
+    title: str, plain: str
+) -> None:
+    assert clean_title(title) == plain
+    assert clean_title(plain) == plain
+    assert clean_abstract(title) == plain
+
+
+def test_unclosed_and_deeply_nested_formulas_are_cleaned_in_bounded_time() -> None:
+    for hostile in (
+        "<mml:math " * 10_000 + "x",
+        "&lt;mml:math&gt;" * 8_000,
+        "<mml:math>" + "<mml:mrow>" * 5_000 + "x" + "</mml:mrow>" * 5_000 + "</mml:math>",
+        "<math>" + "<msup>" * 3_000 + "x" + "</msup>" * 3_000 + "</math>",
+    ):
+        started = time.monotonic()
+        clean_abstract(hostile)
+        assert time.monotonic() - started < 0.6
+
+
 @pytest.mark.parametrize(
     ("tex", "plain"),
     [
@@ -227,6 +284,56 @@ def test_arxiv_tex_and_escaped_journal_markup_are_stored_plain() -> None:
     assert preprint.title == "Schrödinger operators with Pöschl–Teller potential"
     assert preprint.abstract == r"We prove a sharp bound for $\frac{1}{3}<s<1$, “remarkably”."
     assert Paper.objects.get(key="10.1126/science.adq0001").title == "Drosophila wings"
+
+
+@pytest.mark.django_db
+def test_journal_titles_with_small_caps_mathml_and_tex_math_are_stored_and_shown_as_text(
+    client: Client,
+) -> None:
+    # As Wiley-style feeds send them: markup escaped in the title, or inside CDATA.
+    science = journal_source()
+    body_ingest(
+        science,
+        journal_feed(
+            journal_item(
+                "10.1002/anie.202400001",
+                title="Cu‐Catalysed &lt;scp&gt;C&lt;/scp&gt;–&lt;scp&gt;H&lt;/scp&gt; Activation",
+            ),
+            journal_item(
+                "10.1002/anie.202400002",
+                title='<![CDATA[Spin Waves in <mml:math xmlns:mml="http://www.w3.org/1998/Math/'
+                'MathML"><mml:msub><mml:mi>CrI</mml:mi><mml:mn>3</mml:mn></mml:msub>'
+                "</mml:math> Monolayers]]>",
+            ),
+            journal_item(
+                "10.1002/anie.202400003",
+                title="Gaps of &lt;tex-math&gt;\\Delta &amp;lt; 1&lt;/tex-math&gt; meV in "
+                "&lt;inline-graphic xlink:href=&quot;a.gif&quot;/&gt;&lt;i&gt;Nb&lt;/i&gt; films",
+            ),
+        ),
+    )
+    titles = dict(Paper.objects.values_list("key", "title"))
+    assert titles == {
+        "10.1002/anie.202400001": "Cu‐Catalysed C–H Activation",
+        "10.1002/anie.202400002": "Spin Waves in CrI₃ Monolayers",
+        "10.1002/anie.202400003": r"Gaps of $\Delta < 1$ meV in Nb films",
+    }
+    html = client.get("/").content.decode()
+    page = html.split("<main", 1)[1]
+    for leftover in ("scp", "mml:", "tex-math", "inline-graphic", "&lt;i&gt;", "&amp;lt;"):
+        assert leftover not in page, leftover
+    # The math's own "<" is text for KaTeX, escaped as any text is.
+    assert r"Gaps of $\Delta &lt; 1$ meV in Nb films" in page
+    assert "Spin Waves in CrI₃ Monolayers" in text_of(html)
+
+
+def test_a_word_glued_to_the_boilerplates_doi_is_kept() -> None:
+    glued = (
+        "Nature, Published online: 17 July 2024; doi:10.1038/d41586-024-02356-yEnzymes embedded."
+    )
+    assert clean_abstract(glued) == "Enzymes embedded."
+    spaced = "Nature, Published online: 17 July 2024; doi:10.1038/d41586-024-02356-y\n\nEnzymes."
+    assert clean_abstract(spaced) == "Enzymes."
 
 
 # --- rows stored before: shown clean, cleaned by the migration -------------------------------

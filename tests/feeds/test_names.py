@@ -170,3 +170,31 @@ def test_a_description_its_owner_wrote_is_shown_as_written() -> None:
         # The starter's words under another name are the owner's own choice too.
         assert topic_description("My diffusion", starter["description"]) == starter["description"]
         assert topic_description("Diffusion models", "") == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "up", "down"), [("en", "Up", "Down"), ("zh-hans", "赞", "踩")]
+)
+def test_thumbs_are_named_in_words_in_the_admin(language: str, up: str, down: str) -> None:
+    from django.conf import settings
+    from django.urls import reverse
+
+    from radar.models import Feedback
+    from tests.factories import UserFactory, make_radar, signed_in
+
+    reader = UserFactory.create(name="reader")
+    radar = make_radar(reader)
+    for value, title in [(1, "Liked"), (-1, "Disliked")]:
+        paper = arxiv_paper(title=title)
+        Feedback.objects.create(user=reader, radar=radar, paper=paper, value=value)
+    staff = signed_in(UserFactory.create(name="operator", is_staff=True, is_superuser=True))
+    staff.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = staff.get(
+        reverse("admin:radar_feedback_changelist"), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    cells = re.findall(r'<td class="field-value">([^<]*)</td>', html)
+    assert sorted(cells) == sorted([up, down])
+    # The filter offers the same words; no emoji anywhere (boxes without an emoji font).
+    assert f">{up}</a>" in html and f">{down}</a>" in html
+    assert "👍" not in html and "👎" not in html

@@ -80,6 +80,28 @@ def test_a_biorxiv_paper_names_the_server_and_links_the_journal_version(client: 
     assert 'href="https://doi.org/10.1038/s1"' in html and "Journal version" in html
 
 
+def categories_line(html: str) -> str:
+    match = re.search(r"<dt>(?:Categories|分类)</dt><dd>(.*?)</dd>", html, re.S)
+    assert match is not None, html
+    return text_of(match.group(1))
+
+
+def test_the_categories_line_names_arxiv_categories_and_preprint_subjects(client: Client) -> None:
+    arxiv = arxiv_paper(primary_category="math.CO", categories=["math.CO", "cs.DM"])
+    biorxiv = biorxiv_paper(doi="10.1101/2024.11.20.624000", primary_category="microbiology")
+    english = {p.key: categories_line(client.get(f"/papers/{p.key}/").content.decode())
+               for p in (arxiv, biorxiv)}  # fmt: skip
+    assert english == {arxiv.key: "math.CO, cs.DM", biorxiv.key: "Microbiology"}
+    chinese = {
+        p.key: categories_line(
+            client.get(f"/papers/{p.key}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        )
+        for p in (arxiv, biorxiv)
+    }
+    # As the cards' source labels show them: the code and its name.
+    assert chinese == {arxiv.key: "math.CO 组合数学, cs.DM 离散数学", biorxiv.key: "微生物学"}
+
+
 def test_the_page_lists_the_feeds_the_paper_appeared_in(client: Client) -> None:
     paper = arxiv_paper(source=arxiv_source("arxiv-cs-cl", label="arXiv cs.CL"))
     SightingFactory.create(

@@ -12,8 +12,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from feeds.labels import feed_cut, whole_words
 from feeds.models import Paper
+from feeds.pipeline.poll import body_ingest
+from feeds.pipeline.sanitise import paper_sanitise
+from feeds.pipeline.text import clean_abstract
+from feeds.pipeline.upsert import papers_upsert
+from feeds.sources import arxiv_rss
 from radar.models import SavedPaper
+from tests.conftest import fixture_bytes
 from tests.factories import (
     DAY,
     PaperFactory,
@@ -21,10 +28,14 @@ from tests.factories import (
     arxiv_paper,
     arxiv_source,
     biorxiv_paper,
+    biorxiv_source,
+    fresh_client,
     journal_paper,
     signed_in_reader,
 )
 from tests.pages import card_titles, text_of
+
+ARXIV_FEED = "arxiv-rss-all-archives-2024-11-28.xml"
 
 pytestmark = pytest.mark.django_db
 
@@ -253,6 +264,38 @@ def test_the_front_page_shows_every_familys_latest_day_new_papers_first(client: 
     assert 'href="/?date=2024-11-28"' in latest.group(1)
 
 
+def test_updated_papers_are_listed_by_category_then_id(client: Client) -> None:
+    arxiv_paper(title="New", announce_type="new")
+    for title, category, kind in [
+        ("LG replaced", "cs.LG", "replace"),
+        ("AI cross replaced", "cs.AI", "replace-cross"),
+        ("CO replaced", "math.CO", "replace"),
+        ("AI replaced", "cs.AI", "replace"),
+    ]:
+        arxiv_paper(title=title, primary_category=category, announce_type=kind, version=2)
+    html = client.get("/").content.decode()
+    updated = re.search(r'<ol class="updated-list">(.*?)</ol>', html, re.S)
+    assert updated is not None
+    titles = re.findall(r'<a class="tex" href="[^"]*">([^<]*)</a>', updated.group(1))
+    # Not replacements before cross-list replacements: one order a reader can scan by field.
+    assert titles == ["AI cross replaced", "AI replaced", "LG replaced", "CO replaced"]
+    assert card_numbers(updated.group(1)) == ["02.", "03.", "04.", "05."]
+
+
+def test_the_pitch_under_the_hero_is_in_chinese_for_chinese_readers(client: Client) -> None:
+    arxiv_paper(title="A paper")
+    client.cookies["lang"] = "zh-hans"
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    pitch = re.search(r'<p class="hero__pitch">(.*?)</p>', html, re.S)
+    assert pitch is not None
+    assert text_of(pitch.group(1)).startswith(
+        "AcademicHub 随时读取 arXiv、bioRxiv、medRxiv 和主要期刊的新论文，为每篇新论文写出中英文简短摘要"
+    )
+    assert "AcademicHub reads arXiv" not in html
+    english = fresh_client().get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<p class="hero__pitch">AcademicHub reads arXiv, bioRxiv, medRxiv' in english
+
+
 def test_a_card_shows_its_tldr_before_its_folded_abstract(client: Client) -> None:
     from digests.cards import cards_generate
 
@@ -269,9 +312,11 @@ def test_a_card_shows_its_tldr_before_its_folded_abstract(client: Client) -> Non
     assert body.index("llm-card__tldr") < body.index('<details class="paper-card__fold">')
     assert "Extractive, no LLM configured" in body
     assert "<summary>Abstract</summary>" in body
-    # Without a summary the abstract is folded open, so the card still says what it is about.
+    # Without a summary the abstract is folded too: open, it made a card several phone
+    # screens long (tests/browser/test_phone_card_height.py).
     other = re.search(rf'id="paper-{bare.pk}"(.*?)</li>', html, re.S)
-    assert other is not None and '<details class="paper-card__fold" open>' in other.group(1)
+    assert other is not None and '<details class="paper-card__fold">' in other.group(1)
+    assert "An abstract without a card." in other.group(1)
 
 
 def test_load_more_continues_the_numbering_with_and_without_htmx(client: Client) -> None:
@@ -465,6 +510,79 @@ def test_an_abstract_a_feed_cut_mid_word_ends_at_a_whole_word(client: Client) ->
     html = client.get("/").content.decode()
     assert "encoding a conserved…</p>" in html and "Hfq-depend" not in html
     assert "The bound is tight for n = 42</p>" in html
+
+
+def test_a_whole_abstract_without_a_final_full_stop_keeps_its_last_word(client: Client) -> None:
+    # 12 of the recorded day's 1,504 abstracts end without a full stop; they are whole.
+    [whole] = [
+        item
+        for item in map(arxiv_rss.normalise, arxiv_rss.parse(fixture_bytes(ARXIV_FEED)).entries)
+        if item.key == "2411.18146"
+    ]
+    clean = paper_sanitise(whole, fetched=DAY)
+    assert clean is not None
+    papers_upsert(arxiv_source(), [clean])
+    html = client.get("/").content.decode()
+    assert "a precise mathematical framework for quantum contextuality</p>" in html
+    assert "framework for quantum…" not in html
+
+
+def test_no_recorded_arxiv_abstract_loses_a_word() -> None:
+    items = [arxiv_rss.normalise(r) for r in arxiv_rss.parse(fixture_bytes(ARXIV_FEED)).entries]
+    texts = {item.key: clean_abstract(item.abstract) for item in items}
+    # Without closing punctuation, on a word of letters: what was taken for a cut before.
+    unpunctuated = [
+        key
+        for key, text in texts.items()
+        if not re.search(r"""[.!?。！？)\]}"'”’»$…:;]\s*$""", text)
+        and re.search(r"\s[^\W\d_][\w-]*$", text)
+    ]
+    assert len(unpunctuated) == 12 and "2411.18146" in unpunctuated
+    for item in items:
+        text = texts[item.key]
+        assert not feed_cut(text, from_preprint_server=False), item.key
+        # Told nothing of the source (as the summaries' extracts are), still whole.
+        assert whole_words(text) == text, item.key
+
+
+def test_a_biorxiv_abstract_cut_by_the_feed_ends_on_a_whole_word_with_an_ellipsis(
+    client: Client,
+) -> None:
+    # The recorded answer cuts every abstract at 200 characters, mid-word.
+    body_ingest(biorxiv_source(), fixture_bytes("biorxiv-api-details-interval-truncated.json"))
+    html = client.get("/").content.decode()
+    # Two new preprints are cards; the third, a version 3, is among the updated papers.
+    on_cards = re.findall(r'<p class="paper-card__abstract tex">(.*?)</p>', html)
+    endings = {
+        paper.key: re.findall(
+            r'<p class="tex">(.*?)</p>', client.get(f"/papers/{paper.key}/").content.decode()
+        )[-1]
+        for paper in Paper.objects.all()
+    }
+    assert len(on_cards) == 2 and set(on_cards) <= set(endings.values())
+    # "…subcortical anatomy ar", "…whether hi", "…a conserved Hfq-depend" as recorded.
+    assert {key: text[-32:] for key, text in endings.items()} == {
+        "10.64898/2026.07.13.738145": "differences in subcortical anatomy…"[-32:],
+        "10.64898/2026.07.13.738249": "considerably less is known about whether…"[-32:],
+        "10.64898/2025.12.19.695336": "that arcZ, encoding a conserved…"[-32:],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # A feed that says where it stopped: glued to a word, that word may be a piece of one.
+        ("We map the fin. Cells of the blas...", "We map the fin. Cells of the…"),
+        ("We map the fin. Cells of the blastema …", "We map the fin. Cells of the blastema…"),
+        ("We map the fin. [...]", "We map the fin. …"),
+        ("The bound holds for n = 42...", "The bound holds for n = 42…"),
+    ],
+)
+def test_an_abstract_ending_in_the_feeds_ellipsis_ends_on_a_whole_word(
+    text: str, shown: str
+) -> None:
+    assert feed_cut(text, from_preprint_server=False)
+    assert whole_words(text) == shown
 
 
 def test_a_paper_dated_in_the_future_does_not_take_over_the_front_page(client: Client) -> None:
