@@ -17,7 +17,14 @@ from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from academichub.web import HtmxHttpRequest, date_param, int_param, url_with, wants_partial
+from academichub.web import (
+    UNSTORABLE,
+    HtmxHttpRequest,
+    date_param,
+    int_param,
+    url_with,
+    wants_partial,
+)
 from feeds import citations, front, selectors
 from feeds.labels import announce_text, display_text, paper_card
 from feeds.models import Paper
@@ -181,11 +188,10 @@ def _day_list(
 
 
 # Keys are stored text: one holding a character PostgreSQL or XML cannot store names nothing.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _paper_or_404(key: str) -> Paper:
-    if _UNSTORABLE.search(key) or len(key) > 255:
+    if UNSTORABLE.search(key) or len(key) > 255:
         raise Http404("no such paper")
     paper = selectors.paper_by_key(key)
     if paper is None:
