@@ -70,21 +70,28 @@ class LLMCallAdmin(admin.ModelAdmin[LLMCall]):
 @admin.register(Briefing)
 class BriefingAdmin(admin.ModelAdmin[Briefing]):
     list_display = [
-        "id", "radar", "cadence", "period_start", "language", "status", "match_count",
+        "id", "radar_or_name", "cadence", "period_start", "language", "status", "match_count",
         "llm_calls", "prompt_tokens", "completion_tokens", "last_error", "generated_at",
     ]  # fmt: skip
     list_filter = ["status", "cadence", "language"]
-    search_fields = ["radar__name", "last_error"]
+    search_fields = ["radar__name", "radar_name", "last_error"]
     list_select_related = ["radar"]
     raw_id_fields = ["radar"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "content", "window_start", "window_end", "paper_ids", "match_count", "model",
-        "prompt_version", "attempts", "llm_calls", "prompt_tokens", "completion_tokens",
-        "last_error", "next_attempt_at", "claimed_until", "created_at", "updated_at",
-        "generated_at",
+        "radar_name", "content", "window_start", "window_end", "paper_ids", "match_count",
+        "model", "prompt_version", "attempts", "llm_calls", "prompt_tokens",
+        "completion_tokens", "last_error", "next_attempt_at", "claimed_until", "created_at",
+        "updated_at", "generated_at",
     ]  # fmt: skip
     show_full_result_count = False
+
+    @admin.display(description=_("radar"), ordering="radar__name")
+    def radar_or_name(self, briefing: Briefing) -> str:
+        if briefing.radar is not None:
+            return str(briefing.radar)
+        # Kept for the emails it was part of after its radar was deleted.
+        return _("%(name)s (deleted)") % {"name": briefing.radar_name}
 
 
 @admin.register(Delivery)
@@ -99,8 +106,8 @@ class DeliveryAdmin(admin.ModelAdmin[Delivery]):
     raw_id_fields = ["user"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "briefing_ids", "message_id", "attempts", "sending_since", "sent_at", "created_at",
-        "updated_at",
+        "briefing_ids", "radars", "message_id", "attempts", "sending_since", "sent_at",
+        "created_at", "updated_at",
     ]  # fmt: skip
     show_full_result_count = False
     actions = ["send_again", "mark_sent"]

@@ -147,6 +147,8 @@ def _tldr(card: Card | None, abstract: str, language: str) -> str:
 
 def briefing_items(briefing: Briefing) -> tuple[list[Item], int]:
     """The window's matched papers, best first (at most MAX_PAPERS), and how many matched."""
+    if briefing.radar_id is None:  # the radar was deleted (with its matches) meanwhile
+        return [], 0
     matches = Match.objects.filter(
         radar_id=briefing.radar_id,
         created_at__gte=briefing.window_start,
@@ -687,7 +689,9 @@ def briefing_open(
         return found
     with transaction.atomic():
         # One cut at a time per radar: two new briefings of a chain never overlap.
-        Radar.objects.select_for_update().filter(pk=radar_id).values_list("pk").first()
+        name = Radar.objects.select_for_update().filter(pk=radar_id).values_list("name").first()
+        if name is None:
+            raise Radar.DoesNotExist(f"radar {radar_id} was deleted")
         found = Briefing.objects.filter(**key).first()
         if found is not None:
             return found
@@ -698,8 +702,9 @@ def briefing_open(
         earliest = cut - LOOKBACK[cadence]
         start = max(min(last, cut), earliest) if last else cut - PERIOD[cadence]
         return Briefing.objects.create(
-            **key, window_start=start, window_end=cut, created_at=now, updated_at=now
-        )
+            **key, radar_name=name[0], window_start=start, window_end=cut, created_at=now,
+            updated_at=now,
+        )  # fmt: skip
 
 
 def briefing_build(briefing: Briefing, *, now: datetime | None = None) -> str:
@@ -804,6 +809,9 @@ def briefing_test_ensure(
     matches = Match.objects.filter(radar_id=radar_id, created_at__lt=now)
     if not matches.filter(created_at__gte=since).exists():
         return None
+    name = Radar.objects.filter(pk=radar_id).values_list("name", flat=True).first()
+    if name is None:  # deleted since its matches were counted
+        return None
     earlier = (
         Briefing.objects.filter(
             radar_id=radar_id,
@@ -820,6 +828,7 @@ def briefing_test_ensure(
         return earlier
     briefing = Briefing.objects.create(
         radar_id=radar_id,
+        radar_name=name,
         cadence=Briefing.Cadence.DAY,
         period_start=period_start,
         language=language,

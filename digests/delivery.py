@@ -330,16 +330,20 @@ def _message(
     delivery: Delivery, cache: MailCache, radar_ids: set[int] | None
 ) -> EmailMessage | None:
     """The delivery's email without the radars the reader left out (`briefing_ids` is
-    narrowed in memory), or None when nothing is left to send."""
+    narrowed in memory, and `radars` set to those the email shows), or None when nothing is
+    left to send."""
     cache.load([delivery])
     if radar_ids is not None:
+        # A radar deleted since the row was written has no id any more: left out too.
         delivery.briefing_ids = [
             b
             for b in delivery.briefing_ids
             if b in cache.briefings and cache.briefings[b].radar_id in radar_ids
         ]
-    if not edition_render(delivery, cache).edition.sections:
+    rendered = edition_render(delivery, cache)
+    if not rendered.edition.sections:
         return None
+    delivery.radars = rendered.radars
     return briefing_message(delivery, cache)
 
 
@@ -395,8 +399,9 @@ def delivery_send(
         attempts=F("attempts") + 1,
         updated_at=now,
         # Radars the reader left out since the row was written are left out of the email
-        # (and of its archived copy).
+        # (and of its archived copy), which keeps the radars as mailed.
         briefing_ids=delivery.briefing_ids,
+        radars=delivery.radars,
     )
     if claimed != 1:
         return "skipped"

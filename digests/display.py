@@ -183,9 +183,14 @@ def _view(briefing: Briefing, papers: dict[int, Paper]) -> BriefingView:
 def briefing_summary(briefing: Briefing) -> dict[str, Any]:
     """A briefing as an API list row (no paper queries; the radar must be loaded)."""
     content: dict[str, Any] = briefing.content if isinstance(briefing.content, dict) else {}
+    radar = briefing.radar
     return {
         "id": briefing.pk,
-        "radar": {"id": briefing.radar_id, "name": briefing.radar.name},
+        # A deleted radar's briefing (never listed to readers) is named as it was then.
+        "radar": {
+            "id": briefing.radar_id,
+            "name": radar.name if radar is not None else briefing.radar_name,
+        },
         "period": briefing.cadence,
         "period_start": briefing.period_start.isoformat(),
         "language": briefing.language,

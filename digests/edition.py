@@ -114,10 +114,12 @@ class Pick:
 class RadarSection:
     """One radar's part of the email."""
 
-    radar_id: int
+    # None: a radar deleted before the email recorded its radars (it was never sent).
+    radar_id: int | None
     name: str
     owned: bool
     briefing_id: int
+    # The briefing's page; "" once the radar is deleted (the page is gone with it).
     path: str
     mode: str
     reason: str
@@ -165,11 +167,14 @@ class Edition:
 
 @dataclass(frozen=True, slots=True)
 class RadarInfo:
-    """What the email needs of a radar: its name and whether the reader owns it."""
+    """What the email needs of a radar: its name, whether the reader owns it and its
+    briefings in the email (one per language); `gone`: deleted since (no page to link)."""
 
-    radar_id: int
+    radar_id: int | None
     name: str
     owned: bool
+    briefing_ids: tuple[int, ...]
+    gone: bool = False
 
 
 def _words(texts: Sequence[tuple[str, str]]) -> Words:
@@ -271,12 +276,15 @@ def edition_build(
     `language` (en, zh or both) whose interface is in `interface` (Django's language code);
     `views` by briefing id, `cards` by paper id."""
     languages: tuple[str, ...] = ("zh", "en") if language == "both" else (language,)
-    by_radar: dict[int, dict[str, Briefing]] = {}
-    for briefing in briefings:
-        by_radar.setdefault(briefing.radar_id, {})[briefing.language] = briefing
+    by_id = {briefing.pk: briefing for briefing in briefings}
+    # Each radar's briefings by language, as `radars` list them (not by `Briefing.radar`,
+    # which a deleted radar's briefings no longer have).
+    by_radar = [
+        {by_id[b].language: by_id[b] for b in info.briefing_ids if b in by_id} for info in radars
+    ]
     caught: dict[int, list[str]] = {}
-    for info in radars:
-        for lang, briefing in by_radar.get(info.radar_id, {}).items():
+    for info, found in zip(radars, by_radar, strict=True):
+        for lang, briefing in found.items():
             if lang == languages[0] and briefing.readable:
                 for pid in briefing.paper_ids:
                     caught.setdefault(pid, []).append(info.name)
@@ -285,8 +293,7 @@ def edition_build(
     quiet: list[str] = []
     picks_by_radar: list[tuple[RadarInfo, list[tuple[PickView, PickView | None]]]] = []
     mains: list[tuple[RadarInfo, BriefingView, BriefingView | None]] = []
-    for info in radars:
-        found = by_radar.get(info.radar_id, {})
+    for info, found in zip(radars, by_radar, strict=True):
         main_briefing = found.get(languages[0])
         if main_briefing is None or not main_briefing.readable or main_briefing.pk not in views:
             quiet.append(info.name)
@@ -399,7 +406,7 @@ def _section(
         name=info.name,
         owned=info.owned,
         briefing_id=briefing.pk,
-        path=reverse("digests:briefing", args=[briefing.pk]),
+        path="" if info.gone else reverse("digests:briefing", args=[briefing.pk]),
         mode=main.mode,
         reason=main.reason,
         model=briefing.model,

@@ -11,8 +11,8 @@ offers to stop single radars only.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from digests.edition import PAPERS_PER_THEME, Edition, RadarInfo, edition_build
 from digests.models import Briefing, Card, Delivery
 from digests.schedule import zone_named
 from digests.selectors import cards_for_papers
+from feeds.names import topic_name
 
 UNSUBSCRIBE_SALT = "digests.unsubscribe"
 # An old email's unsubscribe link keeps working for a good while (RFC 8058 asks for it to
@@ -114,6 +115,8 @@ class Rendered:
     edition: Edition
     html: SafeString
     text: str
+    # The radars it shows, as `Delivery.radars` keeps them once it is sent.
+    radars: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -151,16 +154,95 @@ class MailCache:
         return {b.pk: self.views[(b.pk, ui)] for b in briefings if (b.pk, ui) in self.views}
 
 
-def _radars(delivery: Delivery, briefings: Sequence[Briefing]) -> list[RadarInfo]:
+@dataclass(frozen=True, slots=True)
+class RadarEntry:
+    """A radar of an email as `Delivery.radars` keeps it: the name its owner wrote, whether
+    it is public (a starter topic's name is shown in the reader's language), whether the
+    reader owns it, and its briefings in the email."""
+
+    radar_id: int | None
+    name: str
+    public: bool
+    owned: bool
+    briefing_ids: tuple[int, ...]
+
+    def stored(self) -> dict[str, Any]:
+        """The entry as `Delivery.radars` stores it."""
+        return {
+            "id": self.radar_id,
+            "name": self.name,
+            "public": self.public,
+            "owned": self.owned,
+            "briefings": list(self.briefing_ids),
+        }
+
+    @classmethod
+    def read(cls, data: Any) -> RadarEntry | None:
+        """A stored entry, or None if it is not one."""
+        if not isinstance(data, dict):
+            return None
+        radar_id, ids = data.get("id"), data.get("briefings")
+        if not (radar_id is None or isinstance(radar_id, int)) or not isinstance(ids, list):
+            return None
+        return cls(
+            radar_id=radar_id,
+            name=str(data.get("name") or ""),
+            public=data.get("public") is True,
+            owned=data.get("owned") is True,
+            briefing_ids=tuple(i for i in ids if isinstance(i, int)),
+        )
+
+
+def radars_of(delivery: Delivery, briefings: Mapping[int, Briefing]) -> list[RadarEntry]:
+    """The radars of a delivery's email, each with its briefings among the delivery's (in
+    `briefings`, radars loaded): as they were mailed (`Delivery.radars`) once it was sent,
+    so a radar renamed or deleted since reads as it did; else as the radars are now, a
+    briefing of a radar deleted since under the name it had when it was made."""
+    wanted = [b for b in delivery.briefing_ids if b in briefings]
+    entries: list[RadarEntry] = []
+    placed: set[int] = set()
+    for data in delivery.radars if isinstance(delivery.radars, list) else []:
+        entry = RadarEntry.read(data)
+        ids = tuple(b for b in entry.briefing_ids if b in wanted) if entry else ()
+        if entry is not None and ids and not placed & set(ids):
+            entries.append(replace(entry, briefing_ids=ids))
+            placed.update(ids)
+    live: dict[tuple[int | None, str], list[int]] = {}
+    for b in wanted:
+        if b not in placed:
+            briefing = briefings[b]
+            key = (briefing.radar_id, "" if briefing.radar_id else briefing.radar_name)
+            live.setdefault(key, []).append(b)
+    for (radar_id, name), group in live.items():
+        radar = briefings[group[0]].radar
+        if radar is None:  # deleted: as it was when the briefing was made
+            entries.append(RadarEntry(None, name, False, False, tuple(group)))
+        else:
+            owned = radar.owner_id == delivery.user_id
+            entries.append(RadarEntry(radar_id, radar.name, radar.public, owned, tuple(group)))
+    return entries
+
+
+def radar_shown(entry: RadarEntry) -> str:
+    """An email's radar's name in the current language (a starter topic's translated, as
+    `Radar.display_name` does)."""
+    return topic_name(entry.name) if entry.public else entry.name
+
+
+def _radars(entries: Sequence[RadarEntry], briefings: Mapping[int, Briefing]) -> list[RadarInfo]:
     """The radars of the email, named in the current language: the reader's own first, then
     the topics they follow."""
-    seen: dict[int, RadarInfo] = {}
-    for briefing in briefings:
-        radar = briefing.radar
-        seen.setdefault(
-            radar.pk, RadarInfo(radar.pk, radar.display_name, radar.owner_id == delivery.user_id)
+    infos = [
+        RadarInfo(
+            radar_id=e.radar_id,
+            name=radar_shown(e),
+            owned=e.owned,
+            briefing_ids=e.briefing_ids,
+            gone=all(briefings[b].radar_id is None for b in e.briefing_ids),
         )
-    return sorted(seen.values(), key=lambda r: (not r.owned, r.name.casefold(), r.radar_id))
+        for e in entries
+    ]
+    return sorted(infos, key=lambda r: (not r.owned, r.name.casefold(), r.radar_id or 0))
 
 
 def edition_render(delivery: Delivery, cache: MailCache | None = None) -> Rendered:
@@ -170,10 +252,11 @@ def edition_render(delivery: Delivery, cache: MailCache | None = None) -> Render
     cache.load([delivery])
     briefings = [cache.briefings[b] for b in delivery.briefing_ids if b in cache.briefings]
     ui = interface_language(delivery)
+    entries = radars_of(delivery, cache.briefings)
     with translation.override(ui):
-        radars = _radars(delivery, briefings)
+        radars = _radars(entries, cache.briefings)
     key = (
-        tuple(radars), tuple(b.pk for b in briefings), delivery.language, ui, delivery.is_test,
+        tuple(entries), tuple(b.pk for b in briefings), delivery.language, ui, delivery.is_test,
     )  # fmt: skip
     if key in cache.rendered:
         return cache.rendered[key]
@@ -194,7 +277,12 @@ def edition_render(delivery: Delivery, cache: MailCache | None = None) -> Render
                 break
             per_theme = per_theme // 2
         text = render_to_string("digests/email/_content.txt", ctx)
-    rendered = Rendered(edition=edition, html=mark_safe(html), text=text)  # noqa: S308 - our template's output
+    rendered = Rendered(
+        edition=edition,
+        html=mark_safe(html),  # noqa: S308 - our template's output
+        text=text,
+        radars=[e.stored() for e in entries],
+    )
     cache.rendered[key] = rendered
     return rendered
 

@@ -155,9 +155,19 @@ class Briefing(models.Model):
         # No matches in the window: no page and no email.
         EMPTY = "empty", _("empty")
 
+    # Kept when its radar is deleted (the radar becomes null): the emails it was part of are
+    # archived as they were mailed (`Delivery.radars`); it is never read or mailed again.
     radar = models.ForeignKey(
-        "radar.Radar", on_delete=models.CASCADE, related_name="briefings", verbose_name=_("radar")
+        "radar.Radar",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="briefings",
+        verbose_name=_("radar"),
     )
+    # The radar's name (as its owner wrote it) when the briefing was made: what names it
+    # once the radar is deleted.
+    radar_name = models.CharField(_("radar name"), max_length=120, blank=True)
     cadence = models.CharField(_("cadence"), max_length=5, choices=Cadence.choices)
     period_start = models.DateField(_("period start"))
     language = models.CharField(_("language"), max_length=2, choices=Language.choices)
@@ -208,12 +218,19 @@ class Briefing(models.Model):
         verbose_name_plural = _("briefings")
 
     def __str__(self) -> str:
-        return f"Briefing {self.cadence} {self.period_start} {self.language} of {self.radar_id}"
+        of = self.radar_id if self.radar_id is not None else f"deleted radar {self.radar_name!r}"
+        return f"Briefing {self.cadence} {self.period_start} {self.language} of {of}"
 
     @property
     def readable(self) -> bool:
         """Whether there is something to show or send (an empty or pending one has not)."""
         return self.status in (self.Status.DONE, self.Status.EXTRACTIVE, self.Status.FAILED)
+
+    @property
+    def radar_label(self) -> str:
+        """The radar's name as readers see it (radar loaded), or the name it had when the
+        briefing was made if it has been deleted since."""
+        return self.radar.display_name if self.radar is not None else self.radar_name
 
 
 class Delivery(models.Model):
@@ -253,6 +270,10 @@ class Delivery(models.Model):
     )
     # The briefings the email is made of (one per radar and language), in the order shown.
     briefing_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # The radars of the email as it was mailed, written when it is sent (`digests.email`,
+    # `RadarEntry`): [{"id", "name", "public", "owned", "briefings"}]. The archive shows these,
+    # so renaming or deleting a radar later does not change a past email.
+    radars = models.JSONField(_("radars as mailed"), default=list, blank=True)
     # "Send me a test briefing now": outside the once-per-period rule.
     is_test = models.BooleanField(_("test"), default=False)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)

@@ -30,7 +30,13 @@ from digests.bounces import webhook_view
 from digests.briefings import READY, matches_for_test
 from digests.delivery import radars_for_test
 from digests.display import briefing_view
-from digests.email import edition_render, interface_language, unsubscribe_token_read
+from digests.email import (
+    edition_render,
+    interface_language,
+    radar_shown,
+    radars_of,
+    unsubscribe_token_read,
+)
 from digests.models import Briefing, Delivery
 from digests.schedule import next_delivery
 from digests.selectors import briefing_for_user, briefings_for_user, card_for_paper
@@ -227,14 +233,15 @@ def email_list(request: AuthedRequest) -> HttpResponse:
     rows = rows.order_by("-period_start", "-created_at", "-id")
     page = Paginator(rows, EMAILS_PER_PAGE).get_page(request.GET.get("page"))
     ids = {b for d in page.object_list for b in d.briefing_ids}
-    names = {
-        b.pk: b.radar.display_name
+    # Those with a section in the email; each named as it was mailed (`radars_of`).
+    briefings = {
+        b.pk: b
         for b in Briefing.objects.filter(id__in=ids, status__in=READY)
         .select_related("radar")
-        .only("id", "radar", "radar__name", "radar__public")
+        .only("id", "radar_name", "radar", "radar__name", "radar__public", "radar__owner")
     }
     emails = [
-        (d, sorted({names[b] for b in d.briefing_ids if b in names}, key=str.casefold))
+        (d, sorted({radar_shown(e) for e in radars_of(d, briefings)}, key=str.casefold))
         for d in page.object_list
     ]
     return render(request, "digests/email_list.html", {"page": page, "emails": emails})

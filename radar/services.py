@@ -358,7 +358,8 @@ def radar_update(radar: Radar, *, fields: dict[str, Any]) -> Radar:
 
 
 def radar_delete(radar: Radar) -> None:
-    """Delete a radar with its matches, feedback and subscriptions."""
+    """Delete a radar with its matches, feedback and subscriptions (its briefings stay, under
+    its name, for the emails that showed them: digests.models.Briefing.radar_name)."""
     radar.delete()
 
 
