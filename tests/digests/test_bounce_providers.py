@@ -36,13 +36,13 @@ def secret(settings: Settings) -> Settings:
 
 
 def auth(credentials: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials.encode()).decode()}
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
 def report(provider: str, body: Any, credentials: str | None = SECRET) -> int:
     headers = auth(credentials) if credentials else {}
     response = Client().post(
-        f"/mail/events/{provider}/", json.dumps(body), "application/json", **headers
+        f"/mail/events/{provider}/", json.dumps(body), "application/json", headers=headers
     )
     return response.status_code
 
