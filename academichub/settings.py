@@ -237,11 +237,10 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AcademicHub <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Bounces and complaints: the mail provider's tracking webhook at
-# SITE_URL/mail/events/<provider>/ (mailgun, postmark, sendgrid, brevo, amazon_ses:
+# SITE_URL/mail/events/<provider>/ (mailgun, postmark, brevo, amazon_ses:
 # digests.bounces.PROVIDERS), each request authenticated by anymail; a provider's URL exists
 # once what authenticates it is set. Mailgun: the signing key of its dashboard (also at the
-# older SITE_URL/webhooks/mailgun/tracking/). SendGrid: its signed event webhook's
-# verification key (needs django-anymail[sendgrid]). Any provider: WEBHOOK_SECRET
+# older SITE_URL/webhooks/mailgun/tracking/). Any provider: WEBHOOK_SECRET
 # ("user:password"), the basic auth anymail then checks on every webhook (put it in the URL
 # given to the provider); the only authentication Postmark, Brevo and Amazon SES have (SES
 # also needs django-anymail[amazon-ses]).
@@ -249,9 +248,6 @@ ANYMAIL = {
     name: value
     for name, value in {
         "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
-        "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str(
-            "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
-        ),
         "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
     }.items()
     if value

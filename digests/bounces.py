@@ -19,7 +19,6 @@ from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.brevo import BrevoTrackingWebhookView
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
-from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -50,12 +49,6 @@ class Provider:
 PROVIDERS: dict[str, Provider] = {
     "mailgun": Provider(MailgunTrackingWebhookView, ("MAILGUN_WEBHOOK_SIGNING_KEY",)),
     "postmark": Provider(PostmarkTrackingWebhookView, ("WEBHOOK_SECRET",)),
-    # The verification key (SendGrid's signed event webhook) needs `cryptography`. (anymail
-    # no longer supports SendGrid officially, and warns so; its webhook still works.)
-    "sendgrid": Provider(
-        SendGridTrackingWebhookView,
-        ("WEBHOOK_SECRET", "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"),
-    ),
     "brevo": Provider(BrevoTrackingWebhookView, ("WEBHOOK_SECRET",)),
     # SNS notifications; anymail confirms the subscription with boto3
     # (django-anymail[amazon-ses]).
@@ -87,8 +80,6 @@ def _temporary(esp_name: str, event: Any) -> bool:
         return raw.get("Type") in ("SoftBounce", "VirusNotification")
     if esp_name == "Brevo":
         return raw.get("event") == "soft_bounce"
-    if esp_name == "SendGrid":
-        return raw.get("type") == "blocked"
     if esp_name == "Amazon SES":
         bounce = raw.get("bounce")
         return isinstance(bounce, dict) and bounce.get("bounceType") != "Permanent"
