@@ -19,6 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from feeds.pipeline.text import SUBSCRIPT, SUPERSCRIPT
+
 SYMBOLS: dict[str, str] = {
     # Greek
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε",
@@ -152,20 +154,6 @@ FONTS: dict[str, dict[str, str] | None] = {
     )),
 }  # fmt: skip
 
-SUPERSCRIPT: dict[str, str] = dict(
-    zip(
-        "0123456789+-−=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεϵθιφϕχ",
-        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᵋᶿᶥᵠᵠᵡ",
-        strict=True,
-    )
-) | {"∘": "°", "°": "°", "′": "′", "″": "″", "*": "*", "∗": "*", "⋆": "⋆", "†": "†", "‡": "‡"}
-SUBSCRIPT: dict[str, str] = dict(
-    zip(
-        "0123456789+-−=()aehijklmnoprstuvxβγρφϕχ",
-        "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵩᵪ",
-        strict=True,
-    )
-) | {"⊙": "⊙", ".": "."}  # on the baseline, a point reads well between subscript digits
 # A script without a Unicode form for every character: `T_eff`, `10^11.4`; other text in
 # parentheses (`e^(a/b)`, `O_(7-δ)`).
 _BARE_SCRIPT = re.compile(r"(?:[^\W_]|\.)+")

@@ -169,11 +169,24 @@ _FORMULA_TAG = re.compile(
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 _TEX_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.DOTALL)
 _TEX_DELIMITED = re.compile(r"^(?:\$\$(.*)\$\$|\$(.*)\$|\\\((.*)\\\)|\\\[(.*)\\\])$", re.DOTALL)
-# Scripts as Unicode where every character has one (x², x₁); otherwise `^` or plain, as `<sub>`.
-_SUPERSCRIPTS = str.maketrans("0123456789+-−=()nix", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱˣ")
-_SUBSCRIPTS = str.maketrans(
-    "0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"
-)
+# Unicode's superscript and subscript forms, for scripts where every character has one (x²,
+# x₁, xᵢᵃᵇ); otherwise `^` or plain, as `<sub>` (also digests.mathtext's, for emails).
+SUPERSCRIPT: dict[str, str] = dict(
+    zip(
+        "0123456789+-−=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWαβγδεϵθιφϕχ",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵅᵝᵞᵟᵋᵋᶿᶥᵠᵠᵡ",
+        strict=True,
+    )
+) | {"∘": "°", "°": "°", "′": "′", "″": "″", "*": "*", "∗": "*", "⋆": "⋆", "†": "†", "‡": "‡"}
+SUBSCRIPT: dict[str, str] = dict(
+    zip(
+        "0123456789+-−=()aehijklmnoprstuvxβγρφϕχ",
+        "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵩᵪ",
+        strict=True,
+    )
+) | {"⊙": "⊙", ".": "."}  # on the baseline, a point reads well between subscript digits
+_SUPERSCRIPTS = str.maketrans(SUPERSCRIPT)
+_SUBSCRIPTS = str.maketrans(SUBSCRIPT)
 # Nesting deeper than this is flattened to its words (real formulas nest a few levels).
 _MAX_MATH_DEPTH = 40
 
@@ -226,7 +239,7 @@ def _math_words(node: _MathNode | str) -> str:
     return "".join(out)
 
 
-def _script(text: str, table: dict[int, int], mark: str) -> str:
+def _script(text: str, table: dict[int, str], mark: str) -> str:
     """`text` as Unicode super/subscript when each character has one, else after `mark`."""
     if text and all(ord(c) in table for c in text):
         return text.translate(table)

@@ -89,7 +89,7 @@ MATHML = 'xmlns:mml="http://www.w3.org/1998/Math/MathML"'
          "At √s=13 TeV"),
         (f"<mml:math {MATHML}><mml:semantics><mml:msubsup><mml:mi>x</mml:mi><mml:mi>i</mml:mi>"
          "<mml:mi>ab</mml:mi></mml:msubsup><mml:annotation encoding=\"application/x-tex\">"
-         "x_i^{ab}</mml:annotation></mml:semantics></mml:math> terms", "xᵢ^(ab) terms"),
+         "x_i^{ab}</mml:annotation></mml:semantics></mml:math> terms", "xᵢᵃᵇ terms"),
         # Escaped once more, entities inside included.
         ("Phase &lt;mml:math&gt;&lt;mml:mi&gt;α&lt;/mml:mi&gt;&lt;mml:mo&gt;&amp;lt;"
          "&lt;/mml:mo&gt;&lt;mml:mn&gt;1&lt;/mml:mn&gt;&lt;/mml:math&gt; only", "Phase α<1 only"),
