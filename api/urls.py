@@ -39,7 +39,13 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 def _api_patterns() -> list[URLPattern | URLResolver]:
     patterns: list[URLPattern | URLResolver] = list(api.urls[0])
     for pattern in patterns:
-        if isinstance(pattern, URLPattern):
+        if not isinstance(pattern, URLPattern):
+            continue
+        if pattern.name == "api-root":
+            # ninja's root (kept by name: ninja reverses it for the API's prefix) raises
+            # Django's Http404, whose page is HTML (with DEBUG on, the debug page)
+            pattern.callback = not_found
+        else:
             pattern.callback = _json_405(pattern.callback)
     return patterns
 

@@ -118,16 +118,43 @@ def _latest_days() -> dict[str, date]:
     return dict(sorted(days.items(), key=lambda item: (-item[1].toordinal(), item[0])))
 
 
-def _family_papers(family: str, day: date) -> Q:
+def _family(family: str) -> Q:
     if family == "arxiv":
-        return Q(arxiv_id__gt="", announced=day)
+        return Q(arxiv_id__gt="")
     if family in ("biorxiv", "medrxiv"):
         kind = Source.Kind.BIORXIV_API if family == "biorxiv" else Source.Kind.MEDRXIV_API
         carried = PaperSighting.objects.filter(paper_id=OuterRef("pk"), source__kind=kind)
     else:
         slug = family.removeprefix("source:")
         carried = PaperSighting.objects.filter(paper_id=OuterRef("pk"), source__slug=slug)
-    return Q(arxiv_id="", announced=day) & Q(Exists(carried))
+    return Q(arxiv_id="") & Q(Exists(carried))
+
+
+def _family_papers(family: str, day: date) -> Q:
+    return _family(family) & Q(announced=day)
+
+
+def previous_day(days: dict[str, date], at: int) -> date | None:
+    """The newest day with papers the front page (`days`, every family's latest) does not
+    show: each family's day before its latest, the newest of them (cached at `at`)."""
+    if not days:
+        return None
+    key = "feeds:front:previous:" + ",".join(f"{f}={d}" for f, d in days.items())
+    return cast(
+        date | None, cache.get_or_set(f"{key}:{at}", lambda: _previous_day(days), CACHE_SECONDS)
+    )
+
+
+def _previous_day(days: dict[str, date]) -> date | None:
+    earlier = [
+        # one LIMIT 1 scan of the announced index per family
+        Paper.objects.filter(_family(family), announced__lt=day)
+        .order_by("-announced")
+        .values_list("announced", flat=True)
+        .first()
+        for family, day in days.items()
+    ]
+    return max((day for day in earlier if day), default=None)
 
 
 # --- Rows and sections -----------------------------------------------------------------------

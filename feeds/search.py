@@ -16,6 +16,7 @@ from django.db.models import (
     F,
     Func,
     Q,
+    QuerySet,
     TextField,
     Value,
 )
@@ -47,6 +48,10 @@ _CJK = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff00-\uffef]"
 )
 _AUTHOR_TERM = re.compile(r'(?i)\bauthor:(?:"([^"]*)"|(\S+))')
+# A query that could be a person's name: one to four words of letters ("Lambiase", "Gaetano
+# Lambiase", "O'Neil", "J.-P. Sartre"), no digits, quotes or operators. When its words find
+# no paper it is looked for among the authors' names, as `author:` would.
+_NAME_QUERY = re.compile(r"[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}")
 
 
 def headline_html(raw: str) -> SafeString:
@@ -234,6 +239,9 @@ class SearchHits:
     author: str  # the author asked for, in the field or as `author:` terms
     fulltext: bool  # ranked by PostgreSQL full-text search (else substring or author)
     scanned_since: date | None = None
+    # Nothing held the words, which could be a name: these are the papers of the authors so
+    # named (`author` is the text then, mode "author").
+    by_name: bool = False
 
 
 def recent_since(filters: PaperFilters) -> date | None:
@@ -249,16 +257,35 @@ def recent_since(filters: PaperFilters) -> date | None:
 
 def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None) -> SearchHits:
     """Papers matching `q` (full text, or substring for CJK / stop-word-only queries) and author,
-    best first: by full-text rank among the most recent matches, else newest first."""
+    best first: by full-text rank among the most recent matches, else newest first. A query
+    whose words find nothing but could be a name finds the papers of the authors so named."""
     filters = filters or PaperFilters()
     text, author = parse_search(display_text(q), display_text(author))
     if not text and not author:
         return SearchHits([], "", "", "", fulltext=False)
+    hits = _search_hits(text, author, filters)
+    if hits.ids or author or is_cjk(text) or not _NAME_QUERY.fullmatch(text):
+        return hits
+    # The words found nothing, and they could be a name: the papers of authors so named
+    # (the scan `author:` makes, only for a query that found nothing otherwise).
+    named = _search_hits("", text, filters)
+    if not named.ids:
+        return hits
+    return SearchHits(
+        named.ids, "author", text, text, False, scanned_since=named.scanned_since, by_name=True
+    )
+
+
+def _with_author(papers: QuerySet[Paper], author: str) -> QuerySet[Paper]:
+    return papers.annotate(author_text=_ArrayToString(F("authors"), Value(" "))).filter(
+        author_text__icontains=author
+    )
+
+
+def _search_hits(text: str, author: str, filters: PaperFilters) -> SearchHits:
     papers = filters.apply(Paper.objects.all())
     if author:
-        papers = papers.annotate(author_text=_ArrayToString(F("authors"), Value(" "))).filter(
-            author_text__icontains=author
-        )
+        papers = _with_author(papers, author)
 
     if text and not is_cjk(text) and not _tsquery_is_empty(text):
         query = SearchQuery(text, search_type="websearch", config="english")
@@ -294,6 +321,12 @@ def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None
         fulltext=False,
         scanned_since=since,
     )
+
+
+def author_named(paper: Paper, name: str) -> str:
+    """The paper's author whose name holds `name` (as the search matched it), else `name`."""
+    folded = name.casefold()
+    return next((a for a in paper.authors if folded in a.casefold()), name)
 
 
 def search_page(

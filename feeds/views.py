@@ -54,8 +54,9 @@ def today(request: HtmxHttpRequest) -> HttpResponse:
     else:
         days = front.latest_days(at)
         if days:
-            # Earlier days are one step back from the newest family's day.
-            context.update(_day_nav(max(days.values()), filters, later=False))
+            # Not a step back from the newest family's day: another family's latest day may
+            # be that day, already on this page.
+            context.update(_day_links(front.previous_day(days, at), None, filters))
         families = front.family_links(days)
     context.update(day=asked_day or (max(days.values()) if days else None), families=families)
     context["choices"] = selectors.filter_choices()
@@ -138,8 +139,13 @@ def _toc_entry(section: front.Section, url: str) -> dict[str, str]:
     }
 
 
-def _day_nav(day: date, filters: selectors.PaperFilters, *, later: bool = True) -> dict[str, Any]:
-    previous_day, next_day = selectors.adjacent_days(day, filters, later=later)
+def _day_nav(day: date, filters: selectors.PaperFilters) -> dict[str, Any]:
+    return _day_links(*selectors.adjacent_days(day, filters), filters)
+
+
+def _day_links(
+    previous_day: date | None, next_day: date | None, filters: selectors.PaperFilters
+) -> dict[str, Any]:
     return {
         "previous_day": previous_day,
         "next_day": next_day,

@@ -33,6 +33,7 @@ from feeds.search import (
     SEARCH_PAGE_SIZE,
     SearchHits,
     SearchResult,
+    author_named,
     recent_since,
     search_hits,
     search_page,
@@ -205,6 +206,10 @@ def search_hybrid(
     offset = (max(page, 1) - 1) * page_size
     chosen = ranking.ids[offset : offset + page_size]
     papers, titles, snippets = search_page(chosen, text=hits.text, fulltext=hits.fulltext)
+    if hits.by_name:
+        # Why each came (feeds/_paper_body.html): "author: Gaetano Lambiase", not its words.
+        for paper in papers:
+            setattr(paper, "search_author", author_named(paper, hits.author))  # noqa: B010
     return HybridResult(
         papers=papers,
         titles=titles,
@@ -218,7 +223,7 @@ def search_hybrid(
         if ranking.closeness
         else hits.mode,
         scanned_since=hits.scanned_since,
-        by_words=set(hits.ids),
+        by_words=set() if hits.by_name else set(hits.ids),
         english=english_gloss(hits.text) if ranking.by_english else "",
         by_english=set(ranking.by_english),
         closeness=ranking.closeness,

@@ -95,3 +95,23 @@ def test_login_errors_are_shown_next_to_the_form(client: Client, alice: User) ->
     assert "errorlist" in text
     assert 'name="login"' in text
     assert 'value="' + alice.email + '"' in text
+
+
+def test_the_login_page_offers_the_reset_link_once_and_a_plain_remember_me(client: Client) -> None:
+    html = client.get("/accounts/login/").content.decode()
+
+    assert html.count("Forgot your password?") == 1
+    assert "Remember Me" not in html
+    assert re.search(r'<label for="id_remember">Remember me</label>\s*<input type="checkbox"', html)
+
+
+def test_chinese_form_labels_end_in_a_full_width_colon(client: Client) -> None:
+    client.post("/language/", {"language": "zh-hans"})
+
+    html = client.get("/accounts/login/").content.decode()
+    labels = re.findall(r"<label[^>]*>([\s\S]*?)</label>", html)
+
+    assert labels
+    assert not [label for label in labels if label.rstrip().endswith(":")], labels
+    assert any(label.rstrip().endswith("：") for label in labels), labels
+    assert html.count("忘记密码") == 1, html

@@ -106,6 +106,20 @@ def test_a_path_the_api_does_not_have_is_a_json_404(api_client: Client, method: 
         assert response.json() == {"detail": "Not Found"}
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_api_root_and_paths_beside_it_are_a_json_404(
+    api_client: Client, settings: Any, debug: bool
+) -> None:
+    """ninja's root view raises Django's HTML 404 (a debug page with DEBUG on); never on the API."""
+    settings.DEBUG = debug
+    for url in ("/api/v1/", "/api/v1", "/api/", "/api", "/api/v2/papers", "/api/nowhere"):
+        for method in ("get", "post"):
+            response = getattr(api_client, method)(url)
+            assert response.status_code == 404, (method, url)
+            assert response["Content-Type"] == "application/json", (method, url)
+            assert response.json() == {"detail": "Not Found"}, (method, url)
+
+
 def test_a_method_the_api_does_not_have_is_a_json_405(api_client: Client) -> None:
     response = api_client.put("/api/v1/papers")
     assert response.status_code == 405

@@ -171,6 +171,34 @@ def test_day_navigation_goes_to_the_nearest_days_with_papers(client: Client) -> 
     assert card_titles(client.get("/?date=yesterday").content.decode()) == ["Friday"]
 
 
+def test_the_front_pages_previous_day_has_papers_the_front_page_does_not_show(
+    client: Client,
+) -> None:
+    # The journal's latest day is the 29th, arXiv's the 28th: both are on the front page.
+    arxiv_paper(title="arXiv 26th", announced=date(2024, 11, 26))
+    arxiv_paper(title="arXiv 28th", announced=date(2024, 11, 28))
+    journal_paper(title="Journal 20th", doi="10.1126/science.20", announced=date(2024, 11, 20))
+    journal_paper(title="Journal 29th", doi="10.1126/science.29", announced=date(2024, 11, 29))
+
+    html = client.get("/").content.decode()
+    assert card_titles(html) == ["Journal 29th", "arXiv 28th"]
+    # Not the 28th (arXiv's day, already shown): each family's day before its latest, the newest.
+    assert 'href="/?date=2024-11-26" rel="prev"' in html
+    assert "Nov. 26, 2024" in html
+    assert card_titles(client.get("/?date=2024-11-26").content.decode()) == ["arXiv 26th"]
+
+    # With no earlier arXiv day, the journal's earlier day is the one.
+    Paper.objects.filter(title="arXiv 26th").delete()
+    cache.clear()  # a deletion does not move the cache key (the newest paper id)
+    html = client.get("/").content.decode()
+    assert 'href="/?date=2024-11-20" rel="prev"' in html
+
+    # Nothing earlier at all: no link back.
+    Paper.objects.filter(title="Journal 20th").delete()
+    cache.clear()
+    assert 'rel="prev"' not in client.get("/").content.decode()
+
+
 def test_day_navigation_keeps_the_filters(client: Client) -> None:
     lg = arxiv_source("arxiv-cs-lg", label="arXiv cs.LG")
     arxiv_paper(lg, title="LG Monday", primary_category="cs.LG", announced=date(2024, 11, 25))
@@ -433,7 +461,8 @@ def test_the_query_count_does_not_grow_with_the_papers(client: Client, signed: b
     _make_papers(20)
     with_twenty_five = _count_queries(client, "/")
     assert with_five == with_twenty_five
-    # newest paper id, families' latest days (arXiv, other sources), previous day, the
+    # newest paper id, families' latest days (arXiv, other sources), previous day (one query
+    # per family: here arXiv alone), the
     # page's rows, papers, sightings, summary cards, sources (+ session, user, profile and
     # saved ids when signed in, and whether the reader has a radar or topic yet: two EXISTS
     # for this one, who has neither).
@@ -445,9 +474,10 @@ def test_the_families_days_and_rows_are_read_once_then_cached(client: Client) ->
     cold = _count_queries(client, "/")
     with CaptureQueriesContext(connection) as queries:
         client.get("/")
-    # A visitor's second look: newest paper id, previous day and sources; the digest itself
-    # (rows, papers, sightings, cards) is the one rendered a moment ago.
-    assert len(queries) == cold - 6
+    # A visitor's second look: newest paper id and sources; the families' days and previous
+    # day are cached, the digest itself (rows, papers, sightings, cards) is the one rendered a
+    # moment ago.
+    assert len(queries) == cold - 7
     arxiv_paper(title="Polled just now")  # a new paper changes the cache key at once
     assert "Polled just now" in card_titles(client.get("/").content.decode())
 
