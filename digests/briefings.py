@@ -655,6 +655,9 @@ def briefing_extract(items: Sequence[Item], language: str, *, mode: str) -> dict
                 ),
                 "synthesis": "",
                 "papers": [i.paper_id for i in members],
+                # The theme's name without its count ("" for papers sharing nothing): what
+                # an email's subject names (digests.edition.Edition.top_theme).
+                "name": _typeset(title, language),
             }
             for title, members in groups
         ]

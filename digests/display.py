@@ -42,6 +42,9 @@ class ThemeView:
     title: str
     synthesis: str
     papers: list[CitedPaper]
+    # A theme made without the model: its name without the count in its title ("" when
+    # its papers share nothing); the model's themes have none (the title is the name).
+    name: str = ""
 
 
 @dataclass(slots=True)
@@ -159,6 +162,7 @@ def _view(briefing: Briefing, papers: dict[int, Paper]) -> BriefingView:
                 title=str(theme.get("title", "")),
                 synthesis=str(theme.get("synthesis", "")),
                 papers=cited(theme.get("papers")),
+                name=str(theme.get("name", "")),
             )
         )
     for link in content.get("links") or []:

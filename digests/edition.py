@@ -90,6 +90,10 @@ class ThemeBlock:
     papers: list[Entry]
     again: list[Entry]
     more: int = 0
+    # A theme made without the model: its name without the count its title ends with
+    # (empty for papers that share nothing), and how many papers it has.
+    name: Words = field(default_factory=Words)
+    size: int = 0
 
 
 @dataclass(slots=True)
@@ -149,15 +153,23 @@ class Edition:
 
     @property
     def top_theme(self) -> str:
-        """The first theme's title (or headline), for the subject: in the reader's interface
-        language when the email has it (a "both" reader's), else in its first language."""
+        """The email's top theme, for the subject, in the reader's interface language when
+        the email has it (a "both" reader's), else in its first language: the first theme
+        (or headline) the model wrote; without the model, the largest named theme of the
+        whole email, by its name alone (its title's count is of one radar's theme, not the
+        email's papers), or "" when no theme has a name."""
         lang = HTML_LANG["zh"] if self.interface.startswith("zh") else HTML_LANG["en"]
         for section in self.sections:
+            if section.mode != "llm":
+                continue
             if section.themes and section.themes[0].title:
                 return section.themes[0].title.text_in(lang)
             if section.headline:
                 return section.headline.text_in(lang)
-        return ""
+        named = [t for s in self.sections if s.mode != "llm" for t in s.themes if t.name]
+        if not named:
+            return ""
+        return max(named, key=lambda t: t.size).name.text_in(lang)  # the first of equals
 
     @property
     def llm_section(self) -> RadarSection | None:
@@ -372,9 +384,11 @@ def _section(
             (fresh if first else again).append(entry)
         texts_title = [(languages[0], theme.title if theme else "")]
         texts_synthesis = [(languages[0], theme.synthesis if theme else "")]
+        texts_name = [(languages[0], theme.name if theme else "")]
         if second:
             texts_title.append((second, other_theme.title if other_theme else ""))
             texts_synthesis.append((second, other_theme.synthesis if other_theme else ""))
+            texts_name.append((second, other_theme.name if other_theme else ""))
         themes.append(
             ThemeBlock(
                 title=_words(texts_title),
@@ -382,6 +396,8 @@ def _section(
                 papers=fresh,
                 again=again,
                 more=more,
+                name=_words(texts_name),
+                size=len(cited),
             )
         )
     links = []

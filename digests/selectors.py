@@ -118,22 +118,31 @@ BRIEFING_VISIBLE = (Briefing.Status.DONE, Briefing.Status.EXTRACTIVE, Briefing.S
 
 
 def briefings_for_user(
-    user: AbstractBaseUser | AnonymousUser, *, radar_id: int | None = None
+    user: AbstractBaseUser | AnonymousUser,
+    *,
+    radar_id: int | None = None,
+    tests: bool = False,
 ) -> QuerySet[Briefing]:
     """The briefings a user may read, newest first: those of radars they own or follow
-    (of one radar with `radar_id`); nobody else's. The radar is loaded."""
+    (of one radar with `radar_id`); nobody else's. The radar is loaded. A test email's own
+    briefings (`Briefing.is_test`) are left out of these lists unless `tests`: they are read
+    by the same rule, through the links of a test email and its archive page."""
     if not user.is_authenticated:
         return Briefing.objects.none()
     follows = Subscription.objects.filter(user_id=user.pk, radar_id=OuterRef("radar_id"))
-    # A test email's own briefings (`Briefing.is_test`) are read in the emails' archive only.
-    briefings = Briefing.objects.filter(status__in=BRIEFING_VISIBLE, is_test=False).filter(
+    briefings = Briefing.objects.filter(status__in=BRIEFING_VISIBLE).filter(
         Q(radar__owner_id=user.pk) | Exists(follows)
     )
+    if not tests:
+        briefings = briefings.filter(is_test=False)
     if radar_id is not None:
         briefings = briefings.filter(radar_id=radar_id)
     return briefings.select_related("radar").defer("radar__profile").order_by("-window_end", "-id")
 
 
-def briefing_for_user(user: AbstractBaseUser | AnonymousUser, briefing_id: int) -> Briefing | None:
-    """One briefing the user may read, or None (a 404 for everyone else)."""
-    return briefings_for_user(user).filter(pk=briefing_id).first()
+def briefing_for_user(
+    user: AbstractBaseUser | AnonymousUser, briefing_id: int, *, tests: bool = False
+) -> Briefing | None:
+    """One briefing the user may read, or None (a 404 for everyone else); a test briefing
+    only with `tests` (the page a test email links to)."""
+    return briefings_for_user(user, tests=tests).filter(pk=briefing_id).first()

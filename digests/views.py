@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -95,14 +94,32 @@ def briefing_list(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _next(request: AuthedRequest, rows: object) -> dict[str, object]:
-    """For an empty list: when the reader's next briefing email is due, in their zone."""
+def _next(request: AuthedRequest, rows: object, radar_id: int | None = None) -> dict[str, object]:
+    """For an empty list: when the reader's next briefing email is due, in their zone, and
+    their latest test email with its briefings (of one radar with `radar_id`), if any."""
     if rows:
         return {}
     profile = request_profile(request)
+    test_email = (
+        Delivery.objects.filter(user_id=request.user.pk, is_test=True)
+        .exclude(state=Delivery.State.SKIPPED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    tests: list[Briefing] = []
+    if test_email is not None:
+        tests = list(
+            _briefing_rows(
+                briefings_for_user(request.user, radar_id=radar_id, tests=True).filter(
+                    pk__in=test_email.briefing_ids
+                )
+            ).order_by("radar__name", "radar_id", "language")
+        )
     return {
         "next_delivery": next_delivery(profile, now=timezone.now()),
         "zone": profile.timezone if profile and profile.timezone else "UTC",
+        "test_email": test_email,
+        "test_briefings": tests,
     }
 
 
@@ -124,7 +141,7 @@ def briefing_radar(request: AuthedRequest, radar_id: int) -> HttpResponse:
     return render(
         request,
         "digests/briefing_list.html",
-        {"page": shown, "radar": radar, **_next(request, shown.object_list)},
+        {"page": shown, "radar": radar, **_next(request, shown.object_list, radar.pk)},
     )
 
 
@@ -132,17 +149,22 @@ def briefing_radar(request: AuthedRequest, radar_id: int) -> HttpResponse:
 @login_required
 def briefing_detail(request: AuthedRequest, briefing_id: int) -> HttpResponse:
     """A briefing: themes, links between fields, what to read first, and its papers as cards."""
-    briefing = briefing_for_user(request.user, briefing_id)
+    # A test email links to its own briefings: the reader opens them by the same rule.
+    briefing = briefing_for_user(request.user, briefing_id, tests=True)
     if briefing is None:
         raise Http404
     view = briefing_view(briefing)
     saved = saved_paper_ids_for_user(user=request.user, papers=[p.paper for p in view.papers])
     other = (
-        briefings_for_user(request.user, radar_id=briefing.radar_id)
-        .filter(cadence=briefing.cadence, period_start=briefing.period_start, is_test=False)
+        briefings_for_user(request.user, radar_id=briefing.radar_id, tests=briefing.is_test)
+        .filter(
+            cadence=briefing.cadence, period_start=briefing.period_start, is_test=briefing.is_test
+        )
         .exclude(pk=briefing.pk)
         .defer("content")
     )
+    if briefing.is_test:  # the other language of the same test (the same window)
+        other = other.filter(window_end=briefing.window_end)
     return render(
         request,
         "digests/briefing.html",
@@ -167,7 +189,7 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
         messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
     elif cache.get(key) is not None:
         messages.info(request, _test_recent(request.user.pk))
-    elif not (count := matches_for_test(radars_for_test(request.user.pk), timezone.now())):
+    elif not matches_for_test(radars_for_test(request.user.pk), timezone.now()):
         messages.info(
             request,
             _(
@@ -183,16 +205,14 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
             request,
             _("A test briefing is on its way to %(email)s.") % {"email": request.user.email},
         )
+        # No count here: the email is made after this answer, and its own count (papers,
+        # each once however many radars caught it) is the one the reader should see.
         messages.info(
             request,
-            ngettext(
-                "It is made now from your radars' %(count)d match of the last day, even "
-                "though your regular briefing period has not closed.",
-                "It is made now from your radars' %(count)d matches of the last day, even "
-                "though your regular briefing period has not closed.",
-                count,
-            )
-            % {"count": count},
+            _(
+                "It is made now from the new papers your radars caught in the last day, even "
+                "though your regular briefing period has not closed; the email says how many."
+            ),
         )
     else:
         cache.delete(key)

@@ -315,9 +315,11 @@ def test_without_an_llm_the_briefing_groups_papers_by_shared_keywords_and_says_s
         "title": "long context · 2 papers",
         "synthesis": "",
         "papers": [papers[0].pk, papers[1].pk],
+        "name": "long context",  # without the count: what an email's subject names
     }
     # The journal paper shares no keyword: a theme of its own, named by the journal.
     assert rest["title"] == "PLOS Medicine · 1 paper"
+    assert rest["name"] == "PLOS Medicine"
     assert rest["papers"] == [papers[2].pk]
     assert content["lines"][str(papers[0].pk)] == "TL;DR of Sparse attention for long documents."
     assert (
