@@ -5,7 +5,8 @@ radar is scored against a window of stored papers for a live preview (`radar_pre
 after it was created or edited (`radar_rescore`). The scoring itself is `radar.scoring`, the
 vectors and profiles `radar.profiles`. Each (radar, paper) is stored once; a replacement
 never resurfaces a paper. A radar's own example papers are never its matches
-(`_examples_left_out`, on every path from scores to matches).
+(`_examples_left_out`, on every path from scores to matches), nor are the papers its owner
+marked 👎 "less like this" (`_disliked_left_out`, on the same paths).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import F, Max, Prefetch, QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Preview",
+    "disliked_by_owner",
     "papers_announced_since",
     "papers_match",
     "radar_preview",
@@ -124,6 +126,33 @@ def _examples_left_out(
     return kept, len(found) - len(kept)
 
 
+def disliked_by_owner(
+    radar_ids: Iterable[int], paper_ids: Iterable[int] | None = None
+) -> dict[int, set[int]]:
+    """The papers each radar's owner marked 👎 in it, by radar id (only among `paper_ids` when
+    given): they left the radar, as its examples never enter it. One query."""
+    rows = Feedback.objects.filter(
+        radar_id__in=list(radar_ids), value=Feedback.Value.DOWN, user_id=F("radar__owner_id")
+    )
+    if paper_ids is not None:
+        rows = rows.filter(paper_id__in=list(paper_ids))
+    out: dict[int, set[int]] = {}
+    for radar_id, paper_id in rows.values_list("radar_id", "paper_id"):
+        out.setdefault(radar_id, set()).add(paper_id)
+    return out
+
+
+def _disliked_left_out(
+    found: list[MatchIn], disliked: Mapping[int, Collection[int]]
+) -> list[MatchIn]:
+    """The matches without the papers each radar's owner marked 👎 in it (by radar id):
+    "less like this" takes a paper out of the radar, and un-marking it lets it back at the
+    next rescore."""
+    if not any(disliked.values()):
+        return found
+    return [m for m in found if m.paper_id not in disliked.get(m.radar_id, ())]
+
+
 def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
     """Embed (whether or not radars exist, so a first radar's preview finds the papers), score
     against every active radar, store new matches; returns counts."""
@@ -170,6 +199,8 @@ def papers_match(paper_ids: Iterable[int]) -> dict[str, int]:
     found, _left_out = _examples_left_out(
         found, papers, {r.pk: r.examples for r in radars if r.examples}
     )
+    # A replacement of a paper marked 👎 must not bring it back.
+    found = _disliked_left_out(found, disliked_by_owner([r.pk for r in radars], ids))
     announced = {p.pk: p.announced for p in papers}
     before = Match.objects.filter(paper_id__in=ids).count()
     Match.objects.bulk_create(
@@ -298,9 +329,11 @@ def _score_papers(
     profile: NDArray[np.float32] | None,
     ids: Iterable[int],
     examples: Collection[str],
+    disliked: Collection[int] = (),
 ) -> tuple[list[tuple[Paper, MatchIn, float]], int]:
     """One radar's matches among these papers with their raw cosine, in no particular order,
-    and how many of its `examples` (paper keys) were left out of them."""
+    and how many of its `examples` (paper keys) were left out of them; the `disliked` papers
+    (ids its owner marked 👎) are left out too."""
     papers = list(
         Paper.objects.filter(id__in=list(ids))
         .defer("search_vector")
@@ -319,6 +352,7 @@ def _score_papers(
         [_paper_in(p) for p in papers], [radar_in], paper_matrix, radar_matrix, word_stats()
     )
     found, left_out = _examples_left_out(found, papers, {radar_in.id: examples})
+    found = _disliked_left_out(found, {radar_in.id: disliked})
     cosine = paper_matrix @ radar_matrix[0]
     index = {p.pk: i for i, p in enumerate(papers)}
     scored = [(papers[index[m.paper_id]], m, float(cosine[index[m.paper_id]])) for m in found]
@@ -327,11 +361,13 @@ def _score_papers(
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """What a radar definition would catch, best first, and how many of its own example
-    papers were left out of that (they would have been matches)."""
+    """What a radar definition would catch, best first, how many of its own example papers
+    were left out of that (they would have been matches), and how many papers it catches in
+    all (`matches` may be only the best of them)."""
 
     matches: list[tuple[Paper, MatchIn]]
     examples_left_out: int = 0
+    total: int = 0
 
 
 def radar_window_score(
@@ -341,20 +377,25 @@ def radar_window_score(
     authors: list[str],
     examples: Collection[str],
     days: int,
+    disliked: Collection[int] = (),
 ) -> Preview:
     """The likely best matches among the papers of the last `days` days (0: all), best first:
     only candidates are scored (term hits, followed authors, the nearest by embedding), which
     is quick enough for a live preview."""
     ids = _candidate_ids(radar_in, profile, authors, days)
-    found, left_out = _score_papers(radar_in, profile, ids, examples)
+    found, left_out = _score_papers(radar_in, profile, ids, examples, disliked)
     # Closeness is capped at 1, so the closest papers tie on score: the raw cosine breaks it.
     found.sort(key=lambda f: (-f[1].score, -f[2], -f[0].announced.toordinal()))
-    return Preview([(paper, match) for paper, match, _cosine in found], left_out)
+    return Preview([(paper, match) for paper, match, _cosine in found], left_out, len(found))
 
 
-def radar_preview(fields: dict[str, Any], *, days: int = 7, limit: int = 20) -> Preview:
-    """The top matches a radar defined by cleaned `fields` would have (nothing is stored),
-    without its example papers."""
+def radar_preview(
+    fields: dict[str, Any], *, days: int = 7, limit: int = 20, radar: Radar | None = None
+) -> Preview:
+    """The top `limit` matches a radar defined by cleaned `fields` would have (nothing is
+    stored) and how many it would have in all (`Preview.total`: the candidates scoring above
+    the threshold), without its example papers; editing a saved `radar`, without the papers
+    its owner marked 👎 in it either."""
     query = _parse_or_none(fields.get("include", ""))
     authors = list(fields.get("authors", []))
     examples = list(fields.get("examples", []))
@@ -376,8 +417,11 @@ def radar_preview(fields: dict[str, Any], *, days: int = 7, limit: int = 20) -> 
         sim_ceil=SIM_CEIL if ceil is None else ceil,
         words=description_words(description, keywords),
     )
-    found = radar_window_score(radar_in, profile, authors=authors, examples=examples, days=days)
-    return Preview(found.matches[:limit], found.examples_left_out)
+    disliked = disliked_by_owner([radar.pk]).get(radar.pk, set()) if radar is not None else set()
+    found = radar_window_score(
+        radar_in, profile, authors=authors, examples=examples, days=days, disliked=disliked
+    )
+    return Preview(found.matches[:limit], found.examples_left_out, found.total)
 
 
 RESCORE_DAYS = 7
@@ -388,8 +432,9 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
 
     New matches are added, kept ones get their new score and reasons (their creation time,
     hence "new", is unchanged), and window matches that no longer qualify are removed
-    unless the user rated them. The matches of the radar's example papers are removed
-    whatever their day or rating: an example added since is no longer a find.
+    unless the user rated them. The matches of the radar's example papers and of the papers
+    its owner marked 👎 are removed whatever their day: an example added since is no longer
+    a find, and "less like this" takes a paper out (un-marked, it comes back here).
     """
     window = _window(days)
     # Papers arrive embedded; a window from before that (an install upgraded from when papers
@@ -403,11 +448,12 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
     # Every paper of the window is scored, as `papers_match` would score it (the preview's
     # shortcut of scoring likely candidates only would drop matches it never looked at).
     radar_in = _radar_in(radar)
+    disliked = disliked_by_owner([radar.pk]).get(radar.pk, set())
     window_ids = list(window.order_by("id").values_list("id", flat=True))
     found: list[tuple[Paper, MatchIn]] = []
     for start in range(0, len(window_ids), RESCORE_CHUNK):
         chunk = window_ids[start : start + RESCORE_CHUNK]
-        scored, _left_out = _score_papers(radar_in, profile, chunk, radar.examples)
+        scored, _left_out = _score_papers(radar_in, profile, chunk, radar.examples, disliked)
         found += [(paper, match) for paper, match, _cos in scored]
     keep = {paper.pk for paper, _match in found}
     # Only the owner's ratings steer the radar, and only they keep a match in it.
@@ -425,6 +471,11 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
             radar=radar, paper__key__in=radar.examples
         ).delete()
         removed += examples_removed
+    if disliked:
+        disliked_removed, _by_model = Match.objects.filter(
+            radar=radar, paper_id__in=disliked
+        ).delete()
+        removed += disliked_removed
     before = Match.objects.filter(radar=radar).count()
     Match.objects.bulk_create(
         [
@@ -441,8 +492,10 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
         unique_fields=["radar", "paper"],
         update_fields=["score", "reasons"],
     )
-    return {
-        "matches": len(found),
-        "created": Match.objects.filter(radar=radar).count() - before,
-        "removed": removed,
-    }
+    created = Match.objects.filter(radar=radar).count() - before
+    # A 👎 pressed while this ran (the scoring takes seconds) still takes its paper out.
+    since = set().union(*disliked_by_owner([radar.pk]).values()) - disliked
+    if since:
+        late, _by_model = Match.objects.filter(radar=radar, paper_id__in=since).delete()
+        removed += late
+    return {"matches": len(found), "created": created, "removed": removed}

@@ -26,6 +26,7 @@ from academichub.web import UNSTORABLE
 from feeds.models import Paper
 from feeds.selectors import display_sightings
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper, Subscription
+from radar.reasons import LearnedFrom
 
 
 def saved_paper_ids_for_user(
@@ -149,6 +150,13 @@ def subscription_of(*, user: AbstractBaseUser | AnonymousUser, radar: Radar) -> 
 FEED_ORDER = ("-announced", "-score", "id")
 
 
+def _disliked(user: AbstractBaseUser, **where: Any) -> QuerySet[Feedback, Any]:
+    """The ids of the papers the user marked 👎 (in the radar `where` names), as a subquery."""
+    return Feedback.objects.filter(user_id=user.pk, value=Feedback.Value.DOWN, **where).values(
+        "paper_id"
+    )
+
+
 def radar_matches_for_user(
     *, radar: Radar, user: AbstractBaseUser | AnonymousUser, start: int = 0, stop: int | None = None
 ) -> QuerySet[Match]:
@@ -158,7 +166,12 @@ def radar_matches_for_user(
     ids are picked first, from the (radar, day, score) index, so the per-user annotations
     are worked out for those rows only, however much the user has seen.
     """
-    page = Match.objects.filter(radar=radar).order_by(*FEED_ORDER).values("id")[start:stop]
+    rows = Match.objects.filter(radar=radar)
+    if user.is_authenticated and user.pk != radar.owner_id:
+        # The papers a follower marked 👎 here left the topic for them (its owner's 👎 deletes
+        # the match itself, for every reader: `radar.services.feedback_set`).
+        rows = rows.exclude(paper_id__in=_disliked(user, radar_id=radar.pk))
+    page = rows.order_by(*FEED_ORDER).values("id")[start:stop]
     matches = Match.objects.filter(id__in=page)
     if user.is_authenticated:
         matches = matches.annotate(
@@ -174,6 +187,42 @@ def radar_matches_for_user(
     else:
         matches = matches.annotate(feedback=Value(None, IntegerField()), is_seen=Value(True))
     return _with_paper_display(matches).order_by(*FEED_ORDER)
+
+
+def rated_or_matched_paper(*, user: AbstractBaseUser, radar: Radar, paper_id: int) -> Paper | None:
+    """The paper if it is one of the radar's matches or the user rated it in the radar (a 👎
+    took it out of the radar's matches; the thumbs still undo it)."""
+    matched = Match.objects.filter(radar_id=radar.pk, paper_id=OuterRef("pk"))
+    rated = Feedback.objects.filter(user_id=user.pk, radar_id=radar.pk, paper_id=OuterRef("pk"))
+    papers = Paper.objects.filter(id=paper_id).defer("search_vector")
+    return papers.filter(Exists(matched) | Exists(rated)).first()
+
+
+def radars_learned_from(
+    radars: Iterable[Radar], *, reader: AbstractBaseUser | AnonymousUser
+) -> dict[int, LearnedFrom]:
+    """What each radar's learned part came from, as `reader` is told (by radar id): its example
+    papers found among the papers, its owner's 👍 papers, or both; UNKNOWN for radars the
+    reader does not own (the likes are someone else's) or that learned nothing. At most two
+    queries however many radars, none unless a radar with examples learned something."""
+    own = [r for r in radars if reader.is_authenticated and r.owner_id == reader.pk]
+    out: dict[int, LearnedFrom] = {r.pk: LearnedFrom.UNKNOWN for r in radars}
+    for r in own:
+        if r.learned and not r.examples:
+            out[r.pk] = LearnedFrom.LIKES  # nothing else teaches a radar without examples
+    own = [r for r in own if r.learned and r.examples]
+    if not own:
+        return out
+    keys = {key for r in own for key in r.examples}
+    found = set(Paper.objects.filter(key__in=keys).values_list("key", flat=True)) if keys else set()
+    liked = set(
+        Feedback.objects.filter(
+            radar_id__in=[r.pk for r in own], user_id=own[0].owner_id, value=Feedback.Value.UP
+        ).values_list("radar_id", flat=True)
+    )
+    for r in own:
+        out[r.pk] = LearnedFrom.of(examples=bool(found & set(r.examples)), likes=r.pk in liked)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +265,9 @@ def my_radars_day(
     owned = Radar.objects.filter(owner_id=user.pk).values_list("id", flat=True)
     followed = Subscription.objects.filter(user_id=user.pk).values_list("radar_id", flat=True)
     radar_ids = set(owned.union(followed))
-    of_day = Match.objects.filter(radar_id__in=radar_ids, announced__in=sorted(set(days)))
+    of_day = Match.objects.filter(radar_id__in=radar_ids, announced__in=sorted(set(days))).exclude(
+        Exists(_disliked(user, radar_id=OuterRef("radar_id"), paper_id=OuterRef("paper_id")))
+    )
     best = list(
         of_day.values("paper_id")
         .annotate(best=Max("score"))

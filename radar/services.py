@@ -18,7 +18,7 @@ from academichub.web import UNSTORABLE
 from accounts.models import Profile
 from feeds.models import Paper
 from feeds.selectors import papers_by_name
-from radar.models import Feedback, Radar, SavedPaper, SeenPaper, Subscription
+from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper, Subscription
 from radar.query import QueryError, parse
 from radar.signals import radar_described
 from radar.tasks import radar_profile_refresh, radar_rescore
@@ -413,10 +413,24 @@ def subscriptions_follow_profile(profile: Profile) -> int:
 
 
 def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: int) -> int:
-    """Record 👍 (1), 👎 (-1) or no opinion (0); the owner's votes steer the radar's profile."""
+    """Record 👍 (1), 👎 (-1) or no opinion (0); the owner's votes steer the radar's profile.
+
+    The owner's 👎 also takes the paper out of the radar: its match is deleted (the feed, My
+    radars, briefings and the API drop it) and matching leaves it out as it leaves out the
+    radar's examples (`radar.matching.disliked_by_owner`). Taking the 👎 back queues a
+    rescore, which lets the paper back if it still qualifies.
+    """
     if value not in (-1, 0, 1):
         raise ValueError("feedback is 1, -1 or 0")
+    owner = radar.owner_id == user.pk
     with transaction.atomic():
+        previous = (
+            Feedback.objects.filter(user_id=user.pk, radar=radar, paper=paper)
+            .values_list("value", flat=True)
+            .first()
+        )
+        if owner and value == Feedback.Value.DOWN:
+            Match.objects.filter(radar=radar, paper=paper).delete()
         if value:
             Feedback.objects.update_or_create(
                 user_id=user.pk, radar=radar, paper=paper, defaults={"value": value}
@@ -426,7 +440,10 @@ def feedback_set(*, user: AbstractBaseUser, radar: Radar, paper: Paper, value: i
         SeenPaper.objects.bulk_create(
             [SeenPaper(user_id=user.pk, paper=paper)], ignore_conflicts=True
         )
-    if radar.owner_id == user.pk:
+    if owner and previous == Feedback.Value.DOWN and value != Feedback.Value.DOWN:
+        # Back in the radar: the rescore recomputes the profile too, then matches the window.
+        enqueue_on_commit(radar_rescore, radar.pk)
+    elif owner:
         # Later papers are scored against the moved profile; recomputing it embeds the
         # description and rated papers, so a worker does it rather than this request.
         enqueue_on_commit(radar_profile_refresh, radar.pk)

@@ -46,7 +46,7 @@ from feeds.search import SEARCH_PAGE_SIZE
 from radar import feeds as atom
 from radar.forms import RadarForm
 from radar.matching import radar_preview
-from radar.models import Match, Radar, Subscription
+from radar.models import Radar, Subscription
 from radar.picker import (
     PICK_GOAL,
     authors_with,
@@ -54,7 +54,7 @@ from radar.picker import (
     pick_search,
     picked_papers,
 )
-from radar.reasons import reasons_text
+from radar.reasons import LearnedFrom, reasons_text
 from radar.scoring import LIKED_CATEGORY, LIKED_WORDS_MAX
 from radar.search import HybridResult, search_hybrid
 from radar.selectors import (
@@ -65,7 +65,9 @@ from radar.selectors import (
     radar_matches_for_user,
     radar_owned,
     radar_readable,
+    radars_learned_from,
     radars_owned,
+    rated_or_matched_paper,
     saved_list_for_display,
     saved_paper_ids_for_user,
     saved_papers_for_export,
@@ -246,21 +248,28 @@ class PreviewItem:
     reasons: list[str]
 
 
-def _preview(form: RadarForm) -> dict[str, Any]:
-    """The preview partial's context for the form's current values."""
+def _preview(form: RadarForm, radar: Radar | None = None) -> dict[str, Any]:
+    """The preview partial's context for the form's current values (editing `radar`: without
+    the papers its owner marked 👎, which left it)."""
     fields, problems = form.preview_fields()
     if problems:
         return {"preview_errors": problems}
     wanted = ("description", "include", "authors", "examples")
     if not any(fields.get(name) for name in wanted):
         return {"preview_empty": True}
-    found = radar_preview(fields, days=PREVIEW_DAYS, limit=PREVIEW_LIMIT)
+    found = radar_preview(fields, days=PREVIEW_DAYS, limit=PREVIEW_LIMIT, radar=radar)
+    # A preview's only learning is from the example papers (it has no 👍 yet).
+    learned_from = LearnedFrom.EXAMPLES
     items = [
-        PreviewItem(paper_card(paper), match.score, reasons_text(match.reasons))
+        PreviewItem(
+            paper_card(paper), match.score, reasons_text(match.reasons, learned_from=learned_from)
+        )
         for paper, match in found.matches
     ]
     return {
         "preview_items": items,
+        # How many the radar would catch in the window: `preview_items` are the best of them.
+        "preview_total": max(found.total, len(items)),
         "preview_days": PREVIEW_DAYS,
         "examples_left_out": found.examples_left_out,
     }
@@ -372,10 +381,10 @@ def radar_edit(request: AuthedRequest, radar_id: int) -> HttpResponse:
     picked = _picked_data(request)
     if picked is not None:
         form = RadarForm(picked, radar=radar)
-        return _form_page(request, form, radar, _preview(form))
+        return _form_page(request, form, radar, _preview(form, radar))
     form = RadarForm(request.POST, radar=radar)
     if "_preview" in request.POST:
-        return _form_page(request, form, radar, _preview(form))
+        return _form_page(request, form, radar, _preview(form, radar))
     if not form.is_valid():
         return _form_page(request, form, radar, None)
     radar_update(radar, fields=form.radar_fields)
@@ -389,7 +398,14 @@ def radar_preview_partial(request: AuthedRequest) -> HttpResponse:
     """The live preview for the form's current values (htmx posts it as the user types), and
     the picker's list of picked papers swapped out of band, so it follows the examples field."""
     form = RadarForm(request.POST)
-    context = {"preview": _preview(form), **_picked_context(form)}
+    # Editing a saved radar (?radar=id, the owner's only): its 👎 papers stay out.
+    radar_id = request.GET.get("radar", "")
+    radar = (
+        radar_owned(user=request.user, radar_id=int(radar_id))
+        if radar_id.isascii() and radar_id.isdecimal() and len(radar_id) < 12
+        else None
+    )
+    context = {"preview": _preview(form, radar), **_picked_context(form)}
     return render(request, "radar/_preview_live.html", context)
 
 
@@ -505,7 +521,10 @@ class FeedItem:
 
 
 def _feed_page(
-    radar: Radar, user: AbstractBaseUser | AnonymousUser, page: int
+    radar: Radar,
+    user: AbstractBaseUser | AnonymousUser,
+    page: int,
+    learned_from: LearnedFrom = LearnedFrom.UNKNOWN,
 ) -> tuple[list[FeedItem], bool]:
     """One page of the radar's matches for `user`, with day headings where the day changes."""
     offset = (page - 1) * FEED_PAGE_SIZE
@@ -524,7 +543,7 @@ def _feed_page(
             FeedItem(
                 card=paper_card(match.paper, offset + i + 1),
                 score=match.score,
-                reasons=reasons_text(match.reasons),
+                reasons=reasons_text(match.reasons, learned_from=learned_from),
                 is_new=not getattr(match, "is_seen", True),
                 feedback=getattr(match, "feedback", None),
                 day_heading=day if day != previous_day else None,
@@ -566,7 +585,9 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
                 },
             )
         chips: dict[int, RadarChip] = {}
-        for radar in {radar.pk: radar for row in found for radar in row.radars}.values():
+        shown = {radar.pk: radar for row in found for radar in row.radars}
+        learned_from = radars_learned_from(shown.values(), reader=user)
+        for radar in shown.values():
             own = radar.owner_id == user.pk
             url = reverse("radar:radar_feed" if own else "radar:topic", args=[radar.pk])
             chips[radar.pk] = RadarChip(radar.display_name, url)
@@ -574,7 +595,8 @@ def today_my_radars(request: HtmxHttpRequest, user: AbstractBaseUser) -> HttpRes
             FeedItem(
                 card=paper_card(row.paper, offset + i + 1),
                 score=row.score,
-                reasons=reasons_text(row.reasons),
+                # The reasons are those of the first radar's match (the best score).
+                reasons=reasons_text(row.reasons, learned_from=learned_from[row.radars[0].pk]),
                 radars=[chips[radar.pk] for radar in row.radars],
             )
             for i, row in enumerate(found)
@@ -617,7 +639,8 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
     if radar is None:
         raise Http404("no such radar")
     page = _page_param(request)
-    items, has_more = _feed_page(radar, request.user, page)
+    learned_from = radars_learned_from([radar], reader=request.user)[radar.pk]
+    items, has_more = _feed_page(radar, request.user, page, learned_from)
     next_url = f"{request.path}?{urlencode({'page': page + 1})}" if has_more else ""
     papers = [item.card.paper for item in items]
     is_owner = request.user.is_authenticated and radar.owner_id == request.user.pk
@@ -638,7 +661,9 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
     else:
         context.update(_topic_extras(request, radar), as_topic=as_topic)
         if is_owner:
-            context.update(_feed_token_context(request, radar), learned=_learned(radar))
+            context.update(
+                _feed_token_context(request, radar), learned=_learned(radar, learned_from)
+            )
         context["first_page_url"] = request.path if page > 1 else ""
         # Saved (or edited) a moment ago and not yet matched: the page asks again by itself.
         context["matching_now"] = is_owner and page == 1 and not items and _matching_now(radar)
@@ -652,32 +677,47 @@ def _radar_feed(request: HtmxHttpRequest, radar_id: int, *, as_topic: bool) -> H
     return response
 
 
-# What the radar's page shows of what it learned from the liked papers.
+# What the radar's page shows of what it learned from the example and liked papers.
 LEARNED_CATEGORIES_SHOWN = 3
 LEARNED_WORDS_SHOWN = 8
+# Learned words shorter than this are not shown (they read as noise: "rl", "cpd"), nor are
+# abbreviations (`_readable_word`).
+LEARNED_WORD_MIN = 3
 
 
 class Learned(NamedTuple):
-    """What a radar's page shows of what the liked papers taught it."""
+    """What a radar's page shows of what the example and liked papers taught it."""
 
     categories: list[str]  # "cs.CR 75 %" ("cs.CR 密码学与安全 75 %"), largest share first
     words: list[str]  # the words they share most, largest first
     points: int  # the most the liked part adds to a score
+    source: str = LearnedFrom.LIKES  # what it was learned from (`LearnedFrom`)
 
 
-def _learned(radar: Radar) -> Learned:
-    """What the liked papers taught the radar (`radar.profiles.likes_learned`), for its owner
-    to see; empty lists before any 👍 or example."""
+def _readable_word(word: str) -> bool:
+    """Whether a learned word is worth showing: at least LEARNED_WORD_MIN letters, not a
+    number, not an abbreviation (a short word without a vowel, as "cpd" or "llm")."""
+    if len(word) < LEARNED_WORD_MIN or not any(c.isalpha() for c in word):
+        return False
+    return not (len(word) <= 4 and word.isascii() and not set(word.lower()) & set("aeiouy"))
+
+
+def _learned(radar: Radar, source: LearnedFrom = LearnedFrom.LIKES) -> Learned:
+    """What the example and liked papers taught the radar (`radar.profiles.likes_learned`),
+    for its owner to see; empty lists before any 👍 or example. Only the display is trimmed
+    (at most LEARNED_WORDS_SHOWN readable words): the stored words all count."""
     categories = radar.learned.get("categories", {})
     words = radar.learned.get("words", {})
     top = sorted(categories.items(), key=lambda item: (-item[1], item[0]))
+    readable = [word for word in words if _readable_word(word)]
     return Learned(
         categories=[
             f"{category_label(category)} {round(share * 100)} %"
             for category, share in top[:LEARNED_CATEGORIES_SHOWN]
         ],
-        words=sorted(words, key=lambda word: (-words[word], word))[:LEARNED_WORDS_SHOWN],
+        words=sorted(readable, key=lambda word: (-words[word], word))[:LEARNED_WORDS_SHOWN],
         points=whole_points(LIKED_CATEGORY + LIKED_WORDS_MAX),
+        source=source if source != LearnedFrom.UNKNOWN else LearnedFrom.LIKES,
     )
 
 
@@ -706,22 +746,27 @@ def radar_feed(request: HtmxHttpRequest, radar_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def feedback(request: AuthedRequest, radar_id: int, paper_id: int) -> HttpResponse:
-    """👍 (1), 👎 (-1) or clear (0) a paper of a radar the user can read."""
+    """👍 (1), 👎 (-1) or clear (0) a paper of a radar the user can read: one of its matches,
+    or one the user rated in it (a 👎 takes the paper out of the radar; it can be undone)."""
     radar = radar_readable(user=request.user, radar_id=radar_id)
     if radar is None:
         raise Http404("no such radar")
-    match = get_object_or_404(Match.objects.select_related("paper"), radar=radar, paper_id=paper_id)
+    paper = rated_or_matched_paper(user=request.user, radar=radar, paper_id=paper_id)
+    if paper is None:
+        raise Http404("no such match")
     raw = request.POST.get("value", "")
     if raw not in ("1", "-1", "0"):
         return HttpResponseBadRequest("value is 1, -1 or 0")
-    value = feedback_set(user=request.user, radar=radar, paper=match.paper, value=int(raw))
+    value = feedback_set(user=request.user, radar=radar, paper=paper, value=int(raw))
     next_url = safe_next(request, reverse("radar:radar_feed", args=[radar.pk]))
     if not request.htmx:
         return HttpResponseRedirect(next_url)
     context = {
         "radar": radar,
-        "paper": match.paper,
+        "paper": paper,
         "feedback": value or None,
+        # The card stays on the page until it is reloaded: it says it left the radar.
+        "hidden": value == -1,
         "feedback_next": next_url,
     }
     return render(request, "radar/_feedback.html", context)

@@ -91,6 +91,7 @@ def _labels(language: str | None) -> dict[str, str]:
         "down": _("Less like this"),
         "down_on": _("Less like this (on)"),
         "down_undo": _("You disliked this: press again to undo"),
+        "hidden": _("Hidden from this radar"),
     }
 
 
@@ -136,11 +137,16 @@ def save_button(
 
 @register.simple_tag(takes_context=True)
 def feedback_buttons(
-    context: template.Context, radar: Radar, paper: Paper, feedback: int | None
+    context: template.Context,
+    radar: Radar,
+    paper: Paper,
+    feedback: int | None,
+    hidden: bool = False,
 ) -> SafeString:
     """`{% feedback_buttons radar paper feedback %}`: more / less like this (👍 1, 👎 -1, or
     None) on a paper of a radar; pressing the active one clears it. A plain post returns to
-    the context's `feedback_next`, else this page."""
+    the context's `feedback_next`, else this page. `hidden`: the answer to a 👎, which took
+    the paper out of the radar: says so, the pressed 👎 undoes it."""
     words = _labels(get_language())
     url = reverse("radar:feedback", args=[radar.pk, paper.pk])
 
@@ -157,14 +163,21 @@ def feedback_buttons(
             icon(name),
         )
 
+    status = (
+        format_html('\n  <span class="feedback-hidden" role="status">{}</span>', words["hidden"])
+        if hidden
+        else ""
+    )
     return format_html(
-        '<form method="post" action="{}" class="inline-form feedback-form" hx-post="{}"'
+        '<form method="post" action="{}" class="inline-form feedback-form{}" hx-post="{}"'
         ' hx-target="this" hx-swap="outerHTML" hx-disabled-elt="find button">{}\n'
-        '  <input type="hidden" name="next" value="{}">\n  {}\n  {}\n</form>',
+        '  <input type="hidden" name="next" value="{}">{}\n  {}\n  {}\n</form>',
         url,
+        " feedback-form--hidden" if hidden else "",
         url,
         _csrf_input(context),
         _here(context, context.get("feedback_next") or ""),
+        status,
         button(1, "up", "thumb-up"),
         button(-1, "down", "thumb-down"),
     )

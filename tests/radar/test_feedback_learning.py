@@ -13,7 +13,7 @@ from accounts.models import Profile
 from radar.models import Feedback
 from radar.profiles import likes_learned, radar_profile_update
 from radar.query import normalise
-from radar.reasons import reasons_text
+from radar.reasons import LearnedFrom, reasons_text
 from radar.scoring import LIKED_CATEGORY, LIKED_WORDS_MAX, PaperIn, RadarIn, radars_score_batch
 from radar.words import WordStats, tfidf_index, tfidf_mean
 from tests.factories import PaperFactory, RadarFactory, make_user, signed_in
@@ -84,7 +84,8 @@ def test_the_liked_part_lifts_papers_like_the_liked_ones_over_the_threshold() ->
     liked = [points for kind, _value, points in match.reasons if kind == "liked"]
     assert LIKED_CATEGORY < liked[0] <= LIKED_CATEGORY + LIKED_WORDS_MAX
     assert match.score == pytest.approx(50.0 + liked[0], abs=0.1)
-    assert any(t.startswith("like the papers you liked: +") for t in reasons_text(match.reasons))
+    liked_text = reasons_text(match.reasons, learned_from=LearnedFrom.LIKES)
+    assert any(t.startswith("like the papers you liked: +") for t in liked_text)
 
 
 @pytest.mark.django_db

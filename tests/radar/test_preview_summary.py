@@ -57,7 +57,10 @@ def test_the_live_preview_brings_its_line_under_the_description(
     line = summary(preview(signed_in(alice), '"prompt injection"'))
 
     assert 'hx-swap-oob="true"' in line
-    assert "Preview: 1 paper: Prompt injection attacks on tool-using agents" in line
+    assert (
+        "Preview: 1 paper in the last 7 announcement days: "
+        "Prompt injection attacks on tool-using agents" in line
+    )
     assert "See the preview" in line
 
 
@@ -66,14 +69,18 @@ def test_the_line_counts_papers_in_the_plural_and_names_the_best(
 ) -> None:
     line = summary(preview(signed_in(alice), '"prompt injection" OR jailbreak'))
 
-    assert "Preview: 2 papers, the best: " in line
+    assert "Preview: 2 papers in the last 7 announcement days; the best: " in line
 
 
 def test_the_line_is_in_chinese_for_a_chinese_reader(alice: User, two_papers: None) -> None:
     client = in_chinese(alice)
 
-    assert "预览：1 篇论文，最匹配的是： Prompt injection" in summary(preview(client, "injection"))
-    assert "预览：2 篇论文，最匹配的是：" in summary(preview(client, "injection OR jailbreak"))
+    assert "预览：最近 7 个发布日共 1 篇论文，最匹配的是： Prompt injection" in summary(
+        preview(client, "injection")
+    )
+    assert "预览：最近 7 个发布日共 2 篇论文，最匹配的是：" in summary(
+        preview(client, "injection OR jailbreak")
+    )
     assert "查看预览" in summary(preview(client, "injection"))
 
 
@@ -95,3 +102,36 @@ def test_the_line_is_empty_before_anything_is_typed(alice: User) -> None:
     # On the page it sits right under the description, before the next field.
     assert page.index('name="description"') < page.index("preview-summary")
     assert page.index("preview-summary") < page.index('name="include"')
+
+
+@pytest.mark.parametrize(
+    ("language", "line", "heading"),
+    [
+        (
+            "en",
+            "Preview: 25 papers in the last 7 announcement days; the best: ",
+            "25 papers in the last 7 announcement days; the best 20:",
+        ),
+        (
+            "zh-hans",
+            "预览：最近 7 个发布日共 25 篇论文，最匹配的是： ",
+            "最近 7 个发布日共 25 篇论文，最匹配的 20 篇：",
+        ),
+    ],
+)
+def test_the_preview_counts_every_paper_it_would_catch_not_just_those_shown(
+    alice: User, language: str, line: str, heading: str
+) -> None:
+    for n in range(25):
+        PaperFactory.create(
+            title=f"Prompt injection study {n}",
+            abstract="Prompt injection.",
+            announced=date(2024, 11, 28),
+        )
+    client = in_chinese(alice) if language == "zh-hans" else signed_in(alice)
+
+    html = preview(client, '"prompt injection"')
+
+    assert line in summary(html)
+    assert heading in text_of(html)
+    assert html.count('class="preview-item"') == 20

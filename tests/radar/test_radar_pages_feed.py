@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Profile
 from feeds.models import Paper
 from radar import views
 from radar.models import Feedback, Match, Radar, SavedPaper, SeenPaper
@@ -104,6 +105,17 @@ def test_unseen_papers_are_marked_new_once_then_remembered_as_seen(
     }
     again = client.get(f"/radars/{radar.pk}/").content.decode()
     assert "match-card--new" not in again
+
+
+@pytest.mark.parametrize(("language", "word"), [("en", "unread"), ("zh-hans", "未读")])
+def test_an_unseen_paper_is_badged_unread_not_new(
+    alice: User, radar: Radar, papers: list[Paper], language: str, word: str
+) -> None:
+    # "new" is the announcement type on the front page; unseen is said otherwise here.
+    Profile.objects.update_or_create(user=alice, defaults={"language": language})
+    html = signed_in(alice).get(f"/radars/{radar.pk}/").content.decode()
+    badges = re.findall(r'<span class="badge badge--unseen">(.*?)</span>', html)
+    assert badges == [word] * 3
 
 
 def test_the_owner_sees_the_edit_link_and_the_atom_switch(
