@@ -139,6 +139,7 @@ def radars_preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
             for paper, match in found.matches
         ],
         "examples_left_out": found.examples_left_out,
+        "total": found.total,
     }
 
 

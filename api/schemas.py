@@ -322,6 +322,10 @@ class PreviewOut(Schema):
         description="how many of the example papers would have been matches: a radar's "
         "examples are never its matches, here or in its feed"
     )
+    total: int = Field(
+        description="how many papers of the preview's window (`days` announcement days) the "
+        "definition catches in all; `matches` holds the best of them"
+    )
 
 
 class MatchOut(PreviewMatchOut):

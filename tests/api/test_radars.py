@@ -445,6 +445,7 @@ def test_preview_returns_the_best_matches_with_reasons_and_stores_nothing(
     ]
     assert matches[0]["title"] == "Prompt injection in LLM agents"
     assert excluded.key not in {m["key"] for m in matches}
+    assert response.json()["total"] == 2  # caught in all, here all shown
     assert not Radar.objects.exists() and not Match.objects.exists()
 
 
@@ -462,6 +463,11 @@ def test_preview_looks_at_the_last_days_asked_for_or_all_with_zero(api_client: C
 
     # The default week counts days that have papers: the two days are both in it.
     assert keys() == {recent.key, old.key}
+    many = [PaperFactory.create(title=f"Jailbreak study {n}", announced=DAY) for n in range(25)]
+    found = api_client.post("/api/v1/radars/preview", definition, content_type="application/json")
+    # 20 best shown of the 27 caught: the total says how many the radar would catch.
+    assert (len(found.json()["matches"]), found.json()["total"]) == (20, 2 + len(many))
+    Paper.objects.filter(pk__in=[p.pk for p in many]).delete()
     assert keys(days=1) == {recent.key}
     assert keys(days=0) == {recent.key, old.key}
 
