@@ -11,7 +11,16 @@ import pytest
 
 import radar.scoring
 from radar.query import normalise, parse
-from radar.scoring import W_WORDS, WORDS_TYPICAL, MatchIn, PaperIn, RadarIn, radars_score_batch
+from radar.scoring import (
+    W_WORDS,
+    WORDS_COVER_POWER,
+    WORDS_COVER_RAREST,
+    WORDS_TYPICAL,
+    MatchIn,
+    PaperIn,
+    RadarIn,
+    radars_score_batch,
+)
 from radar.words import (
     BM25_B,
     BM25_K1,
@@ -152,6 +161,16 @@ def bm25(text: str, words: tuple[str, ...], stats: WordStats) -> float:
     return total
 
 
+def cover(text: str, words: tuple[str, ...], stats: WordStats) -> float:
+    """How much of the description the text covers: the IDF of its words the text holds over
+    that of the WORDS_COVER_RAREST rarest words the reference papers have, capped at 1, to
+    the power WORDS_COVER_POWER."""
+    known = [stats.idf(w) for w in words if stats.df.get(w)] or [stats.idf(w) for w in words]
+    mass = sum(sorted(known, reverse=True)[:WORDS_COVER_RAREST])
+    held = sum(stats.idf(w) for w in words if w in set(tokens(text)))
+    return float(min(1.0, held / mass) ** WORDS_COVER_POWER)
+
+
 def test_the_words_part_is_bm25_saturated_and_names_the_words_found() -> None:
     papers, radars, _vectors, _profiles = batch(3)
     texts = [f"{p.title_norm} {p.abstract_norm}" for p in papers]
@@ -162,7 +181,7 @@ def test_the_words_part_is_bm25_saturated_and_names_the_words_found() -> None:
         found = by_pair(radars_score_batch(papers, [RadarIn(1, words=described, threshold=0)]))
         for paper, text in zip(papers, texts, strict=True):
             score = bm25(text, described, stats) / max(1.0, len(described) / WORDS_TYPICAL)
-            points = W_WORDS * score / (score + WORDS_HALF)
+            points = W_WORDS * score / (score + WORDS_HALF) * cover(text, described, stats)
             m = found[1, paper.id]
             assert m.score == pytest.approx(points, abs=0.051)
             held = [w for w in described if w in set(tokens(text))]
