@@ -592,13 +592,20 @@ class _RadarWords:
         self.idfs = np.array(
             [stats.idf(word) for word in self.words] if stats else [], dtype=np.float64
         )
-        known = np.array([bool(stats and stats.df.get(word)) for word in self.words], bool)
         self.masses = np.ones(len(radars), dtype=np.float64)
-        for r in range(len(radars)) if stats else ():
-            lo, hi = self.bounds[r], self.bounds[r + 1]
-            own = self.idfs[lo:hi][known[lo:hi]] if known[lo:hi].any() else self.idfs[lo:hi]
-            rarest = np.sort(own)[::-1][:WORDS_COVER_RAREST]
-            self.masses[r] = max(float(rarest.sum()), 1e-9)
+        if stats is not None:
+            known = np.array([bool(stats.df.get(word)) for word in self.words], dtype=np.bool_)
+            some = np.bincount(self.owners, weights=known, minlength=len(radars)) > 0
+            used = known | ~some[self.owners]
+            # Each radar's words in a row (owners ascend), the used ones first, rarest first:
+            # a word's place in its row is its rank.
+            order = np.lexsort((-self.idfs, ~used, self.owners))
+            rank = np.arange(len(order)) - self.bounds[self.owners[order]]
+            top = used[order] & (rank < WORDS_COVER_RAREST)
+            mass = np.bincount(
+                self.owners[order][top], weights=self.idfs[order][top], minlength=len(radars)
+            )
+            self.masses = np.maximum(mass, 1e-9)
 
     def points(
         self, start: int, stop: int, n: int
