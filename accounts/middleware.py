@@ -11,6 +11,9 @@ from django.utils import timezone, translation
 
 from accounts.services import profile_for
 
+# Set by static/js/site.js to the browser's IANA zone ("Europe/Berlin").
+TIME_ZONE_COOKIE = "tz"
+
 
 class UserPreferencesMiddleware:
     """After authentication: the profile's language wins over the cookie, and is remembered."""
@@ -22,8 +25,13 @@ class UserPreferencesMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
-        # A first visit after sign-up keeps the language the visitor chose before.
-        profile = profile_for(user, language=getattr(request, "LANGUAGE_CODE", None))
+        # A first visit after sign-up keeps the language the visitor chose before, and takes
+        # the time zone their browser reported (the `tz` cookie `static/js/site.js` sets).
+        profile = profile_for(
+            user,
+            language=getattr(request, "LANGUAGE_CODE", None),
+            timezone=request.COOKIES.get(TIME_ZONE_COOKIE),
+        )
         request.profile = profile  # type: ignore[attr-defined]
         translation.activate(profile.language)
         request.LANGUAGE_CODE = profile.language

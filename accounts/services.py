@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,8 @@ PROFILE_FIELDS = (
 # A new profile's time zone by the language the visitor signed up in: a Chinese reader is
 # most likely on Beijing time, so the 07:00 briefing arrives at 07:00 rather than 15:00.
 DEFAULT_TIMEZONES = {"zh-hans": "Asia/Shanghai"}
+# The longest zone name a profile stores (`Profile.timezone`'s max_length).
+MAX_ZONE = 64
 
 
 def profile_for(
@@ -35,15 +38,18 @@ def profile_for(
     signed up), so signing up in Chinese does not switch the interface back to English;
     it also picks the summary language of cards and the briefing email (Chinese for
     Chinese, English otherwise: "both" is a reader's own choice) and the time zone
-    (Asia/Shanghai for Chinese, UTC otherwise) unless `timezone` is given. An existing
-    profile is returned unchanged.
+    (Asia/Shanghai for Chinese, UTC otherwise) unless `timezone`, a zone name such as the
+    browser reports it, is given and known. An existing profile is returned unchanged.
     """
+    profile = Profile.objects.filter(user_id=user.pk).first()
+    if profile is not None:
+        return profile
     defaults: dict[str, Any] = {}
     if language in dict(settings.LANGUAGES):
         defaults["language"] = language
         defaults["card_language"] = card_language_for(language)
         defaults["timezone"] = DEFAULT_TIMEZONES.get(language or "", "UTC")
-    if timezone:
+    if timezone and len(timezone) <= MAX_ZONE and timezone in zoneinfo.available_timezones():
         defaults["timezone"] = timezone
     profile, _ = Profile.objects.get_or_create(user_id=user.pk, defaults=defaults)
     return profile

@@ -1,8 +1,24 @@
-// AcademicHub page behaviour: KaTeX for $…$ in titles and abstracts, and the keyboard
-// shortcuts j/k (move between cards), s (save), o (open). No inline scripts: the CSP
-// allows only files from this site.
+// AcademicHub page behaviour: KaTeX for $…$ in titles and abstracts, the keyboard
+// shortcuts j/k (move between cards), s (save), o (open), and the browser's time zone in a
+// cookie (a new account takes it, so its briefing comes at the reader's own morning). No
+// inline scripts: the CSP allows only files from this site.
 (function () {
   "use strict";
+
+  function rememberTimeZone() {
+    var zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      return;
+    }
+    // IANA names ("America/Argentina/Buenos_Aires", "Etc/GMT+5") need no escaping.
+    var cookie = "tz=" + zone;
+    if (!/^[A-Za-z0-9_+\/-]{1,64}$/.test(zone)) return;
+    if (document.cookie.split("; ").indexOf(cookie) !== -1) return;
+    document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
+  }
+  rememberTimeZone();
 
   function renderMath(root) {
     if (!window.renderMathInElement) return;

@@ -1,4 +1,5 @@
-"""A new profile's time zone follows the sign-up language; the settings page offers the
+"""A new profile's time zone is the one the browser reported, else follows the sign-up
+language; the settings page offers the
 canonical zones (no `backward` aliases), the common ones first, and keeps a stored alias."""
 
 from __future__ import annotations
@@ -42,6 +43,45 @@ def test_signing_up_in_chinese_gets_beijing_time(client: Client) -> None:
     client.get("/settings/")
 
     assert Profile.objects.get(user=user).timezone == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize(
+    ("cookie", "zone"),
+    [
+        ("America/New_York", "America/New_York"),
+        ("Asia/Calcutta", "Asia/Calcutta"),  # an alias the browser may report is a real zone
+        ("Mars/Olympus_Mons", "UTC"),
+        ("../../etc/passwd", "UTC"),
+        ("Europe/" + "x" * 80, "UTC"),
+    ],
+)
+def test_a_new_account_takes_the_zone_its_browser_reported(
+    client: Client, cookie: str, zone: str
+) -> None:
+    user = User.objects.create_user("ana@example.org", "ana@example.org", PASSWORD)
+    client.cookies["tz"] = cookie
+    client.force_login(user)
+
+    client.get("/settings/")
+
+    assert Profile.objects.get(user=user).timezone == zone
+
+
+def test_the_browser_zone_beats_the_language_guess_but_not_a_stored_zone(client: Client) -> None:
+    client.post("/language/", {"language": "zh-hans"})
+    client.cookies["tz"] = "Europe/Berlin"
+    user = User.objects.create_user("li@example.org", "li@example.org", PASSWORD)
+    client.force_login(user)
+
+    client.get("/settings/")
+    profile = Profile.objects.get(user=user)
+    assert (profile.language, profile.timezone) == ("zh-hans", "Europe/Berlin")
+
+    profile.timezone = "Asia/Tokyo"
+    profile.save()
+    client.cookies["tz"] = "America/Lima"
+    client.get("/settings/")
+    assert Profile.objects.get(user=user).timezone == "Asia/Tokyo"
 
 
 def test_the_list_has_canonical_zones_only() -> None:

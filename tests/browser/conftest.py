@@ -99,6 +99,7 @@ class OpenTab(Protocol):
         language: str | None = None,
         viewport: ViewportSize = DESKTOP,
         color_scheme: Literal["light", "dark"] = "light",
+        timezone_id: str | None = None,
     ) -> Tab: ...
 
 
@@ -135,8 +136,10 @@ def open_tab(
         language: str | None = None,
         viewport: ViewportSize = DESKTOP,
         color_scheme: Literal["light", "dark"] = "light",
+        timezone_id: str | None = None,
     ) -> Tab:
         context = chromium.new_context(
+            timezone_id=timezone_id,
             viewport=viewport,
             color_scheme=color_scheme,
             locale="en-US",

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from accounts.models import Profile
 from testkit.smtp_sink import Sink
 from tests.browser.conftest import OpenTab, Tab
 from tests.factories import arxiv_paper
@@ -36,7 +37,9 @@ def test_a_visitor_signs_up_confirms_by_mail_and_logs_in_again(
 ) -> None:
     _forget_signup_limits()
     email = f"reader-{uuid.uuid4().hex[:8]}@example.org"
-    tab = open_tab()
+    # The reader's browser is on New York time: their account, and so the hour their
+    # briefing comes at, takes it (the site's default for English would be UTC).
+    tab = open_tab(timezone_id="America/New_York")
     page = tab.page
 
     tab.open("/accounts/signup/")
@@ -65,6 +68,7 @@ def test_a_visitor_signs_up_confirms_by_mail_and_logs_in_again(
     user = User.objects.get(email=email)
     assert EmailAddress.objects.get(user=user, email=email).verified
     assert user.password.startswith("argon2")
+    assert Profile.objects.get(user=user).timezone == "America/New_York"
 
     page.locator(".site-nav").get_by_role("button", name="Log out").click()
     page.wait_for_load_state("networkidle")
