@@ -216,7 +216,7 @@ def word_stats() -> WordStats:
     once per batch and every preview reads it)."""
     newest = Paper.objects.aggregate(last=Max("id"))["last"] or 0
     # A new key every WORD_STATS_PAPERS // 4 papers: an ingest refreshes the counts.
-    key = f"radar:word-stats:v1:{newest // (WORD_STATS_PAPERS // 4)}"
+    key = f"radar:word-stats:v2:{newest // (WORD_STATS_PAPERS // 4)}"
     try:
         stats = cache.get(key)
     except RedisError:

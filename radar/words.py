@@ -2,7 +2,7 @@
 hybrid matching (the other half is closeness in meaning, `radar.profiles`).
 
 Pure: no Django, no database. A paper's words are its normalised title and abstract
-(`radar.query.normalise`) cut into tokens: stop words left out, a plural "s" taken off.
+(`radar.query.normalise`) cut into tokens: stop words, single letters and bare numbers left out, plurals made singular.
 How rare a word is (its IDF) comes from `WordStats`, counted over a reference set of papers
 (the newest few thousand, `radar.profiles.word_stats`), so a batch of three papers scores
 the same as a day of five thousand.
@@ -58,6 +58,10 @@ STOPWORDS = frozenset({
     "present", "approach", "method", "methods", "result", "results", "about", "between", "over",
     "under", "both", "each", "other", "more", "most", "some", "any", "all", "one", "two", "i",
     "am", "me", "my", "interested", "interest", "papers", "like", "especially", "including",
+    "has", "have", "had", "having", "do", "does", "did", "if", "so", "very", "much", "many",
+    "only", "just", "even", "still", "yet", "here", "why", "you", "your", "without", "within",
+    "rather", "whether", "while", "during", "through", "across", "toward", "towards", "among",
+    "upon", "etc", "eg", "ie", "want", "find", "looking", "know",
 })
 # fmt: on
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -68,13 +72,40 @@ _FORMS: dict[str, str] = {}
 _FORMS_MAX = 500_000
 
 
+# Plurals in -ies, -ches, -xes that are not made by adding "es" to a word in -y, -ch, -x.
+_PLURAL_KEPT = frozenset(
+    {
+        "series",
+        "species",
+        "movies",
+        "cookies",
+        "caches",
+        "niches",
+        "avalanches",
+        "headaches",
+        "cliches",
+        "axes",
+    }
+)
+
+
+def _singular(word: str) -> str:
+    """A plural's singular, by spelling: studies → study, approaches → approach, processes →
+    process, models → model; status, analysis, debris and class stay as they are."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word in _PLURAL_KEPT:
+        return word[:-1]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    return word[:-1]
+
+
 def _form(word: str) -> str:
-    if word in STOPWORDS:
-        form = ""
-    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        form = word[:-1]
-    else:
-        form = word
+    # A stop word, a single letter ("e.g." gives "e" and "g") or a bare number is no word.
+    form = "" if word in STOPWORDS or len(word) == 1 or word.isdigit() else _singular(word)
     if len(_FORMS) >= _FORMS_MAX:
         _FORMS.clear()
     _FORMS[word] = form
@@ -82,7 +113,8 @@ def _form(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """English tokens of lower-case text: stop words left out, a plural "s" taken off."""
+    """English tokens of lower-case text: stop words, single letters and bare numbers left
+    out, plurals made singular (`_singular`)."""
     words = _TOKEN.findall(text.lower())
     forms = list(map(_FORMS.get, words))  # C speed; None for a word not seen yet
     if None in forms:
