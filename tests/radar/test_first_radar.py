@@ -4,6 +4,7 @@ the live preview of the very first description already finds them."""
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from api.tokens import token_create
 from feeds.models import Paper
 from radar.models import Match, PaperEmbedding, Radar
 from radar.services import THRESHOLD_RANGE
+from tests.conftest import fixture_bytes
 from tests.factories import PaperFactory, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +96,36 @@ def test_the_api_preview_of_a_description_alone_ranks_the_paper_in_its_top_three
     assert response.status_code == 200, response.content
     keys = [m["key"] for m in response.json()["matches"]]
     assert nature_day[PLASTIC] in keys[:3]
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Plastics that break down by themselves: enzymes built into polymers.",
+        "能自行降解的塑料：把酶嵌入可生物降解的聚合物中。",
+    ],
+    ids=["en", "zh"],
+)
+def test_a_day_loaded_by_the_ingest_command_is_in_the_preview_as_soon_as_it_returns(
+    description: str, tmp_path: Path
+) -> None:
+    # A saved feed loaded by `manage.py ingest`, with no worker running: the command embeds
+    # its papers itself, so a first radar's preview (here the API's) finds them at once.
+    saved = tmp_path / "nature.rdf"
+    saved.write_bytes(fixture_bytes("nature-rss-2024-07-18.rdf"))
+    err = StringIO()
+    call_command("ingest", "--kind", "rss", "--file", str(saved), stdout=StringIO(), stderr=err)
+    created = Paper.objects.count()
+    assert PaperEmbedding.objects.count() == created > 50
+    assert f"ingest: {created} papers embedded" in err.getvalue()
+    _, secret = token_create(user=make_user("script@example.org"), name="preview")
+
+    response = Client(headers={"Authorization": f"Bearer {secret}"}).post(
+        "/api/v1/radars/preview",
+        {"description": description, "threshold": LOWEST},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    keys = [m["key"] for m in response.json()["matches"]]
+    assert Paper.objects.get(title=PLASTIC).key in keys[:3]
