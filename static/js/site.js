@@ -25,10 +25,19 @@
     root.querySelectorAll(".tex").forEach(function (el) {
       if (el.dataset.texDone) return;
       window.renderMathInElement(el, {
-        // Longest first: "$$" must not be read as two empty "$…$".
+        // Longest first: "$$" must not be read as two empty "$…$". The others are the math
+        // that feeds.pipeline.text leaves as written (arXiv abstracts use them too).
         delimiters: [
           { left: "$$", right: "$$", display: true },
           { left: "$", right: "$", display: false },
+          { left: "\\(", right: "\\)", display: false },
+          { left: "\\[", right: "\\]", display: true },
+          { left: "\\begin{equation}", right: "\\end{equation}", display: true },
+          { left: "\\begin{equation*}", right: "\\end{equation*}", display: true },
+          { left: "\\begin{align}", right: "\\end{align}", display: true },
+          { left: "\\begin{align*}", right: "\\end{align*}", display: true },
+          { left: "\\begin{gather}", right: "\\end{gather}", display: true },
+          { left: "\\begin{gather*}", right: "\\end{gather*}", display: true },
         ],
         throwOnError: false,
         ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "a"],

@@ -245,6 +245,30 @@ def test_katex_renders_display_math_between_double_dollars(open_tab: OpenTab) ->
     assert "$" not in abstract.inner_text()
 
 
+def test_katex_renders_paren_bracket_and_environment_math_as_arxiv_writes_it(
+    open_tab: OpenTab,
+) -> None:
+    # As in real arXiv abstracts (2411.17939, 2411.18344, 2411.18336 of the recorded day).
+    paper = arxiv_paper(
+        title="Observables and a folding formula",
+        abstract=(
+            r"It needs \(O(r \log d)\) observables. The formula \[h_{\mu}(f) = F_{\mu}(f)\] "
+            r"holds for \begin{align*} u_t &= \Delta u \end{align*} every solution."
+        ),
+    )
+    tab = open_tab()
+
+    tab.open(f"/papers/{paper.key}/")
+
+    abstract = tab.page.locator(".paper-page__abstract p")
+    expect(abstract.locator(".katex")).to_have_count(3, timeout=1_000)
+    expect(abstract.locator(".katex-error")).to_have_count(0)
+    text = abstract.inner_text()
+    assert "\\(" not in text and "\\[" not in text and "\\begin" not in text
+    assert "observables" in text and "every solution" in text
+    assert tab.console_errors() == []
+
+
 def test_j_and_k_move_between_cards_with_a_visible_focus_and_o_opens_one(
     open_tab: OpenTab,
 ) -> None:
