@@ -14,8 +14,17 @@ research glossary (`中文<TAB>canonical phrase|variant|…`):
 Chinese has no spaces, so each run of CJK characters is segmented by greedy longest match:
 at each position the longest glossary entry wins (图神经网络 is one term, not 图 + 神经 +
 网络), a stop word (的, 与, 基于, 研究 …) at least as long is skipped instead, and a
-character that starts neither is dropped. Pure standard library, so the pure scoring and
-the benchmarks can use it without Django.
+character that starts neither is dropped. One-character stop words need more care, as
+many also begin research words:
+
+- a negation (非 无 不 未) directly before a glossary term negates it instead of being
+  skipped: 非渐近 is "non-asymptotic", never the bare "asymptotic" (common negated words
+  have entries of their own: 不对称 asymmetry, 无线 wireless, 未知 unknown);
+- any other one-character stop word but a particle (有 下 上 中 向 类 …, not 的 or 与)
+  directly before characters nothing knows counts as missed with them (有色噪声 without an
+  entry: 有色 is not understood, not just 色), so `glossary_coverage` shows the gap.
+
+Pure standard library, so the pure scoring and the benchmarks can use it without Django.
 """
 
 from __future__ import annotations
@@ -61,9 +70,23 @@ _STOP_TEXT = """
     我们 我的 他们 本文 论文 文章 文献 工作 成果 进展 最新 最近 近期 近年 近年来 当前 目前 现有
     未来 新型 新的 新颖 前沿进展 感兴趣 兴趣 关注 关心 喜欢 希望 想 想要 需要 了解 跟进 寻找 推送
     订阅 阅读 看 相关的 方面的 领域的 中的 上的 下的
+    非常 不断 不仅 不但 不再 不能 不会 不是 不同于 并不 并非 无论 无法 无需 无须 不需 不必
+    未能 有所 有助于 有利于 有的 有些 没有 以下 以上 之下 之上 上述 下述 而非 是否 前提 能够 时候
 """
 _STOP_WORDS = frozenset(_STOP_TEXT.split())
 _STOP_LONGEST = max(map(len, _STOP_WORDS))
+# Negations: before a glossary term they give its negated English ("non-X"), see `_negated`.
+_NEGATIONS = frozenset("非无不未")
+# One-character stop words that begin no research word (particles, pronouns, the commonest
+# prepositions): skipped even before characters nothing knows. The other one-character stop
+# words (有 下 上 中 向 内 后 新 类 …) also begin compounds (有色噪声, 向列相, 类时), so
+# before characters nothing knows they count as missed with them.
+_PARTICLE_TEXT = """
+    的 地 得 了 着 之 与 和 及 或 并 而 且 跟 同 在 对 于 从 以 为 由 被 把 将 让 使 给 用 等 其 该
+    此 这 那 各 每 某 也 还 又 都 就 即 是 已 会 要 需 如 若 我 你 他 她 它 们 很 更 最 较 吗 呢
+    吧 啊 想 看
+"""
+_PARTICLES = frozenset(_PARTICLE_TEXT.split())
 # Joining words between Latin terms ("LLM agents for code"); the terms themselves are kept.
 _ENGLISH_STOP_TEXT = "a an and as at based by for from in into of on or the to using via with"
 _ENGLISH_STOP_WORDS = frozenset(_ENGLISH_STOP_TEXT.split())
@@ -98,10 +121,27 @@ def _longest_prefix(run: str, start: int, longest: int, words: Container[str]) -
     return 0
 
 
+def _negated(negation: str, english: tuple[str, ...]) -> tuple[str, ...]:
+    """The English of a negation (非 无 不 未) and the glossary term after it: "non-X" for
+    each of the term's phrases, and for its canonical phrase when that is one lowercase
+    word also "nonX" (nonasymptotic) and, after 无, "X-free" first (无参数 parameter-free).
+    Acronyms, which do not negate, are left out."""
+    canonical = english[0]
+    negated: list[str] = []
+    if negation == "无" and canonical.isalpha() and canonical.islower():
+        negated.append(f"{canonical}-free")
+    for phrase in english:
+        if any(char.islower() for char in phrase):
+            negated.append(f"non-{phrase}")
+            if phrase is canonical and phrase.isalpha() and phrase.islower():
+                negated.append(f"non{phrase}")
+    return tuple(negated) or (f"non-{canonical}",)
+
+
 def _segment(run: str) -> tuple[list[tuple[str, ...]], int, int]:
     """The English of each glossary entry found in one run of CJK characters, in order, and
     how many of its characters glossary entries covered and how many nothing did (stop words
-    count for neither)."""
+    count for neither, unless they begin characters nothing knows)."""
     glossary = _glossary()
     found: list[tuple[str, ...]] = []
     covered = missed = 0
@@ -113,13 +153,30 @@ def _segment(run: str) -> tuple[list[tuple[str, ...]], int, int]:
             found.append(glossary.terms[run[start : start + term]])
             covered += term
             start += term
-        elif stop:
-            start += stop
-        elif _CJK_PUNCTUATION.match(run, start):
+            continue
+        if not stop:
+            if not _CJK_PUNCTUATION.match(run, start):
+                missed += 1
             start += 1
-        else:
-            missed += 1
-            start += 1
+            continue
+        after = start + stop
+        if stop == 1 and after < len(run) and run[start] not in _PARTICLES:
+            following = _longest_prefix(run, after, glossary.longest, glossary.terms)
+            if following > _longest_prefix(run, after, _STOP_LONGEST, _STOP_WORDS):
+                if run[start] in _NEGATIONS:
+                    # 非渐近: "non-asymptotic", never the bare "asymptotic".
+                    english = glossary.terms[run[after : after + following]]
+                    found.append(_negated(run[start], english))
+                    covered += 1 + following
+                    after += following
+            elif not (
+                following
+                or _longest_prefix(run, after, _STOP_LONGEST, _STOP_WORDS)
+                or _CJK_PUNCTUATION.match(run, after)
+            ):
+                # 有色噪声 without 有色: the 有 belongs to the word nothing knows.
+                missed += 1
+        start = after
     return found, covered, missed
 
 
