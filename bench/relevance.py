@@ -55,7 +55,9 @@ the band recomputed), and for "current" the radar also learns from the 👍 pape
 product does (`radar.profiles.likes_learned`: their primary categories and shared words, the
 liked part of `radars_score_batch`'s score); P@10 is measured on day 2 before and after. Interests with
 at least FEEDBACK_MIN relevant papers on each day take part. The ceiling of that arithmetic
-is printed beside it: P@10 after every day-1 match (not five) is rated by its judgement.
+is printed beside it: P@10 after every day-1 match (not five) is rated by its judgement; and
+so is the best P@10 any ranking of day 2 could reach (every relevant paper first; an interest
+with fewer than ten relevant papers that day cannot fill ten slots).
 
 Paper embeddings (slow: about 5 papers/s per core) are cached in `var/bench-cache/` under a
 hash of the embedder's name and the texts, so a rerun embeds nothing. `--json` prints the
@@ -450,6 +452,11 @@ def feedback_gain(
     vecs = {d: vectors[members[d]] for d in (1, 2)}
     grades = {d: [local_grades(interests[n], index, members[d]) for n in chosen] for d in (1, 2)}
     out["papers"] = {f"day {d}": len(members[d]) for d in (1, 2)}
+    # The best a ranking of day 2 could do: every relevant paper first (fewer than ten
+    # relevant papers leave empty slots, which count as misses).
+    out["best P@10 on day 2"] = float(
+        np.mean([min(10, sum(g > 0 for g in row.values())) / 10 for row in grades[2]])
+    )
     for lang in LANGUAGES:
         before = queries[lang][chosen]
         chosen_words = [words[lang][n] for n in chosen]
@@ -704,6 +711,11 @@ def report(out: dict[str, Any], per_interest: bool) -> None:
         f"{len(feedback['interests'])} interests with >= {FEEDBACK_MIN} relevant papers each day"
         + "".join(f"; {n} papers on {day}" for day, n in feedback.get("papers", {}).items())
     )
+    if "best P@10 on day 2" in feedback:
+        print(
+            f"  the best possible P@10 on day 2 (every relevant paper first): "
+            f"{feedback['best P@10 on day 2']:.3f}"
+        )
     for lang, figures in feedback["by_language"].items():
         votes = figures["votes"]
         for method in ("embedding", "current"):
