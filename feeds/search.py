@@ -1,24 +1,32 @@
 """Search over papers: PostgreSQL full-text search (title weighs more than abstract), phrases,
 exclusions, OR and `author:`; a substring scan of recent papers for Chinese and other text
-full-text search cannot split; highlighted titles and snippets."""
+full-text search cannot split; highlighted titles and snippets.
+
+Full-text search wants every word of the query; a question in plain words ("can you run an
+LLM on a Raspberry Pi at the network edge?") rarely has all of them in one paper. When all
+the words find (almost) nothing, the papers holding most of them follow (`papers_with_most`):
+ranked by how many of the query's words they hold, rare words weighing more."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from functools import reduce
 from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import (
+    Case,
     F,
     Func,
     Q,
     QuerySet,
     TextField,
     Value,
+    When,
 )
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -34,6 +42,29 @@ SEARCH_CANDIDATES = 200
 # Substring and author searches have no index to use: they read only the most recent papers
 # (from the day of the SEARCH_SCAN_WINDOW-th newest on), newest first.
 SEARCH_SCAN_WINDOW = 20_000
+
+# When all of a query's words find fewer papers than this, the papers holding most of its words
+# follow them (`papers_with_most`), for a query of two words or more written without search
+# syntax (quotes, -exclusions, OR: the reader said what they want then).
+ANY_WORDS_BELOW = 3
+# A paper holding some of the words must hold at least this share of their weight: each word
+# weighs ln(1 + n / papers holding it) among the n papers holding any (rare words weigh more;
+# a word no paper holds weighs nothing). On the bundled samples, "can you run an LLM on a
+# Raspberry Pi at the network edge?" finds 343 papers holding one of its words or more; two
+# hold half their weight: LLM, Raspberry, Pi, network, edge (the paper asked for) and
+# Raspberry, Pi, network.
+ANY_WORDS_SHARE = 0.5
+# Words of a plain-language question that say nothing about its subject, beyond PostgreSQL's
+# English stop words (which already hold how, what, why, can, does, ...): they do not count
+# when looking for the papers holding most of the words.
+_QUESTION_TEXT = """
+anyone anything better best could done get gets good help kind know like make makes many much
+possible really someone something tell thing things us use used using way ways well whether
+work works would
+"""
+QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
+# Search syntax: quotes, an exclusion, OR.
+_SYNTAX = re.compile(r'"|(?:^|\s)-\w|(?:^|\s)or(?:\s|$)', re.IGNORECASE)
 
 # Markers ts_headline puts around hits. Control characters: no real text has them, and a
 # feed that smuggled some in could at worst add a balanced, harmless <mark> (headline_html).
@@ -203,12 +234,75 @@ def _brackets_hidden(field_name: str) -> Func:
     return _Replace(_Replace(F(field_name), Value("<"), Value(_LT)), Value(">"), Value(_GT))
 
 
-def _tsquery_is_empty(text: str) -> bool:
-    # Only stop words or punctuation: websearch_to_tsquery yields nothing to match.
+def _query_words(text: str) -> tuple[bool, list[str]]:
+    """Whether the query has no word full-text search can match (only stop words or
+    punctuation), and its words that say what it is about, as written, one per lexeme: stop
+    words, QUESTION_WORDS and single letters left out, a hyphenated word as its parts."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT numnode(websearch_to_tsquery('english', %s))", [text])
+        cursor.execute(
+            "SELECT numnode(websearch_to_tsquery('english', %s)),"
+            " ARRAY(SELECT ARRAY[token, lexemes[1]] FROM ts_debug('english', %s)"
+            " WHERE alias NOT IN ('asciihword', 'hword', 'numhword') AND lexemes <> '{}')",
+            [text, text],
+        )
         row = cursor.fetchone()
-    return not row or row[0] == 0
+    if not row or row[0] == 0:
+        return True, []
+    words: dict[str, str] = {}
+    for token, lexeme in row[1] or []:
+        if len(lexeme) > 1 and token.casefold() not in QUESTION_WORDS:
+            words.setdefault(lexeme, token)
+    return False, list(words.values())
+
+
+def _any_query(words: Sequence[str]) -> SearchQuery:
+    """A query matching a paper that holds any of `words` (each a word or a phrase)."""
+    queries = [SearchQuery(word, search_type="phrase", config="english") for word in words]
+    return reduce(lambda a, b: a | b, queries)
+
+
+def papers_with_most(
+    words: Sequence[Sequence[str]], papers: QuerySet[Paper], *, limit: int = SEARCH_CANDIDATES
+) -> list[tuple[int, list[str]]]:
+    """Of `papers`, those holding at least ANY_WORDS_SHARE of the weight of `words`, best
+    first, with the words each holds (by their first spelling). Each word is given as its
+    spellings (a word or phrase and its variants: ["black hole", "black holes"]); a paper holds
+    it when it holds any of them. The more of the words, rare ones weighing more (see
+    ANY_WORDS_SHARE), then by ts_rank_cd, then newest: a paper holding all of them comes
+    first. One query: the GIN index finds the papers holding any of the words."""
+    words = [list(spellings) for spellings in words if spellings]
+    if not words:
+        return []
+    one = "phraseto_tsquery('english', %s)"
+    each = ["(" + " || ".join([one] * len(spellings)) + ")" for spellings in words]
+    held = ", ".join(f"(p.search_vector @@ {query})::int AS m{i}" for i, query in enumerate(each))
+    df = ", ".join(f"sum(m{i}) OVER () AS d{i}" for i in range(len(words)))
+    weight = ", ".join(
+        f"CASE WHEN d{i} > 0 THEN ln(1 + n::float8 / d{i}) ELSE 0 END AS w{i}"
+        for i in range(len(words))
+    )
+    score = " + ".join(f"m{i} * w{i}" for i in range(len(words)))
+    total = " + ".join(f"w{i}" for i in range(len(words)))
+    spellings = [spelling for group in words for spelling in group]
+    base, base_params = (
+        papers.filter(search_vector=_any_query(spellings))
+        .values("id", "announced", "search_vector")
+        .query.sql_with_params()
+    )
+    sql = (
+        f"WITH hits AS (SELECT p.id, p.announced, p.search_vector, {held} FROM ({base}) AS p),"
+        f" counted AS (SELECT hits.*, count(*) OVER () AS n, {df} FROM hits),"
+        f" weighed AS (SELECT counted.*, {weight} FROM counted)"
+        f" SELECT id, {', '.join(f'm{i}' for i in range(len(words)))} FROM weighed"
+        f" WHERE {score} >= %s * ({total}) - 1e-9"
+        f" ORDER BY {score} DESC, ts_rank_cd(search_vector, {' || '.join(each)}) DESC,"
+        " announced DESC, id LIMIT %s"
+    )
+    params = [*spellings, *base_params, ANY_WORDS_SHARE, *spellings, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [(row[0], [w[0] for w, m in zip(words, row[1:], strict=True) if m]) for row in rows]
 
 
 class _ArrayToString(Func):
@@ -242,6 +336,11 @@ class SearchHits:
     # Nothing held the words, which could be a name: these are the papers of the authors so
     # named (`author` is the text then, mode "author").
     by_name: bool = False
+    # The papers that hold only some of the query's words (after those holding all of them:
+    # see ANY_WORDS_BELOW), with the words each holds as the query wrote them.
+    some_words: dict[int, list[str]] = field(default_factory=dict)
+    # The query's words that were looked for one by one then (highlighted in those papers).
+    words: list[str] = field(default_factory=list)
 
 
 def recent_since(filters: PaperFilters) -> date | None:
@@ -264,10 +363,11 @@ def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None
     if not text and not author:
         return SearchHits([], "", "", "", fulltext=False)
     hits = _search_hits(text, author, filters)
-    if hits.ids or author or is_cjk(text) or not _NAME_QUERY.fullmatch(text):
+    partial = bool(hits.ids) and len(hits.some_words) == len(hits.ids)
+    if (hits.ids and not partial) or author or is_cjk(text) or not _NAME_QUERY.fullmatch(text):
         return hits
-    # The words found nothing, and they could be a name: the papers of authors so named
-    # (the scan `author:` makes, only for a query that found nothing otherwise).
+    # No paper holds all the words (perhaps some of them), and they could be a name: the
+    # papers of authors so named (the scan `author:` makes, only for such a query).
     named = _search_hits("", text, filters)
     if not named.ids:
         return hits
@@ -287,7 +387,8 @@ def _search_hits(text: str, author: str, filters: PaperFilters) -> SearchHits:
     if author:
         papers = _with_author(papers, author)
 
-    if text and not is_cjk(text) and not _tsquery_is_empty(text):
+    empty, words = _query_words(text) if text and not is_cjk(text) else (True, [])
+    if not empty:
         query = SearchQuery(text, search_type="websearch", config="english")
         candidates = (
             papers.filter(search_vector=query)
@@ -301,7 +402,15 @@ def _search_hits(text: str, author: str, filters: PaperFilters) -> SearchHits:
             .order_by("-rank", "-announced", "id")
             .values_list("id", flat=True)
         )
-        return SearchHits(ranked, "fulltext", text, author, fulltext=True)
+        some: dict[int, list[str]] = {}
+        if len(ranked) < ANY_WORDS_BELOW and len(words) > 1 and not _SYNTAX.search(text):
+            held = set(ranked)
+            found = papers_with_most([[word] for word in words], papers)
+            some = {pid: have for pid, have in found if pid not in held}
+            ranked += list(some)
+        return SearchHits(
+            ranked, "fulltext", text, author, fulltext=True, some_words=some, words=words
+        )
 
     # No index serves a substring or author match: read only the most recent papers, newest
     # first, so a query that matches nothing still stops after SEARCH_SCAN_WINDOW rows.
@@ -329,28 +438,49 @@ def author_named(paper: Paper, name: str) -> str:
     return next((a for a in paper.authors if folded in a.casefold()), name)
 
 
+def _headlines(query: SearchQuery) -> dict[str, SearchHeadline]:
+    hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
+    return {
+        "title_hl": SearchHeadline(_brackets_hidden("title"), query, highlight_all=True, **hl),
+        "snippet_hl": SearchHeadline(
+            _brackets_hidden("abstract"),
+            query,
+            max_words=45,
+            min_words=20,
+            max_fragments=2,
+            fragment_delimiter=_FRAGMENTS,
+            **hl,
+        ),
+    }
+
+
 def search_page(
-    ids: Sequence[int], *, text: str, fulltext: bool, highlight: bool = True
+    ids: Sequence[int],
+    *,
+    text: str,
+    fulltext: bool,
+    highlight: bool = True,
+    words: Sequence[str] = (),
+    partial: Collection[int] = (),
 ) -> tuple[list[Paper], dict[int, SafeString], dict[int, SafeString]]:
     """These papers in this order, ready for display, with their titles and snippets
-    highlighted where `text` occurs (empty without `highlight` or without text)."""
+    highlighted where `text` occurs (empty without `highlight` or without text); in the
+    `partial` papers (holding only some of the words), where any of `words` occurs."""
     papers = papers_for_display(Paper.objects.filter(id__in=ids))
     headlines: dict[str, Any] = {}
     if highlight and text and fulltext:
-        query = SearchQuery(text, search_type="websearch", config="english")
-        hl: dict[str, Any] = {"config": "english", "start_sel": HL_START, "stop_sel": HL_STOP}
-        headlines = {
-            "title_hl": SearchHeadline(_brackets_hidden("title"), query, highlight_all=True, **hl),
-            "snippet_hl": SearchHeadline(
-                _brackets_hidden("abstract"),
-                query,
-                max_words=45,
-                min_words=20,
-                max_fragments=2,
-                fragment_delimiter=_FRAGMENTS,
-                **hl,
-            ),
-        }
+        headlines = _headlines(SearchQuery(text, search_type="websearch", config="english"))
+        some = [pid for pid in ids if pid in partial]
+        if words and some:
+            any_of = _headlines(_any_query(words))
+            headlines = {
+                name: Case(
+                    When(id__in=some, then=any_of[name]),
+                    default=headline,
+                    output_field=TextField(),
+                )
+                for name, headline in headlines.items()
+            }
     by_id = {p.id: p for p in papers.annotate(**headlines)}
     rows: list[Any] = [by_id[i] for i in ids if i in by_id]
     if not highlight or not text:
@@ -381,7 +511,12 @@ def search_papers(
     offset = (max(page, 1) - 1) * page_size
     chosen = hits.ids[offset : offset + page_size]
     papers, titles, snippets = search_page(
-        chosen, text=hits.text, fulltext=hits.fulltext, highlight=highlight
+        chosen,
+        text=hits.text,
+        fulltext=hits.fulltext,
+        highlight=highlight,
+        words=hits.words,
+        partial=hits.some_words,
     )
     return SearchResult(
         papers=papers,

@@ -36,7 +36,13 @@ from collections.abc import Container
 from pathlib import Path
 from typing import NamedTuple
 
-__all__ = ["english_gloss", "english_terms", "glossary_coverage", "has_cjk"]
+__all__ = [
+    "english_gloss",
+    "english_term_groups",
+    "english_terms",
+    "glossary_coverage",
+    "has_cjk",
+]
 
 _GLOSSARY_PATH = Path(__file__).with_name("glossary_zh_en.tsv")
 
@@ -215,6 +221,20 @@ def english_terms(text: str) -> list[str]:
     """English search terms for a Chinese description: glossary phrases with their variants
     and the Latin words already in it, in order, without repeats; [] for text without CJK."""
     return _unique([phrase for match in _matches(text) for phrase in match])
+
+
+def english_term_groups(text: str) -> list[list[str]]:
+    """`english_terms` grouped by the term each renders: a glossary term's canonical phrase
+    and its variants (["black hole", "black holes"]), a Latin word alone; each phrase once.
+    A paper holding two terms is then told from one holding two spellings of one."""
+    seen: set[str] = set()
+    groups: list[list[str]] = []
+    for match in _matches(text):
+        group = [phrase for phrase in match if phrase.casefold() not in seen]
+        seen.update(phrase.casefold() for phrase in group)
+        if group:
+            groups.append(group)
+    return groups
 
 
 def glossary_coverage(text: str) -> float:

@@ -6,7 +6,11 @@ Chinese query is also searched by the English terms the bundled glossary gives f
 
 The two rankings are fused by weighted reciprocal rank fusion (`hybrid_fuse`: each list
 contributes its weight / (RRF_K + rank), the words WORDS_WEIGHT, meaning 1), and each result
-keeps why it came: its words matched, it is close in meaning, or both. `bench/relevance.py`'s
+keeps why it came: its words matched, it is close in meaning, or both. When no paper (or
+hardly any) holds all the words, as for most questions in plain words, the papers holding
+most of them (`feeds.search.papers_with_most`) join as a third ranking, weighing
+SOME_WORDS_WEIGHT; a Chinese query's English terms are searched the same way: the papers
+holding all of them first, then those holding most. `bench/relevance.py`'s
 "hybrid" row measures `hybrid_fuse`.
 
 A query's whole ranking is kept in the cache (`ranking_for`) while no newer paper is stored
@@ -34,12 +38,18 @@ from feeds.search import (
     SearchHits,
     SearchResult,
     author_named,
+    papers_with_most,
     recent_since,
     search_hits,
     search_page,
 )
 from feeds.selectors import PaperFilters
-from radar.crosslingual import english_gloss, english_terms, glossary_coverage
+from radar.crosslingual import (
+    english_gloss,
+    english_term_groups,
+    english_terms,
+    glossary_coverage,
+)
 from radar.models import PaperEmbedding
 from radar.profiles import closeness_quantiles, description_vector
 
@@ -60,6 +70,16 @@ SEMANTIC_SAMPLE = 1000
 SEMANTIC_SAMPLE_MIN = 200  # fewer papers than this: SEMANTIC_FLOOR alone
 SEMANTIC_P99_MIN = 0.825
 SEMANTIC_ABOVE_MEDIAN = 0.05
+# A question on a niche topic has no tail, only its one paper: it passes too when its closest
+# paper stands at SEMANTIC_BEST_MIN or more and SEMANTIC_BEST_ABOVE_P99 above the 99th
+# percentile. On the bundled samples (1,582 papers), 18 made-up words and unrelated queries
+# (xyzzyqq, "banana bread recipe", "knitting a wool sweater", 香蕉面包做法, ...): best paper
+# 0.777-0.836, best - p99 +0.011-+0.042; the two real questions the p99 gate refused
+# ("carbon-neutral heating", "insulin without a fridge"): best 0.898 and 0.862, best - p99
+# +0.082 and +0.045. The best paper's cosine separates them (0.836 | 0.85 | 0.862), the
+# distance above p99 guards a query close to every paper (a p99 just under 0.825).
+SEMANTIC_BEST_MIN = 0.85
+SEMANTIC_BEST_ABOVE_P99 = 0.03
 RRF_K = 60
 # A paper holding the query's words weighs twice one merely close in meaning: words alone
 # rank better than meaning alone (bench/relevance.py, nDCG@10 0.82 against 0.77 for English
@@ -67,6 +87,10 @@ RRF_K = 60
 # only close in meaning push one on the very subject down the first page (hybrid nDCG@10,
 # English 0.843 at 1, 0.855 at 2; Chinese 0.739 and 0.785).
 WORDS_WEIGHT = 2.0
+# A paper holding only some of the words (or of a Chinese query's English terms) weighs as one
+# close in meaning: a question's common words ("kept", "without") alone must not push the
+# papers closest in meaning down.
+SOME_WORDS_WEIGHT = 1.0
 # The share of a Chinese query the glossary must cover for its English terms to be searched.
 ENGLISH_COVERAGE = 0.8
 # How long a query's ranking is kept (a newer paper replaces it at once: see `ranking_for`).
@@ -80,9 +104,15 @@ class HybridResult(SearchResult):
     "meaning" when only closeness did."""
 
     by_words: set[int] = field(default_factory=set)
-    # A Chinese query's English terms (the glossary's), and the papers they found.
+    # The papers holding only some of the words, with the words each holds.
+    some_words: dict[int, list[str]] = field(default_factory=dict)
+    # No paper holds all the words; some hold part of them (`some_words`).
+    partial: bool = False
+    # A Chinese query's English terms (the glossary's), and the papers they found, with the
+    # terms each holds.
     english: str = ""
     by_english: set[int] = field(default_factory=set)
+    english_held: dict[int, list[str]] = field(default_factory=dict)
     # Paper id → cosine to the query, for the papers close in meaning.
     closeness: dict[int, float] = field(default_factory=dict)
 
@@ -99,26 +129,32 @@ def papers_close_in_meaning(
     papers = filters.apply(Paper.objects.all())
     if since:
         papers = papers.filter(announced__gte=since)
-    floor = meaning_floor(vector)
-    if floor is None:
-        return {}
-    nearest = (
+    nearest = list(
         PaperEmbedding.objects.filter(paper__in=papers)
         .annotate(distance=CosineDistance("vector", vector.tolist()))
         .order_by("distance")
         .values_list("paper_id", "distance")[:SEMANTIC_CANDIDATES]
     )
+    if not nearest:
+        return {}
+    floor = meaning_floor(vector, best=1 - nearest[0][1])
+    if floor is None:
+        return {}
     return {pid: 1 - distance for pid, distance in nearest if 1 - distance >= floor}
 
 
-def meaning_floor(vector: NDArray[np.float32]) -> float | None:
-    """The cosine a paper needs to count as close in meaning to a query embedded as `vector`;
-    None when the query is close to nothing in particular (see SEMANTIC_P99_MIN); from its
-    closeness to the newest papers (`closeness_quantiles`, as a radar's band is made)."""
+def meaning_floor(vector: NDArray[np.float32], *, best: float | None = None) -> float | None:
+    """The cosine a paper needs to count as close in meaning to a query embedded as `vector`,
+    whose closest paper is at `best`; None when the query is close to nothing in particular
+    (see SEMANTIC_P99_MIN and SEMANTIC_BEST_MIN); from its closeness to the newest papers
+    (`closeness_quantiles`, as a radar's band is made)."""
     count, median, p99 = closeness_quantiles(vector, SEMANTIC_SAMPLE)
     if count < SEMANTIC_SAMPLE_MIN:
         return SEMANTIC_FLOOR
-    if p99 < SEMANTIC_P99_MIN:
+    stands_out = (
+        best is not None and best >= SEMANTIC_BEST_MIN and best - p99 >= SEMANTIC_BEST_ABOVE_P99
+    )
+    if p99 < SEMANTIC_P99_MIN and not stands_out:
         return None
     return max(SEMANTIC_FLOOR, median + SEMANTIC_ABOVE_MEDIAN)
 
@@ -147,11 +183,13 @@ class Ranking:
 
     ids: list[int]
     hits: SearchHits
-    # A Chinese query's English terms (the glossary's), and the papers they found.
+    # A Chinese query's English terms (the glossary's), and the papers they found (those
+    # holding all the terms first), with the terms each holds.
     english: list[str]
     by_english: list[int]
     # Paper id → cosine to the query, for the papers close in meaning.
     closeness: dict[int, float]
+    english_held: dict[int, list[str]] = field(default_factory=dict)
 
 
 def ranking_for(*, q: str, author: str = "", filters: PaperFilters | None = None) -> Ranking:
@@ -159,7 +197,7 @@ def ranking_for(*, q: str, author: str = "", filters: PaperFilters | None = None
     since the newest paper was stored (`feeds.front.version`)."""
     filters = filters or PaperFilters()
     asked = json.dumps([q, author, sorted(filters.params().items())], ensure_ascii=False)
-    key = f"radar:search:{version()}:{hashlib.sha256(asked.encode()).hexdigest()[:32]}"
+    key = f"radar:search2:{version()}:{hashlib.sha256(asked.encode()).hexdigest()[:32]}"
     cached = cache.get(key)
     if isinstance(cached, Ranking):
         return cached
@@ -183,13 +221,29 @@ def ranking_search(*, q: str, author: str, filters: PaperFilters) -> Ranking:
     english = []
     if hits.text and not hits.author and glossary_coverage(hits.text) >= ENGLISH_COVERAGE:
         english = english_terms(hits.text)
-    by_english: list[int] = []
-    if english:
-        query = " OR ".join(f'"{term}"' for term in english)
-        by_english = search_hits(q=query, filters=filters).ids
-    words = list(dict.fromkeys([*hits.ids, *by_english]))
-    ids = hybrid_fuse(words, list(closeness)) if closeness else words
-    return Ranking(ids, hits, english, by_english, closeness)
+    held: dict[int, list[str]] = {}
+    groups = english_term_groups(hits.text) if english else []
+    if groups:
+        held = dict(papers_with_most(groups, filters.apply(Paper.objects.all())))
+    by_english = list(held)
+    # Holding all the words (or all the English terms) weighs WORDS_WEIGHT; some of them,
+    # SOME_WORDS_WEIGHT.
+    words = list(
+        dict.fromkeys(
+            [
+                *(pid for pid in hits.ids if pid not in hits.some_words),
+                *(pid for pid in by_english if len(held[pid]) == len(groups)),
+            ]
+        )
+    )
+    taken = set(words)
+    some = [pid for pid in dict.fromkeys([*hits.some_words, *by_english]) if pid not in taken]
+    if closeness:
+        # Meaning before some of the words: of two papers level, the one close in meaning.
+        ids = rrf(words, list(closeness), some, weights=(WORDS_WEIGHT, 1.0, SOME_WORDS_WEIGHT))
+    else:
+        ids = words + some
+    return Ranking(ids, hits, english, by_english, closeness, held)
 
 
 def search_hybrid(
@@ -205,7 +259,13 @@ def search_hybrid(
     hits = ranking.hits
     offset = (max(page, 1) - 1) * page_size
     chosen = ranking.ids[offset : offset + page_size]
-    papers, titles, snippets = search_page(chosen, text=hits.text, fulltext=hits.fulltext)
+    papers, titles, snippets = search_page(
+        chosen,
+        text=hits.text,
+        fulltext=hits.fulltext,
+        words=hits.words,
+        partial=hits.some_words,
+    )
     if hits.by_name:
         # Why each came (feeds/_paper_body.html): "author: Gaetano Lambiase", not its words.
         for paper in papers:
@@ -223,8 +283,13 @@ def search_hybrid(
         if ranking.closeness
         else hits.mode,
         scanned_since=hits.scanned_since,
-        by_words=set() if hits.by_name else set(hits.ids),
+        by_words=set() if hits.by_name else set(hits.ids) - set(hits.some_words),
+        some_words={pid: hits.some_words[pid] for pid in chosen if pid in hits.some_words},
+        partial=bool(hits.some_words) and len(hits.some_words) == len(hits.ids),
         english=english_gloss(hits.text) if ranking.by_english else "",
         by_english=set(ranking.by_english),
+        english_held={
+            pid: ranking.english_held[pid] for pid in chosen if pid in ranking.english_held
+        },
         closeness=ranking.closeness,
     )

@@ -118,8 +118,17 @@ def _search_why(paper_id: int, result: HybridResult) -> list[str]:
     why = []
     if paper_id in result.by_words:
         why.append(_("matches your words"))
+    elif paper_id in result.some_words:
+        why.append(
+            _("matches some of your words: %(words)s")
+            % {"words": ", ".join(result.some_words[paper_id])}
+        )
     elif paper_id in result.by_english:
-        why.append(_("matches its English terms: %(terms)s") % {"terms": result.english})
+        terms = result.english_held.get(paper_id)
+        why.append(
+            _("matches its English terms: %(terms)s")
+            % {"terms": ", ".join(terms) if terms else result.english}
+        )
     if paper_id in result.closeness:
         why.append(_("close in meaning (%(score).2f)") % {"score": result.closeness[paper_id]})
     return why

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 import radar.crosslingual
-from radar.crosslingual import english_gloss, english_terms, glossary_coverage, has_cjk
+from radar.crosslingual import (
+    english_gloss,
+    english_term_groups,
+    english_terms,
+    glossary_coverage,
+    has_cjk,
+)
 
 GLOSSARY = Path(radar.crosslingual.__file__).with_name("glossary_zh_en.tsv")
 CJK_ONLY = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]+")
@@ -213,3 +219,12 @@ def test_chinese_punctuation_between_terms_counts_as_neither_found_nor_missed() 
 
 def test_an_accented_latin_name_in_a_chinese_description_is_kept_whole() -> None:
     assert "Turán" in english_terms("极值组合：Turán问题与Ramsey问题")
+
+
+def test_the_english_terms_are_grouped_by_the_term_each_renders() -> None:
+    groups = english_term_groups("黑洞光子环与黑洞吸积")
+
+    assert groups[0][0] == "black hole" and "black holes" in groups[0]
+    assert [group[0] for group in groups] == ["black hole", "photon ring", "accretion"]
+    # Each phrase once; together they are english_terms.
+    assert [term for group in groups for term in group] == english_terms("黑洞光子环与黑洞吸积")
