@@ -56,7 +56,7 @@ ANY_WORDS_BELOW = 3
 ANY_WORDS_SHARE = 0.5
 # The newest papers holding each word that are weighed (see `papers_with_most`): every paper
 # holding a rare word, the recent ones holding a common word.
-ANY_WORDS_EACH = 200
+ANY_WORDS_EACH = 100
 # Words of a plain-language question that say nothing about its subject, beyond PostgreSQL's
 # English stop words (which already hold how, what, why, can, does, ...): they do not count
 # when looking for the papers holding most of the words.

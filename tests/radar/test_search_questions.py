@@ -104,7 +104,7 @@ def test_search_syntax_keeps_its_meaning(client: Client) -> None:
 def test_each_word_brings_only_its_newest_papers_so_a_common_word_costs_little(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Each word's newest ANY_WORDS_EACH papers are weighed (500; 3 here): on a million papers
+    # Each word's newest ANY_WORDS_EACH papers are weighed (100; 3 here): on a million papers
     # "network" alone would otherwise have every paper holding it read and weighed (21 s).
     monkeypatch.setattr(feeds.search, "ANY_WORDS_EACH", 3)
     studies = [
