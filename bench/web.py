@@ -28,7 +28,7 @@ per-token rate limit is lifted for the run: every load client shares the token).
 Search is measured twice: "search" asks the same few terms again and again, as a next page
 or a search asked again is (its ranking then comes from the cache, `radar.search.ranking_for`),
 and "search-first-ask" makes every request a search never asked before (each term with an
-alternative no paper has, "model or zq17": the same papers, nothing cached); "search-question"
+alternative no paper has, "model OR zq17": the same papers, nothing cached); "search-question"
 asks questions in plain words no paper holds all of ("how can diffusion help model in zq17?"),
 each for the first time, so the papers holding most of their words are looked for.
 
@@ -1022,12 +1022,12 @@ def base_pages(
             [("/search/?" + urlencode({"q": t}), b"<mark>", t) for t in terms if hits[t]],
             hits=hits,
         ),
-        # The same terms, each request with an alternative no paper has ("model or zq17"):
+        # The same terms, each request with an alternative no paper has ("model OR zq17"):
         # the same papers, but a search never asked before, so nothing comes from the cache.
         Page(
             "search-first-ask",
             [
-                ("/search/?" + urlencode({"q": f"{t} or zq{n}"}), b"<mark>", t)
+                ("/search/?" + urlencode({"q": f"{t} OR zq{n}"}), b"<mark>", t)
                 for n in range(FIRST_ASKS)
                 for t in terms
                 if hits[t]

@@ -48,11 +48,10 @@ SEARCH_SCAN_WINDOW = 20_000
 # syntax (quotes, -exclusions, OR: the reader said what they want then).
 ANY_WORDS_BELOW = 3
 # A paper holding some of the words must hold at least this share of their weight: each word
-# weighs ln(1 + n / papers holding it) among the n papers holding any (rare words weigh more;
-# a word no paper holds weighs nothing). On the bundled samples, "can you run an LLM on a
-# Raspberry Pi at the network edge?" finds 343 papers holding one of its words or more; two
-# hold half their weight: LLM, Raspberry, Pi, network, edge (the paper asked for) and
-# Raspberry, Pi, network.
+# weighs ln(1 + n / candidates holding it) among the n candidates (rare words weigh more; a
+# word no paper holds weighs nothing). On the bundled samples, of the papers holding a word
+# of "can you run an LLM on a Raspberry Pi at the network edge?", two hold half their weight:
+# LLM, Raspberry, Pi, network, edge (the paper asked for) and Raspberry, Pi, network.
 ANY_WORDS_SHARE = 0.5
 # The newest papers holding each word that are weighed (see `papers_with_most`): every paper
 # holding a rare word, the recent ones holding a common word.
@@ -62,12 +61,15 @@ ANY_WORDS_EACH = 100
 # when looking for the papers holding most of the words.
 _QUESTION_TEXT = """
 anyone anything better best could done get gets good help kind know like make makes many much
-possible really someone something tell thing things us use used using way ways well whether
+possible really someone something tell thing things us use used using way ways well whether whose
 work works would
 """
 QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
-# Search syntax: quotes, an exclusion, OR.
-_SYNTAX = re.compile(r'"|(?:^|\s)-\w|(?:^|\s)or(?:\s|$)', re.IGNORECASE)
+# Search syntax: quotes, an exclusion, OR (in capitals: see `parse_search`).
+_SYNTAX = re.compile(r'"|(?:^|\s)-\w|(?:^|\s)OR(?:\s|$)')
+# A lower-case "or" between words: websearch_to_tsquery would read it as OR, so "curves or
+# functions" found every paper about functions.
+_NATURAL_OR = re.compile(r"(?<!\S)or(?!\S)")
 
 # Markers ts_headline puts around hits. Control characters: no real text has them, and a
 # feed that smuggled some in could at worst add a balanced, harmless <mark> (headline_html).
@@ -215,11 +217,12 @@ def substring_headline(text: str, needle: str, *, width: int = 110) -> SafeStrin
 
 
 def parse_search(q: str, author: str = "") -> tuple[str, str]:
-    """Split a query into its text and an author name (`author:Name`, `author:"A Name"`)."""
+    """Split a query into its text and an author name (`author:Name`, `author:"A Name"`). A
+    lower-case "or" is a word of the question ("curves or functions"), not the operator OR."""
     names = [author.strip()] if author.strip() else []
     for match in _AUTHOR_TERM.finditer(q):
         names.append((match.group(1) or match.group(2) or "").strip())
-    text = _AUTHOR_TERM.sub(" ", q)
+    text = _NATURAL_OR.sub(" ", _AUTHOR_TERM.sub(" ", q))
     return " ".join(text.split())[:300], " ".join(n for n in names if n)[:200]
 
 

@@ -221,3 +221,28 @@ def test_the_closest_paper_alone_does_not_open_the_gate_without_standing_out() -
     _papers_at(np.concatenate([rng.normal(0.81, 0.005, 299), [0.85]]))
     assert meaning_floor(_axis(), best=0.85) is None
     assert meaning_floor(_axis(), best=0.86) is not None
+
+
+def test_a_lower_case_or_in_a_question_is_a_word_and_a_capital_or_the_operator(
+    client: Client,
+) -> None:
+    shapley = arxiv_paper(
+        title="Continuous Shapley values",
+        abstract="Attributions for models whose inputs are curves.",
+    )
+    for i in range(4):
+        arxiv_paper(title=f"Operator models for meromorphic functions {i}")
+
+    titles, _html = results(
+        client, "how can Shapley values explain models whose inputs are curves or functions?"
+    )
+    # Read as OR, "... or functions" found the papers about functions and not the Shapley one
+    # (it lacks "explain"); as a word, no paper holds all the words and the one holding most
+    # of them comes first.
+    assert titles[0] == shapley.title
+
+    either, _html = results(client, "Shapley OR meromorphic")
+    assert set(either) == {
+        shapley.title,
+        *(f"Operator models for meromorphic functions {i}" for i in range(4)),
+    }
