@@ -44,6 +44,7 @@ from feeds.models import Paper
 from feeds.names import category_label
 from feeds.search import SEARCH_PAGE_SIZE
 from radar import feeds as atom
+from radar.crosslingual import has_cjk
 from radar.forms import RadarForm
 from radar.matching import radar_preview
 from radar.models import Radar, Subscription
@@ -165,6 +166,8 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
         "next_url": next_url,
         "page": page,
         "asked": bool(q or author),
+        # A Chinese query found nothing: its words are not all in the glossary (say so).
+        "chinese_unknown": bool(q) and not cards and has_cjk(q),
     }
     if page > 1 and wants_partial(request):
         return render(request, "radar/search.html#paper-items", context)

@@ -124,6 +124,19 @@ def test_no_match_says_so(client: Client) -> None:
     arxiv_paper(title="Anything")
     html = client.get("/search/?q=zebrafish").content.decode()
     assert "No papers match your search." in html
+    assert "glossary" not in html
+
+
+def test_a_chinese_query_that_finds_nothing_says_why_and_what_to_try(client: Client) -> None:
+    arxiv_paper(title="Anything")
+    client.cookies["lang"] = "zh-hans"
+
+    html = client.get("/search/?q=鼎鼐饕餮").content.decode()
+
+    assert "没有符合搜索条件的论文。" in html
+    assert "词表尚未收录其中的一些词。可以试试英文术语，或用一句话描述这个主题。" in html
+    # Not the banner of papers found by their Chinese text: none were.
+    assert "显示包含你所输入原文的论文" not in html
 
 
 def test_filters_apply_to_search(client: Client) -> None:
