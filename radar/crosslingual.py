@@ -49,6 +49,7 @@ _GLOSSARY_PATH = Path(__file__).with_name("glossary_zh_en.tsv")
 # The same script ranges as `radar.query`: Han, kana, Hangul and their punctuation blocks.
 _CJK_CLASS = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
 _CJK = re.compile(f"[{_CJK_CLASS}]")
+_ALL_CJK = re.compile(f"[{_CJK_CLASS}]+$")
 # A run of CJK characters (CJK punctuation included: it matches no entry and is skipped), or
 # a Latin word with inner hyphens, dots or slashes (scRNA-seq, COVID-19, PM2.5, C++), its
 # letters accented or not (Turán, Erdős).
@@ -101,22 +102,34 @@ _ENGLISH_STOP_WORDS = frozenset(_ENGLISH_STOP_TEXT.split())
 class _Glossary(NamedTuple):
     terms: dict[str, tuple[str, ...]]
     longest: int
+    # Keys written with Latin or Greek letters or digits before the Chinese (X射线, T细胞,
+    # 2型糖尿病, β衰变): found in the text before it is cut into runs, which would drop the
+    # single letter and read 光 as "light". One pattern, longest keys first, any case.
+    mixed: dict[str, tuple[str, ...]]
+    mixed_pattern: re.Pattern[str] | None
 
 
 @functools.cache
 def _glossary() -> _Glossary:
     """The glossary file, parsed once per process."""
     terms: dict[str, tuple[str, ...]] = {}
+    mixed: dict[str, tuple[str, ...]] = {}
     lines = _GLOSSARY_PATH.read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.startswith("#"):
             continue
         key, tab, value = line.partition("\t")
         english = tuple(part.strip() for part in value.split("|") if part.strip())
-        if not tab or not key or not english or key in terms:
+        table = terms if _ALL_CJK.match(key) else mixed
+        key = key if table is terms else key.casefold()
+        if not tab or not key or not english or key in table or not _CJK.search(key):
             raise ValueError(f"{_GLOSSARY_PATH.name}:{number}: bad or repeated entry {line!r}")
-        terms[key] = english
-    return _Glossary(terms, max(map(len, terms)))
+        table[key] = english
+    pattern = None
+    if mixed:
+        alternatives = "|".join(re.escape(key) for key in sorted(mixed, key=len, reverse=True))
+        pattern = re.compile(f"(?<![A-Za-z0-9])(?:{alternatives})", re.IGNORECASE)
+    return _Glossary(terms, max(map(len, terms)), mixed, pattern)
 
 
 def _longest_prefix(run: str, start: int, longest: int, words: Container[str]) -> int:
@@ -186,18 +199,43 @@ def _segment(run: str) -> tuple[list[tuple[str, ...]], int, int]:
     return found, covered, missed
 
 
+def _pieces(text: str) -> list[tuple[str, tuple[str, ...] | None]]:
+    """The text (NFKC) cut at the glossary's mixed-script keys: (a key as written, its English)
+    and (the text between, None), in order."""
+    text = unicodedata.normalize("NFKC", text)
+    glossary = _glossary()
+    if glossary.mixed_pattern is None:
+        return [(text, None)]
+    pieces: list[tuple[str, tuple[str, ...] | None]] = []
+    start = 0
+    for match in glossary.mixed_pattern.finditer(text):
+        pieces.append((text[start : match.start()], None))
+        pieces.append((match[0], glossary.mixed[match[0].casefold()]))
+        start = match.end()
+    pieces.append((text[start:], None))
+    return pieces
+
+
 def _matches(text: str) -> list[tuple[str, ...]]:
     """Each matched term's English (canonical first) and each Latin word, in text order."""
     if not has_cjk(text):
         return []
     matches: list[tuple[str, ...]] = []
-    for token in _TOKEN.finditer(unicodedata.normalize("NFKC", text)):
-        if token["cjk"]:
-            matches.extend(_segment(token["cjk"])[0])
-        else:
-            word = token["latin"]
-            if _LETTER.search(word) and len(word) > 1 and word.lower() not in _ENGLISH_STOP_WORDS:
-                matches.append((word,))
+    for piece, english in _pieces(text):
+        if english is not None:
+            matches.append(english)
+            continue
+        for token in _TOKEN.finditer(piece):
+            if token["cjk"]:
+                matches.extend(_segment(token["cjk"])[0])
+            else:
+                word = token["latin"]
+                if (
+                    _LETTER.search(word)
+                    and len(word) > 1
+                    and word.lower() not in _ENGLISH_STOP_WORDS
+                ):
+                    matches.append((word,))
     return matches
 
 
@@ -242,11 +280,15 @@ def glossary_coverage(text: str) -> float:
     cover: 1.0 when every word was found, less when some were not (a partial English rendering
     may say something else), 0.0 for text without CJK."""
     covered = missed = 0
-    for token in _TOKEN.finditer(unicodedata.normalize("NFKC", text)):
-        if token["cjk"]:
-            _found, run_covered, run_missed = _segment(token["cjk"])
-            covered += run_covered
-            missed += run_missed
+    for piece, english in _pieces(text):
+        if english is not None:
+            covered += len(_CJK.findall(piece))
+            continue
+        for token in _TOKEN.finditer(piece):
+            if token["cjk"]:
+                _found, run_covered, run_missed = _segment(token["cjk"])
+                covered += run_covered
+                missed += run_missed
     total = covered + missed
     return covered / total if total else 0.0
 

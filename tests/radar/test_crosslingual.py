@@ -19,6 +19,9 @@ from radar.crosslingual import (
 
 GLOSSARY = Path(radar.crosslingual.__file__).with_name("glossary_zh_en.tsv")
 CJK_ONLY = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f]+")
+# A key may hold the Latin or Greek letters or digits a term is written with (X射线,
+# 2型糖尿病, 双β衰变, C*代数) beside its Chinese.
+MIXED_KEY = re.compile(r"[A-Za-z0-9\u03b1-\u03c9*+\-\u2e80-\u9fff]+")
 
 
 def glossary_rows() -> list[tuple[int, str, list[str]]]:
@@ -169,7 +172,8 @@ def test_every_glossary_line_has_a_chinese_key_and_english_terms() -> None:
     rows = glossary_rows()
     assert len(rows) >= 2000
     for number, key, english in rows:
-        assert CJK_ONLY.fullmatch(key), f"line {number}: key {key!r} is not only CJK characters"
+        # CJK characters, or the letters or digits a term is written with before them.
+        assert MIXED_KEY.fullmatch(key) and CJK_ONLY.search(key), f"line {number}: {key!r}"
         assert all(part.strip() == part and part for part in english), f"line {number}"
         assert not any(CJK_ONLY.search(part) for part in english), f"line {number}"
 
@@ -228,3 +232,27 @@ def test_the_english_terms_are_grouped_by_the_term_each_renders() -> None:
     assert [group[0] for group in groups] == ["black hole", "photon ring", "accretion"]
     # Each phrase once; together they are english_terms.
     assert [term for group in groups for term in group] == english_terms("黑洞光子环与黑洞吸积")
+
+
+@pytest.mark.parametrize(
+    ("text", "gloss"),
+    [
+        # The letter used to be dropped and 光 read alone: "light".
+        ("X光安检违禁品", "X-ray, security screening, prohibited items"),
+        ("x射线衍射", "X-ray diffraction"),
+        ("T细胞受体", "T cell, receptor"),
+        ("2型糖尿病的肠道菌群", "type 2 diabetes, gut microbiota"),
+        ("Ia型超新星宇宙学", "type Ia supernova, cosmology"),
+        ("β衰变", "beta decay"),
+    ],
+)
+def test_terms_written_with_a_latin_or_greek_letter_or_a_digit_keep_it(
+    text: str, gloss: str
+) -> None:
+    assert english_gloss(text) == gloss
+    assert glossary_coverage(text) == 1.0
+
+
+def test_a_mixed_term_is_not_found_inside_a_longer_latin_word() -> None:
+    # "MAX" is not "X": 光 alone is "light", and the word stays as written.
+    assert english_gloss("MAX光") == "MAX, light"
