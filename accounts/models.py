@@ -12,9 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def timezone_known(value: str) -> bool:
+    """Whether `value` is an IANA time zone name such as Asia/Shanghai."""
+    return value in zoneinfo.available_timezones()
+
+
 def validate_timezone(value: str) -> None:
     """An IANA time zone name such as Asia/Shanghai."""
-    if value not in zoneinfo.available_timezones():
+    if not timezone_known(value):
         raise ValidationError(_("Unknown time zone: %(value)s"), params={"value": value})
 
 

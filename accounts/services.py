@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
-from accounts.models import Profile, SuppressedAddress, card_language_for
+from accounts.models import Profile, SuppressedAddress, card_language_for, timezone_known
 from accounts.signals import briefing_preferences_changed
 
 PROFILE_FIELDS = (
@@ -25,8 +24,7 @@ PROFILE_FIELDS = (
 # A new profile's time zone by the language the visitor signed up in: a Chinese reader is
 # most likely on Beijing time, so the 07:00 briefing arrives at 07:00 rather than 15:00.
 DEFAULT_TIMEZONES = {"zh-hans": "Asia/Shanghai"}
-# The longest zone name a profile stores (`Profile.timezone`'s max_length).
-MAX_ZONE = 64
+_ZONE_LENGTH = Profile._meta.get_field("timezone").max_length or 0
 
 
 def profile_for(
@@ -49,7 +47,7 @@ def profile_for(
         defaults["language"] = language
         defaults["card_language"] = card_language_for(language)
         defaults["timezone"] = DEFAULT_TIMEZONES.get(language or "", "UTC")
-    if timezone and len(timezone) <= MAX_ZONE and timezone in zoneinfo.available_timezones():
+    if timezone and len(timezone) <= _ZONE_LENGTH and timezone_known(timezone):
         defaults["timezone"] = timezone
     profile, _ = Profile.objects.get_or_create(user_id=user.pk, defaults=defaults)
     return profile

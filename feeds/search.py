@@ -365,6 +365,11 @@ class SearchHits:
     # The query's words that were looked for one by one then (highlighted in those papers).
     words: list[str] = field(default_factory=list)
 
+    @property
+    def partial(self) -> bool:
+        """No paper holds all the words; some hold part of them."""
+        return bool(self.ids) and len(self.some_words) == len(self.ids)
+
 
 def recent_since(filters: PaperFilters) -> date | None:
     """The day of the SEARCH_SCAN_WINDOW-th newest paper these filters keep (the oldest day a
@@ -386,8 +391,7 @@ def search_hits(*, q: str, author: str = "", filters: PaperFilters | None = None
     if not text and not author:
         return SearchHits([], "", "", "", fulltext=False)
     hits = _search_hits(text, author, filters)
-    partial = bool(hits.ids) and len(hits.some_words) == len(hits.ids)
-    if (hits.ids and not partial) or author or is_cjk(text) or not _NAME_QUERY.fullmatch(text):
+    if (hits.ids and not hits.partial) or author or is_cjk(text) or not _NAME_QUERY.fullmatch(text):
         return hits
     # No paper holds all the words (perhaps some of them), and they could be a name: the
     # papers of authors so named (the scan `author:` makes, only for such a query).

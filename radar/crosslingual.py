@@ -258,7 +258,7 @@ def has_cjk(text: str) -> bool:
 def english_terms(text: str) -> list[str]:
     """English search terms for a Chinese description: glossary phrases with their variants
     and the Latin words already in it, in order, without repeats; [] for text without CJK."""
-    return _unique([phrase for match in _matches(text) for phrase in match])
+    return [phrase for group in english_term_groups(text) for phrase in group]
 
 
 def english_term_groups(text: str) -> list[list[str]]:

@@ -44,12 +44,7 @@ from feeds.search import (
     search_page,
 )
 from feeds.selectors import PaperFilters
-from radar.crosslingual import (
-    english_gloss,
-    english_term_groups,
-    english_terms,
-    glossary_coverage,
-)
+from radar.crosslingual import english_gloss, english_term_groups, glossary_coverage
 from radar.models import PaperEmbedding
 from radar.profiles import closeness_quantiles, description_vector
 
@@ -183,9 +178,8 @@ class Ranking:
 
     ids: list[int]
     hits: SearchHits
-    # A Chinese query's English terms (the glossary's), and the papers they found (those
-    # holding all the terms first), with the terms each holds.
-    english: list[str]
+    # The papers a Chinese query's English terms (the glossary's) found, those holding all
+    # the terms first, and the terms each holds.
     by_english: list[int]
     # Paper id → cosine to the query, for the papers close in meaning.
     closeness: dict[int, float]
@@ -218,11 +212,10 @@ def ranking_search(*, q: str, author: str, filters: PaperFilters) -> Ranking:
     # A Chinese query's English terms (the glossary's) find the English papers by their words,
     # after the papers holding the Chinese text itself; only when the glossary knows nearly
     # all of it (half a query in English may be about something else: meaning decides then).
-    english = []
+    groups: list[list[str]] = []
     if hits.text and not hits.author and glossary_coverage(hits.text) >= ENGLISH_COVERAGE:
-        english = english_terms(hits.text)
+        groups = english_term_groups(hits.text)
     held: dict[int, list[str]] = {}
-    groups = english_term_groups(hits.text) if english else []
     if groups:
         held = dict(papers_with_most(groups, filters.apply(Paper.objects.all())))
     by_english = list(held)
@@ -243,7 +236,7 @@ def ranking_search(*, q: str, author: str, filters: PaperFilters) -> Ranking:
         ids = rrf(words, list(closeness), some, weights=(WORDS_WEIGHT, 1.0, SOME_WORDS_WEIGHT))
     else:
         ids = words + some
-    return Ranking(ids, hits, english, by_english, closeness, held)
+    return Ranking(ids, hits, by_english, closeness, held)
 
 
 def search_hybrid(
@@ -285,7 +278,7 @@ def search_hybrid(
         scanned_since=hits.scanned_since,
         by_words=set() if hits.by_name else set(hits.ids) - set(hits.some_words),
         some_words={pid: hits.some_words[pid] for pid in chosen if pid in hits.some_words},
-        partial=bool(hits.some_words) and len(hits.some_words) == len(hits.ids),
+        partial=hits.partial,
         english=english_gloss(hits.text) if ranking.by_english else "",
         by_english=set(ranking.by_english),
         english_held={
