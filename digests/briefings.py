@@ -792,11 +792,11 @@ def briefing_ensure(
 TEST_WINDOW = timedelta(days=1)
 
 
-def matches_for_test(radar_ids: Sequence[int], now: datetime) -> int:
-    """How many matches of these radars a test briefing made `now` would cover."""
+def has_matches_for_test(radar_ids: Sequence[int], now: datetime) -> bool:
+    """Whether a test briefing of these radars made `now` would cover any match."""
     return Match.objects.filter(
         radar_id__in=list(radar_ids), created_at__gte=now - TEST_WINDOW, created_at__lt=now
-    ).count()
+    ).exists()
 
 
 def briefing_test_ensure(

@@ -26,7 +26,7 @@ from academichub.web import AuthedRequest, HtmxHttpRequest
 from accounts.models import Profile, SuppressedAddress
 from accounts.services import profile_for, request_profile
 from digests.bounces import webhook_view
-from digests.briefings import READY, matches_for_test
+from digests.briefings import READY, has_matches_for_test
 from digests.delivery import radars_for_test
 from digests.display import briefing_view
 from digests.email import (
@@ -189,7 +189,7 @@ def briefing_test(request: AuthedRequest) -> HttpResponse:
         messages.info(request, _("Follow a radar or a topic first: briefings are made from them."))
     elif cache.get(key) is not None:
         messages.info(request, _test_recent(request.user.pk))
-    elif not matches_for_test(radars_for_test(request.user.pk), timezone.now()):
+    elif not has_matches_for_test(radars_for_test(request.user.pk), timezone.now()):
         messages.info(
             request,
             _(

@@ -471,11 +471,6 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
             radar=radar, paper__key__in=radar.examples
         ).delete()
         removed += examples_removed
-    if disliked:
-        disliked_removed, _by_model = Match.objects.filter(
-            radar=radar, paper_id__in=disliked
-        ).delete()
-        removed += disliked_removed
     before = Match.objects.filter(radar=radar).count()
     Match.objects.bulk_create(
         [
@@ -493,9 +488,13 @@ def radar_rescore(radar: Radar, *, days: int = RESCORE_DAYS) -> dict[str, int]:
         update_fields=["score", "reasons"],
     )
     created = Match.objects.filter(radar=radar).count() - before
-    # A 👎 pressed while this ran (the scoring takes seconds) still takes its paper out.
-    since = set().union(*disliked_by_owner([radar.pk]).values()) - disliked
-    if since:
-        late, _by_model = Match.objects.filter(radar=radar, paper_id__in=since).delete()
-        removed += late
+    # The papers the owner marked 👎 leave the radar, those marked while this ran (the
+    # scoring takes seconds) too.
+    disliked_removed, _by_model = Match.objects.filter(
+        radar=radar,
+        paper_id__in=Feedback.objects.filter(
+            radar=radar, user_id=radar.owner_id, value=Feedback.Value.DOWN
+        ).values("paper_id"),
+    ).delete()
+    removed += disliked_removed
     return {"matches": len(found), "created": created, "removed": removed}

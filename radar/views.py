@@ -281,7 +281,7 @@ def _preview(form: RadarForm, radar: Radar | None = None) -> dict[str, Any]:
     return {
         "preview_items": items,
         # How many the radar would catch in the window: `preview_items` are the best of them.
-        "preview_total": max(found.total, len(items)),
+        "preview_total": found.total,
         "preview_days": PREVIEW_DAYS,
         "examples_left_out": found.examples_left_out,
     }
@@ -411,12 +411,8 @@ def radar_preview_partial(request: AuthedRequest) -> HttpResponse:
     the picker's list of picked papers swapped out of band, so it follows the examples field."""
     form = RadarForm(request.POST)
     # Editing a saved radar (?radar=id, the owner's only): its 👎 papers stay out.
-    radar_id = request.GET.get("radar", "")
-    radar = (
-        radar_owned(user=request.user, radar_id=int(radar_id))
-        if radar_id.isascii() and radar_id.isdecimal() and len(radar_id) < 12
-        else None
-    )
+    radar_id = int_param(request, "radar")
+    radar = radar_owned(user=request.user, radar_id=radar_id) if radar_id else None
     context = {"preview": _preview(form, radar), **_picked_context(form)}
     return render(request, "radar/_preview_live.html", context)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import feedparser
 
+from academichub.web import UNSTORABLE
 from feeds.sources.base import ErrorKind, FeedError
 
 _WHITESPACE = re.compile(r"\s+")
@@ -38,8 +39,6 @@ _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za
 _DECLARATION_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\sencoding\s*=\s*)["'][^"']*["']""")
 # A DOCTYPE with an internal subset, for documents expat cannot read up to their root.
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE\s[^>\[]*\[")
-# Characters XML 1.0 does not allow in a document (C0 controls but tab, LF and CR; U+FFFE/F).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class _PrologRead(Exception):
@@ -68,7 +67,9 @@ def xml_document(body: bytes) -> tuple[bytes, int]:
     """
     encoding = _declared_encoding(body)
     text, warnings = decode_text(body, encoding)
-    text, dropped = _NOT_XML.subn("", text)
+    # The characters XML 1.0 does not allow are those PostgreSQL cannot store (C0 controls
+    # but tab, LF and CR; U+FFFE/F).
+    text, dropped = UNSTORABLE.subn("", text)
     text = _DECLARATION_ENCODING.sub(r'\1"utf-8"', text, count=1)
     document = text.encode("utf-8")
     _refuse_internal_dtd(document)
